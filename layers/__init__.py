@@ -1,0 +1,39 @@
+"""Layers with ``forward`` and ``backward``, and the stable functions they are built on.
+
+Every layer follows one contract (see :class:`layers.base.Layer`):
+``forward(x, train=True)`` returns the output and caches what ``backward`` needs;
+``backward(dout)`` returns ``dx`` as a new array and stores parameter gradients
+beside the parameters (``Affine.dW`` next to ``Affine.W``). Loss layers take the
+targets too: ``forward(x, t)`` returns a float, ``backward(dout=1.0)`` returns ``dx``.
+"""
+
+from .activations import Relu, Sigmoid, Tanh
+from .affine import Affine
+from .base import BackwardBeforeForwardError, Layer
+from .batchnorm import BatchNormalization
+from .dropout import Dropout
+from .functional import (
+    cross_entropy_error,
+    log_softmax,
+    mean_squared_error,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    softmax_cross_entropy,
+    step_function,
+    tanh,
+    tanh_grad,
+)
+from .gradcheck import numerical_gradient, relative_error
+from .loss import IdentityWithLoss, SoftmaxWithLoss
+from .rng import make_rng
+
+__all__ = [
+    "Affine", "BackwardBeforeForwardError", "BatchNormalization", "Dropout",
+    "IdentityWithLoss", "Layer", "Relu", "Sigmoid", "SoftmaxWithLoss", "Tanh",
+    "cross_entropy_error", "log_softmax", "make_rng", "mean_squared_error",
+    "numerical_gradient", "relative_error", "relu", "relu_grad", "sigmoid",
+    "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
+]

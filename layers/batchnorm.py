@@ -1,0 +1,131 @@
+"""Batch normalisation."""
+
+import numpy as np
+
+from .base import Layer, check_dout
+
+
+class BatchNormalization(Layer):
+    """Batch normalisation of each feature (or each channel of a 4-D input).
+
+    Training: ``y = gamma * (x - mu) / sqrt(var + eps) + beta`` with the batch mean
+    ``mu`` and biased batch variance ``var`` of each feature, and the running
+    statistics move as ``running = momentum * running + (1 - momentum) * batch_stat``.
+    Evaluation (``train=False``): the same formula with the running statistics.
+
+    Parameters
+    ----------
+    gamma, beta : (D,) arrays, scale and shift (referenced, not copied).
+    momentum : float in [0, 1), weight of the old running statistics.
+    eps : float > 0, added to the variance.
+
+    Shape
+    -----
+    x : (N, D), normalised per column; or (N, C, H, W) with D = C, normalised per
+    channel over N, H and W. y and dx have the shape of x.
+
+    Attributes
+    ----------
+    running_mean, running_var : (D,) start at 0 and 1.
+    dgamma, dbeta : (D,) gradients set by ``backward``.
+    """
+
+    param_names = ("gamma", "beta")
+
+    def __init__(self, gamma, beta, momentum=0.9, eps=1e-5):
+        gamma = np.asarray(gamma)
+        beta = np.asarray(beta)
+        if gamma.ndim != 1 or beta.shape != gamma.shape:
+            raise ValueError(
+                f"BatchNormalization: gamma and beta must be 1-D of one shape, got {gamma.shape} and {beta.shape}"
+            )
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1), got {momentum}")
+        if not eps > 0:
+            raise ValueError(f"BatchNormalization: eps must be > 0, got {eps}")
+        self.gamma = gamma
+        self.beta = beta
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        self.running_mean = np.zeros_like(gamma)
+        self.running_var = np.ones_like(gamma)
+        self.dgamma = None
+        self.dbeta = None
+        self._xhat = None
+        self._inv_std = None
+        self._train = None
+        self._shape = None
+
+    def extra_repr(self):
+        return f"{self.gamma.shape[0]}, momentum={self.momentum}, eps={self.eps}"
+
+    def _as_2d(self, x):
+        """(N, C, H, W) -> (N*H*W, C) so that every channel is one column."""
+        if x.ndim == 4:
+            return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+        return x
+
+    def _from_2d(self, y, shape):
+        if len(shape) == 4:
+            n, c, h, w = shape
+            return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return y
+
+    def forward(self, x, train=True):
+        x = np.asarray(x)
+        d = self.gamma.shape[0]
+        if x.ndim not in (2, 4) or x.shape[1] != d or x.shape[0] == 0:
+            raise ValueError(
+                f"{self!r}: input must be a non-empty (N, {d}) or (N, {d}, H, W) batch, got shape {x.shape}"
+            )
+        self._shape = x.shape
+        x2 = self._as_2d(x)
+        if train:
+            m = x2.shape[0]
+            if m < 2:
+                raise ValueError(
+                    f"{self!r}: training needs at least 2 values per feature to estimate a variance, "
+                    f"got input of shape {x.shape}"
+                )
+            mu = x2.mean(axis=0)
+            xc = x2 - mu
+            var = np.einsum("ij,ij->j", xc, xc) / m
+            mom = self.momentum
+            self.running_mean *= mom
+            self.running_mean += (1.0 - mom) * mu
+            self.running_var *= mom
+            self.running_var += (1.0 - mom) * var
+        else:
+            xc = x2 - self.running_mean
+            var = self.running_var
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        xhat = xc * inv_std
+        self._xhat = xhat
+        self._inv_std = inv_std
+        self._train = train
+        out = xhat * self.gamma
+        out += self.beta
+        return self._from_2d(out, x.shape)
+
+    def backward(self, dout):
+        xhat = self._need_cache(self._xhat)
+        check_dout(self, dout, self._shape)
+        d2 = self._as_2d(dout)
+        self.dbeta = d2.sum(axis=0)
+        self.dgamma = np.einsum("ij,ij->j", d2, xhat)
+        g = self.gamma * self._inv_std
+        if self._train:
+            # d/dx of the normalised batch: the mean and variance depend on every x too.
+            m = xhat.shape[0]
+            dx = d2 - (self.dbeta / m) - xhat * (self.dgamma / m)
+            dx *= g
+        else:
+            dx = d2 * g
+        return self._from_2d(dx, self._shape)
+
+    def state(self):
+        return {"running_mean": self.running_mean.copy(), "running_var": self.running_var.copy()}
+
+    def set_state(self, state):
+        self.running_mean[...] = state["running_mean"]
+        self.running_var[...] = state["running_var"]

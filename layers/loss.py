@@ -1,0 +1,89 @@
+"""Output layers that end a network in a scalar loss: SoftmaxWithLoss and IdentityWithLoss."""
+
+import numpy as np
+
+from .base import Layer
+from .functional import check_targets, softmax_cross_entropy
+
+
+class SoftmaxWithLoss(Layer):
+    """Softmax followed by mean cross-entropy, fused so both stay exact.
+
+    ``forward(x, t)`` returns ``L = -1/N * sum_n log softmax(x)[n, t_n]``, computed
+    through log-softmax, so logits of +-1000 still give a finite loss.
+    ``backward(dout=1)`` returns ``dx = dout * (softmax(x) - onehot(t)) / N``.
+
+    Shape
+    -----
+    x : (N, C) logits; t : (N,) integer labels in [0, C) or (N, C) one-hot (or
+    probability) rows; dx : (N, C).
+
+    Attributes
+    ----------
+    y : (N, C) softmax of the last forward; loss : float, the last loss.
+    """
+
+    def __init__(self):
+        self.y = None
+        self.t = None
+        self.loss = None
+        self._is_index = None
+
+    def forward(self, x, t, train=True):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"SoftmaxWithLoss: scores must be a non-empty batch (N, C), got shape {x.shape}")
+        t, self._is_index = check_targets("SoftmaxWithLoss", t, *x.shape)
+        self.loss, self.y = softmax_cross_entropy(x, t)
+        self.t = t
+        return self.loss
+
+    def backward(self, dout=1.0):
+        y = self._need_cache(self.y)
+        n = y.shape[0]
+        if self._is_index:
+            dx = y.copy()
+            dx[np.arange(n), self.t] -= 1.0
+        else:
+            dx = y - self.t
+        dx *= dout / n
+        return dx
+
+
+class IdentityWithLoss(Layer):
+    """Identity output with the half squared error, for regression.
+
+    ``forward(x, t)`` returns ``L = 0.5/N * sum (x - t)**2`` (the textbook's
+    ``0.5 * sum`` per sample, averaged over the batch); ``backward(dout=1)`` returns
+    ``dx = dout * (x - t) / N``.
+
+    Shape: x : (N, K); t : same shape as x (a (N,) target is taken as (N, 1) when K == 1).
+
+    Attributes: y : (N, K) the predictions (x itself); loss : float.
+    """
+
+    def __init__(self):
+        self.y = None
+        self.t = None
+        self.loss = None
+
+    def forward(self, x, t, train=True):
+        x = np.asarray(x)
+        t = np.asarray(t)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"IdentityWithLoss: predictions must be a non-empty batch (N, K), got shape {x.shape}")
+        if t.shape == (x.shape[0],) and x.shape[1] == 1:
+            t = t[:, None]
+        if t.shape != x.shape:
+            raise ValueError(f"IdentityWithLoss: targets have shape {t.shape}, predictions {x.shape}")
+        self.y = x
+        self.t = t
+        d = x - t
+        self.loss = 0.5 * float(np.vdot(d, d)) / x.shape[0]
+        return self.loss
+
+    def backward(self, dout=1.0):
+        y = self._need_cache(self.y)
+        dx = y - self.t
+        dx *= dout / y.shape[0]
+        return dx
