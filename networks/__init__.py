@@ -1,5 +1,6 @@
 """Networks chained from layer objects: ``MultiLayerNet`` and the first article's ``TwoLayerNet``."""
 
-from .multi_layer_net import MultiLayerNet, Net, TwoLayerNet, init_scale
+from .base import Net
+from .multi_layer_net import MultiLayerNet, TwoLayerNet, init_scale
 
 __all__ = ["MultiLayerNet", "Net", "TwoLayerNet", "init_scale"]
