@@ -73,3 +73,28 @@ def check_layer_gradient(layer, x, dout=None, rng=None, h=1e-6, train=True):
         numeric[name] = numerical_gradient(f, p, h)
     layer.set_state(state)
     return analytic, numeric
+
+
+#: tolerances of every gradient check in bprop (those of PyTorch's gradcheck)
+ATOL = 1e-5
+RTOL = 1e-3
+
+
+def assert_gradients_close(analytic, numeric, atol=ATOL, rtol=RTOL):
+    """Assert ``|a - n| <= atol + rtol * |n|`` element-wise for every key of two gradient dicts.
+
+    On failure the AssertionError names the key, the largest absolute difference and
+    the relative error, which is what one needs to see whether a backward is wrong.
+    """
+    if set(analytic) != set(numeric):
+        raise AssertionError(f"gradient keys differ: {sorted(analytic)} vs {sorted(numeric)}")
+    for k in analytic:
+        a = np.asarray(analytic[k], dtype=np.float64)
+        n = np.asarray(numeric[k], dtype=np.float64)
+        if a.shape != n.shape:
+            raise AssertionError(f"gradient {k!r}: shape {a.shape} vs numerical {n.shape}")
+        if not np.all(np.abs(a - n) <= atol + rtol * np.abs(n)):
+            raise AssertionError(
+                f"gradient {k!r} differs from the numerical one: max abs diff "
+                f"{np.max(np.abs(a - n)):.3e}, relative error {relative_error(a, n):.3e}"
+            )
