@@ -11,6 +11,7 @@ from .activations import Relu, Sigmoid, Tanh
 from .affine import Affine
 from .base import BackwardBeforeForwardError, Layer
 from .batchnorm import BatchNormalization
+from .convolution import Convolution
 from .dropout import Dropout
 from .functional import (
     cross_entropy_error,
@@ -27,7 +28,9 @@ from .functional import (
     tanh_grad,
 )
 from .gradcheck import numerical_gradient, relative_error
+from .im2col import col2im, im2col
 from .loss import IdentityWithLoss, SoftmaxWithLoss
+from .pooling import Pooling
 from .rng import make_rng
 
 __all__ = [
@@ -36,4 +39,5 @@ __all__ = [
     "cross_entropy_error", "log_softmax", "make_rng", "mean_squared_error",
     "numerical_gradient", "relative_error", "relu", "relu_grad", "sigmoid",
     "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
+    "Convolution", "Pooling", "col2im", "im2col",
 ]

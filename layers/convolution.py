@@ -1,0 +1,128 @@
+"""The 2-D convolution layer, computed as im2col followed by one matrix product."""
+
+import numbers
+
+import numpy as np
+
+from .base import Layer, check_dout
+from .im2col import col2im, im2col, output_size
+
+
+def check_window(owner, x, fh, fw, stride, pad):
+    """Validate a 4-D input against a ``fh x fw`` window; return ``(OH, OW)``.
+
+    Raises ValueError naming ``owner`` and the shapes when ``x`` is not a non-empty
+    (N, C, H, W) batch, the window is larger than the padded input, or the stride
+    does not fit, i.e. ``(H + 2*pad - fh) % stride != 0`` (the last window would
+    leave pixels unused, which is almost always a mistake in the network's design).
+    """
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"{owner}: input must be a non-empty 4-D batch (N, C, H, W), got shape {x.shape}")
+    h, w = x.shape[2:]
+    hp, wp = h + 2 * pad, w + 2 * pad
+    if fh > hp or fw > wp:
+        raise ValueError(
+            f"{owner}: window {fh}x{fw} is larger than the padded input {hp}x{wp} "
+            f"(input shape {x.shape}, pad={pad})"
+        )
+    if (hp - fh) % stride or (wp - fw) % stride:
+        raise ValueError(
+            f"{owner}: stride {stride} does not fit: (H + 2*pad - {fh}) = {hp - fh} and "
+            f"(W + 2*pad - {fw}) = {wp - fw} must both be multiples of it (input shape {x.shape}, pad={pad})"
+        )
+    return output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
+
+
+def check_stride_pad(owner, stride, pad):
+    """Return ``(stride, pad)`` as ints, or raise ValueError unless stride >= 1 and pad >= 0."""
+    for name, value, low in (("stride", stride, 1), ("pad", pad, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+    return int(stride), int(pad)
+
+
+class Convolution(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library).
+
+    ``y[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xp[n, c, i*s + p, j*s + q]``,
+    where ``xp`` is ``x`` zero-padded by ``pad`` on every side and ``s`` the stride.
+    Computed as ``im2col(x) @ W.reshape(FN, -1).T + b``: one GEMM forward, two
+    backward (``dW = col.T @ dout``, ``dcol = dout @ W``, then ``col2im``).
+
+    Parameters
+    ----------
+    W : (FN, C, FH, FW) array, the filters; referenced, not copied, so an optimizer
+        that updates it in place updates the layer.
+    b : (FN,) array, one bias per filter, same dtype as W.
+    stride : int >= 1, step between neighbouring windows.
+    pad : int >= 0, zeros added around H and W.
+    input_grad : bool, default True
+        Whether ``backward`` computes ``dx``. A network turns it off on its first
+        layer, whose input is data, to skip a GEMM and the col2im; ``backward`` then
+        returns None.
+
+    Shape
+    -----
+    x : (N, C, H, W) with ``(H + 2*pad - FH) % stride == 0`` and the same for W;
+    y : (N, FN, OH, OW), ``OH = (H + 2*pad - FH) // stride + 1``,
+    ``OW = (W + 2*pad - FW) // stride + 1``; ``backward`` returns dx : (N, C, H, W).
+
+    Attributes
+    ----------
+    dW : (FN, C, FH, FW), db : (FN,) gradients set by ``backward``.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(self, W, b, stride=1, pad=0, input_grad=True):
+        W = np.asarray(W)
+        b = np.asarray(b)
+        if W.ndim != 4:
+            raise ValueError(f"Convolution: W must be 4-D (FN, C, FH, FW), got shape {W.shape}")
+        if b.shape != (W.shape[0],):
+            raise ValueError(f"Convolution: b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
+        if W.dtype != b.dtype:
+            raise ValueError(f"Convolution: W and b must share a dtype, got {W.dtype} and {b.dtype}")
+        self.stride, self.pad = check_stride_pad("Convolution", stride, pad)
+        self.W = W
+        self.b = b
+        self.input_grad = input_grad
+        self.dW = None
+        self.db = None
+        self._col = None
+        self._x_shape = None
+        self._out_hw = None
+
+    def extra_repr(self):
+        fn, c, fh, fw = self.W.shape
+        return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}"
+
+    def forward(self, x, train=True):
+        x = np.asarray(x)
+        fn, c, fh, fw = self.W.shape
+        oh, ow = check_window(repr(self), x, fh, fw, self.stride, self.pad)
+        if x.shape[1] != c:
+            raise ValueError(f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}")
+        n = x.shape[0]
+        col = im2col(x, fh, fw, self.stride, self.pad)
+        out = col @ self.W.reshape(fn, -1).T
+        out += self.b
+        self._col = col
+        self._x_shape = x.shape
+        self._out_hw = (oh, ow)
+        # (N*OH*OW, FN) -> (N, FN, OH, OW) as a view; its memory stays channels-last,
+        # which makes the transpose in backward free for a dout of the same layout.
+        return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+
+    def backward(self, dout):
+        col = self._need_cache(self._col)
+        fn, c, fh, fw = self.W.shape
+        n = self._x_shape[0]
+        check_dout(self, dout, (n, fn) + self._out_hw)
+        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
+        self.db = dout2.sum(axis=0)
+        self.dW = (dout2.T @ col).reshape(self.W.shape)
+        if not self.input_grad:
+            return None
+        dcol = dout2 @ self.W.reshape(fn, -1)
+        return col2im(dcol, self._x_shape, fh, fw, self.stride, self.pad)

@@ -1,0 +1,94 @@
+"""Max and average pooling over sliding windows of each channel."""
+
+import numbers
+
+import numpy as np
+
+from .base import Layer, check_dout
+from .convolution import check_stride_pad, check_window
+from .im2col import pad_images, window_add, window_view
+
+
+class Pooling(Layer):
+    """2-D pooling: the maximum (or the mean) of each ``pool_h x pool_w`` window, per channel.
+
+    ``y[n, c, i, j] = max_{p, q} xp[n, c, i*s + p, j*s + q]`` (``mode='max'``) or the
+    mean of the same window (``mode='avg'``), where ``xp`` is ``x`` padded by ``pad``.
+
+    Backward, max: each window's ``dout`` goes to the one element that was its
+    maximum (on ties, the first in row-major order within the window), so
+    ``dx`` is a sum of at most one term per window. Avg: ``dout / (pool_h*pool_w)``
+    goes to every element of the window. Overlapping windows add up.
+
+    Padding: max pooling pads with ``-inf``, so a padded pixel is never the maximum;
+    average pooling pads with zeros and always divides by ``pool_h*pool_w`` (padded
+    pixels count, PyTorch's ``count_include_pad=True``). ``pad`` must be smaller than
+    both window sides so every window holds at least one real pixel.
+
+    Parameters
+    ----------
+    pool_h, pool_w : int >= 1, window size.
+    stride : int >= 1, step between windows (2 with a 2x2 window halves H and W).
+    pad : int >= 0 and < min(pool_h, pool_w).
+    mode : 'max' or 'avg'.
+
+    Shape
+    -----
+    x : (N, C, H, W) with ``(H + 2*pad - pool_h) % stride == 0`` and the same for W;
+    y : (N, C, OH, OW), ``OH = (H + 2*pad - pool_h) // stride + 1``; dx : (N, C, H, W).
+    """
+
+    MODES = ("max", "avg")
+
+    def __init__(self, pool_h, pool_w, stride=1, pad=0, mode="max"):
+        for name, value in (("pool_h", pool_h), ("pool_w", pool_w)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"Pooling: {name} must be an integer >= 1, got {value!r}")
+        self.pool_h, self.pool_w = int(pool_h), int(pool_w)
+        self.stride, self.pad = check_stride_pad("Pooling", stride, pad)
+        if self.pad >= min(self.pool_h, self.pool_w):
+            raise ValueError(
+                f"Pooling: pad={self.pad} must be smaller than the window {self.pool_h}x{self.pool_w}, "
+                "or some windows would hold only padding"
+            )
+        if mode not in self.MODES:
+            raise ValueError(f"Pooling: mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+        self._arg = None
+        self._x_shape = None
+        self._out_shape = None
+
+    def extra_repr(self):
+        return f"{self.mode}, kernel={self.pool_h}x{self.pool_w}, stride={self.stride}, pad={self.pad}"
+
+    def forward(self, x, train=True):
+        x = np.asarray(x)
+        ph, pw, s, p = self.pool_h, self.pool_w, self.stride, self.pad
+        check_window(repr(self), x, ph, pw, s, p)
+        fill = -np.inf if self.mode == "max" and p else 0.0
+        windows = window_view(pad_images(x, p, fill), ph, pw, s)  # (N, C, OH, OW, ph, pw)
+        self._x_shape = x.shape
+        self._out_shape = windows.shape[:4]
+        if self.mode == "avg":
+            self._arg = False  # marks that forward ran; avg needs nothing else
+            return windows.mean(axis=(4, 5))
+        flat = windows.reshape(self._out_shape + (ph * pw,))  # the one copy
+        arg = flat.argmax(axis=-1)[..., None]  # first maximum on ties
+        self._arg = arg.astype(np.min_scalar_type(ph * pw - 1))
+        return np.take_along_axis(flat, arg, axis=-1)[..., 0]
+
+    def backward(self, dout):
+        arg = self._need_cache(self._arg)
+        check_dout(self, dout, self._out_shape)
+        ph, pw, s, p = self.pool_h, self.pool_w, self.stride, self.pad
+        n, c, h, w = self._x_shape
+        if self.mode == "avg":
+            windows = np.broadcast_to((dout / (ph * pw))[..., None, None], self._out_shape + (ph, pw))
+        else:
+            flat = np.zeros(self._out_shape + (ph * pw,), dtype=dout.dtype)
+            np.put_along_axis(flat, arg.astype(np.intp), dout[..., None], axis=-1)
+            windows = flat.reshape(self._out_shape + (ph, pw))
+        dx = window_add(windows, (n, c, h + 2 * p, w + 2 * p), s)
+        if p == 0:
+            return dx
+        return dx[:, :, p:p + h, p:p + w]
