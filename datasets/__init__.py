@@ -1,0 +1,58 @@
+"""Where data comes from: MNIST and Fashion-MNIST, small synthetic sets, batching.
+
+- :mod:`datasets.mnist`: ``load_mnist``, ``load_fashion_mnist`` (files found under
+  ``root`` / ``$BPROP_DATA`` / ``~/.cache/bprop``, downloaded from mirrors if missing).
+- :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches.
+- :mod:`datasets.idx`: the IDX file format, parsed once per process.
+- :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
+- :mod:`datasets.batching`: ``MiniBatchIterator`` and ``train_val_split``.
+- :mod:`datasets.labels`: ``one_hot``.
+"""
+
+from datasets.batching import MiniBatchIterator, train_val_split
+from datasets.download import DownloadError, download_file
+from datasets.idx import clear_cache, parse_idx, read_idx
+from datasets.labels import one_hot
+from datasets.mnist import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_MIRRORS,
+    MNIST_CLASSES,
+    MNIST_MIRRORS,
+    DatasetNotFoundError,
+    class_names,
+    data_root,
+    dataset_dir,
+    download_dataset,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+)
+from datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
+
+__all__ = [
+    "DatasetNotFoundError",
+    "DownloadError",
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_MIRRORS",
+    "LOGIC_GATES",
+    "MNIST_CLASSES",
+    "MNIST_MIRRORS",
+    "MiniBatchIterator",
+    "class_names",
+    "clear_cache",
+    "data_root",
+    "dataset_dir",
+    "download_dataset",
+    "download_file",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_mnist",
+    "make_blobs",
+    "make_logic_gate",
+    "make_moons",
+    "make_spiral",
+    "one_hot",
+    "parse_idx",
+    "read_idx",
+    "train_val_split",
+]
