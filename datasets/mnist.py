@@ -118,7 +118,7 @@ def _canonical_name(name):
 def _root_and_source(root):
     """Return the data root and, in words, where it came from (for error messages)."""
     if root is not None:
-        return Path(root).expanduser(), "root argument"
+        return Path(root).expanduser(), "from the root argument"
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser(), f"from ${ENV_VAR}"
