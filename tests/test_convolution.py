@@ -1,0 +1,176 @@
+import numpy as np
+import pytest
+
+from layers import BackwardBeforeForwardError, Convolution
+from layers.gradcheck import assert_gradients_close, check_layer_gradient
+
+
+def make_conv(rng, fn, c, fh, fw, **kw):
+    return Convolution(rng.standard_normal((fn, c, fh, fw)), rng.standard_normal(fn), **kw)
+
+
+def test_convolution_forward_hand_values():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    layer = Convolution(np.ones((1, 1, 2, 2)), np.array([1.0]))
+    # each output is 1 + the sum of a 2x2 block of [[0 1 2] [3 4 5] [6 7 8]]
+    np.testing.assert_array_equal(layer.forward(x), [[[[9, 13], [21, 25]]]])
+
+
+def test_convolution_forward_hand_values_with_stride_and_pad():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    layer = Convolution(np.ones((1, 1, 3, 3)), np.zeros(1), stride=2, pad=1)
+    # windows centred on the four corners see the 2x2 blocks next to them
+    np.testing.assert_array_equal(layer.forward(x), [[[[8, 12], [20, 24]]]])
+
+
+def test_convolution_forward_hand_values_over_channels_and_filters():
+    x = np.stack([np.full((2, 2), 1.0), np.full((2, 2), 10.0)])[None]  # (1, 2, 2, 2)
+    W = np.zeros((2, 2, 1, 1))
+    W[0, 0] = 1.0   # filter 0 copies channel 0
+    W[1, 0] = -1.0  # filter 1 is channel 1 minus channel 0
+    W[1, 1] = 1.0
+    y = Convolution(W, np.array([0.0, 0.5])).forward(x)
+    assert y.shape == (1, 2, 2, 2)
+    np.testing.assert_array_equal(y[0, 0], 1.0)
+    np.testing.assert_array_equal(y[0, 1], 9.5)
+
+
+def test_convolution_backward_hand_values():
+    layer = Convolution(np.ones((1, 1, 2, 2)), np.zeros(1))
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    layer.forward(x)
+    dx = layer.backward(np.ones((1, 1, 2, 2)))
+    # every pixel receives one unit per window that covers it
+    np.testing.assert_array_equal(dx[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_array_equal(layer.db, [4])
+    np.testing.assert_array_equal(layer.dW[0, 0], [[8, 12], [20, 24]])  # sums of the 2x2 blocks
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", [
+    ((2, 3, 5, 5), (4, 3, 3, 3), 1, 0),
+    ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
+    ((2, 2, 5, 7), (3, 2, 3, 3), 2, 1),    # non-square input, stride 2
+    ((1, 2, 6, 4), (2, 2, 2, 2), 2, 0),    # disjoint windows
+    ((2, 1, 7, 4), (2, 1, 3, 2), 2, 0),    # non-square kernel
+    ((1, 2, 8, 8), (2, 2, 2, 2), 3, 0),    # stride larger than the kernel
+    ((2, 2, 4, 3), (3, 2, 4, 3), 1, 0),    # kernel as large as the input: 1x1 output
+    ((1, 3, 3, 3), (2, 3, 1, 1), 1, 2),    # 1x1 kernel, pad larger than it
+    ((2, 2, 6, 6), (2, 2, 5, 5), 1, 2),    # 5x5 'same' convolution
+])
+def test_convolution_backward_matches_numerical(x_shape, w_shape, stride, pad):
+    rng = np.random.default_rng(sum(x_shape) + stride + pad)
+    layer = Convolution(rng.standard_normal(w_shape), rng.standard_normal(w_shape[0]), stride=stride, pad=pad)
+    analytic, numeric = check_layer_gradient(layer, rng.standard_normal(x_shape), rng=rng)
+    assert_gradients_close(analytic, numeric)
+
+
+def test_convolution_output_size_formula():
+    rng = np.random.default_rng(0)
+    layer = make_conv(rng, 5, 3, 3, 5, stride=2, pad=1)
+    y = layer.forward(rng.standard_normal((4, 3, 9, 13)))
+    assert y.shape == (4, 5, (9 + 2 - 3) // 2 + 1, (13 + 2 - 5) // 2 + 1)
+
+
+def test_convolution_backward_leaves_dout_unchanged_and_returns_a_new_array():
+    rng = np.random.default_rng(1)
+    layer = make_conv(rng, 2, 3, 3, 3, pad=1)
+    x = rng.standard_normal((2, 3, 4, 4))
+    x_copy = x.copy()
+    y = layer.forward(x)
+    dout = rng.standard_normal(y.shape)
+    dout_copy = dout.copy()
+    dx = layer.backward(dout)
+    np.testing.assert_array_equal(dout, dout_copy)
+    np.testing.assert_array_equal(x, x_copy)
+    assert not np.shares_memory(dx, dout) and not np.shares_memory(dx, x)
+
+
+def test_convolution_keeps_float32_throughout():
+    rng = np.random.default_rng(2)
+    layer = Convolution(rng.standard_normal((2, 3, 3, 3), dtype=np.float32), np.zeros(2, np.float32), pad=1)
+    y = layer.forward(rng.standard_normal((2, 3, 4, 4), dtype=np.float32))
+    dx = layer.backward(np.ones(y.shape, np.float32))
+    assert y.dtype == dx.dtype == layer.dW.dtype == layer.db.dtype == np.float32
+
+
+def test_convolution_without_input_grad_returns_none_but_sets_parameter_gradients():
+    rng = np.random.default_rng(3)
+    W, b = rng.standard_normal((2, 1, 3, 3)), rng.standard_normal(2)
+    x = rng.standard_normal((2, 1, 5, 5))
+    full, first = Convolution(W, b), Convolution(W, b, input_grad=False)
+    dout = rng.standard_normal((2, 2, 3, 3))
+    full.forward(x)
+    first.forward(x)
+    full.backward(dout)
+    assert first.backward(dout) is None
+    np.testing.assert_allclose(first.dW, full.dW)
+    np.testing.assert_allclose(first.db, full.db)
+
+
+def test_convolution_references_its_parameters():
+    W, b = np.zeros((1, 1, 2, 2)), np.zeros(1)
+    layer = Convolution(W, b)
+    W += 1.0  # an optimizer's in-place step
+    np.testing.assert_array_equal(layer.forward(np.ones((1, 1, 2, 2))), [[[[4.0]]]])
+    assert layer.W is W and layer.b is b
+
+
+def test_convolution_repr():
+    layer = Convolution(np.zeros((30, 1, 5, 5)), np.zeros(30))
+    assert repr(layer) == "Convolution(1 -> 30, kernel=5x5, stride=1, pad=0)"
+    assert repr(Convolution(np.zeros((8, 3, 3, 2)), np.zeros(8), stride=2, pad=1)) == \
+        "Convolution(3 -> 8, kernel=3x2, stride=2, pad=1)"
+
+
+def test_convolution_rejects_wrong_channel_count():
+    layer = Convolution(np.zeros((4, 3, 3, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"Convolution\(3 -> 4.*2 channels.*\(1, 2, 5, 5\).*\(4, 3, 3, 3\)"):
+        layer.forward(np.zeros((1, 2, 5, 5)))
+
+
+def test_convolution_rejects_kernel_larger_than_padded_input():
+    layer = Convolution(np.zeros((1, 1, 5, 5)), np.zeros(1), pad=1)
+    with pytest.raises(ValueError, match=r"window 5x5 is larger than the padded input 4x6.*\(1, 1, 2, 4\)"):
+        layer.forward(np.zeros((1, 1, 2, 4)))
+
+
+def test_convolution_rejects_a_stride_that_does_not_fit():
+    layer = Convolution(np.zeros((1, 1, 5, 5)), np.zeros(1), stride=2)
+    with pytest.raises(ValueError, match=r"stride 2 does not fit.*= 23.*\(1, 1, 28, 28\)"):
+        layer.forward(np.zeros((1, 1, 28, 28)))
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 5), (5, 5), (1, 1, 1, 5, 5), (0, 1, 5, 5)])
+def test_convolution_rejects_input_that_is_not_a_nonempty_4d_batch(shape):
+    layer = Convolution(np.zeros((1, 1, 3, 3)), np.zeros(1))
+    with pytest.raises(ValueError, match=r"non-empty 4-D batch \(N, C, H, W\), got shape"):
+        layer.forward(np.zeros(shape))
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"stride": 0}, "stride must be an integer >= 1, got 0"),
+    ({"stride": 1.5}, "stride must be an integer >= 1, got 1.5"),
+    ({"pad": -1}, "pad must be an integer >= 0, got -1"),
+])
+def test_convolution_rejects_bad_stride_or_pad(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Convolution(np.zeros((1, 1, 3, 3)), np.zeros(1), **kw)
+
+
+@pytest.mark.parametrize("W, b, match", [
+    (np.zeros((1, 3, 3)), np.zeros(1), r"W must be 4-D \(FN, C, FH, FW\), got shape \(1, 3, 3\)"),
+    (np.zeros((2, 1, 3, 3)), np.zeros(3), r"b must have shape \(2,\)"),
+    (np.zeros((2, 1, 3, 3)), np.zeros(2, np.float32), "share a dtype"),
+])
+def test_convolution_rejects_bad_parameters(W, b, match):
+    with pytest.raises(ValueError, match=match):
+        Convolution(W, b)
+
+
+def test_convolution_backward_before_forward_and_wrong_dout():
+    layer = Convolution(np.zeros((2, 1, 3, 3)), np.zeros(2))
+    with pytest.raises(BackwardBeforeForwardError):
+        layer.backward(np.zeros((1, 2, 1, 1)))
+    layer.forward(np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"dout has shape \(1, 2, 2, 2\), expected \(1, 2, 1, 1\)"):
+        layer.backward(np.zeros((1, 2, 2, 2)))

@@ -1,0 +1,140 @@
+import numpy as np
+import pytest
+
+from layers import BackwardBeforeForwardError, Pooling
+from layers.gradcheck import assert_gradients_close, check_layer_gradient
+
+X4 = np.arange(16.0).reshape(1, 1, 4, 4)
+
+
+def test_max_pooling_forward_hand_values():
+    np.testing.assert_array_equal(Pooling(2, 2, stride=2).forward(X4), [[[[5, 7], [13, 15]]]])
+
+
+def test_avg_pooling_forward_hand_values():
+    np.testing.assert_array_equal(Pooling(2, 2, stride=2, mode="avg").forward(X4), [[[[2.5, 4.5], [10.5, 12.5]]]])
+
+
+def test_max_pooling_overlapping_windows_hand_values():
+    y = Pooling(3, 3, stride=1).forward(X4)
+    np.testing.assert_array_equal(y, [[[[10, 11], [14, 15]]]])
+
+
+def test_max_pooling_backward_routes_each_gradient_to_the_argmax():
+    x = np.array([[[[1.0, 9.0, 2.0, 0.0],
+                    [3.0, 4.0, 8.0, 5.0],
+                    [7.0, 0.0, 1.0, 1.0],
+                    [0.0, 6.0, 2.0, 3.0]]]])
+    layer = Pooling(2, 2, stride=2)
+    layer.forward(x)
+    dx = layer.backward(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    expected = np.zeros((4, 4))
+    expected[0, 1], expected[1, 2], expected[2, 0], expected[3, 3] = 10, 20, 30, 40
+    np.testing.assert_array_equal(dx[0, 0], expected)
+
+
+def test_max_pooling_ties_send_the_gradient_to_one_element():
+    layer = Pooling(2, 2, stride=2)
+    layer.forward(np.ones((1, 2, 4, 4)))
+    dx = layer.backward(np.ones((1, 2, 2, 2)))
+    windows = dx.reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 2, 2, 2, 4)
+    np.testing.assert_array_equal(np.count_nonzero(windows, axis=-1), 1)
+    assert dx.sum() == 8
+
+
+def test_max_pooling_overlapping_windows_add_their_gradients():
+    layer = Pooling(3, 3, stride=1)
+    layer.forward(X4)
+    dx = layer.backward(np.ones((1, 1, 2, 2)))
+    expected = np.zeros((4, 4))
+    expected[2:, 2:] = 1
+    np.testing.assert_array_equal(dx[0, 0], expected)
+
+
+def test_avg_pooling_backward_spreads_the_gradient_evenly():
+    layer = Pooling(2, 2, stride=2, mode="avg")
+    layer.forward(X4)
+    dx = layer.backward(np.array([[[[4.0, 8.0], [12.0, 16.0]]]]))
+    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+
+
+def test_max_pooling_padding_never_wins():
+    x = -np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(Pooling(3, 3, stride=1, pad=1).forward(x), -1)
+
+
+def test_avg_pooling_padding_counts_as_zeros():
+    np.testing.assert_allclose(Pooling(3, 3, stride=1, pad=1, mode="avg").forward(np.ones((1, 1, 2, 2))), 4 / 9)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("x_shape, pool, stride, pad", [
+    ((2, 3, 4, 6), (2, 2), 2, 0),   # the usual 2x2/2, non-square input
+    ((2, 2, 5, 5), (3, 3), 1, 1),   # overlapping, padded
+    ((1, 2, 7, 5), (3, 3), 2, 1),   # overlapping, stride 2, padded, non-square
+    ((2, 1, 6, 5), (2, 3), 1, 0),   # non-square window
+    ((1, 2, 8, 8), (2, 2), 3, 0),   # stride larger than the window
+    ((2, 2, 3, 3), (3, 3), 1, 0),   # global pooling
+])
+def test_pooling_backward_matches_numerical(mode, x_shape, pool, stride, pad):
+    rng = np.random.default_rng(sum(x_shape) + stride)
+    layer = Pooling(*pool, stride=stride, pad=pad, mode=mode)
+    analytic, numeric = check_layer_gradient(layer, rng.standard_normal(x_shape), rng=rng)
+    assert_gradients_close(analytic, numeric)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pooling_backward_leaves_dout_unchanged_and_keeps_float32(mode):
+    rng = np.random.default_rng(0)
+    layer = Pooling(2, 2, stride=2, pad=1, mode=mode)
+    x = rng.standard_normal((2, 3, 4, 6), dtype=np.float32)
+    y = layer.forward(x)
+    dout = rng.standard_normal(y.shape, dtype=np.float32)
+    dout_copy = dout.copy()
+    dx = layer.backward(dout)
+    np.testing.assert_array_equal(dout, dout_copy)
+    assert y.dtype == dx.dtype == np.float32 and dx.shape == x.shape
+    assert not np.shares_memory(dx, dout)
+
+
+def test_pooling_repr():
+    assert repr(Pooling(2, 2, stride=2)) == "Pooling(max, kernel=2x2, stride=2, pad=0)"
+    assert repr(Pooling(3, 2, pad=1, mode="avg")) == "Pooling(avg, kernel=3x2, stride=1, pad=1)"
+
+
+def test_pooling_rejects_a_stride_that_does_not_fit():
+    with pytest.raises(ValueError, match=r"Pooling\(max.*stride 2 does not fit.*= 5.*\(1, 1, 7, 7\)"):
+        Pooling(2, 2, stride=2).forward(np.zeros((1, 1, 7, 7)))
+
+
+def test_pooling_rejects_window_larger_than_padded_input():
+    with pytest.raises(ValueError, match=r"window 3x3 is larger than the padded input 2x5.*\(1, 1, 2, 5\)"):
+        Pooling(3, 3).forward(np.zeros((1, 1, 2, 5)))
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (1, 4, 4), (1, 1, 1, 4, 4), (0, 1, 4, 4)])
+def test_pooling_rejects_input_that_is_not_a_nonempty_4d_batch(shape):
+    with pytest.raises(ValueError, match=r"non-empty 4-D batch \(N, C, H, W\), got shape"):
+        Pooling(2, 2, stride=2).forward(np.zeros(shape))
+
+
+@pytest.mark.parametrize("args, kw, match", [
+    ((0, 2), {}, "pool_h must be an integer >= 1, got 0"),
+    ((2, 2.0), {}, "pool_w must be an integer >= 1, got 2.0"),
+    ((2, 2), {"stride": 0}, "stride must be an integer >= 1, got 0"),
+    ((2, 2), {"pad": -1}, "pad must be an integer >= 0, got -1"),
+    ((2, 3), {"pad": 2}, r"pad=2 must be smaller than the window 2x3"),
+    ((2, 2), {"mode": "min"}, r"mode must be one of \('max', 'avg'\), got 'min'"),
+])
+def test_pooling_rejects_bad_arguments(args, kw, match):
+    with pytest.raises(ValueError, match=match):
+        Pooling(*args, **kw)
+
+
+def test_pooling_backward_before_forward_and_wrong_dout():
+    layer = Pooling(2, 2, stride=2)
+    with pytest.raises(BackwardBeforeForwardError):
+        layer.backward(np.zeros((1, 1, 2, 2)))
+    layer.forward(X4)
+    with pytest.raises(ValueError, match=r"dout has shape \(1, 1, 4, 4\), expected \(1, 1, 2, 2\)"):
+        layer.backward(np.zeros((1, 1, 4, 4)))
