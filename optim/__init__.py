@@ -11,8 +11,9 @@ from .optimizers import (
     RMSprop,
     get_optimizer,
 )
+from .trainer import History, Trainer, TrainingDivergedError
 
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
-    "RMSprop", "get_optimizer",
+    "RMSprop", "get_optimizer", "History", "Trainer", "TrainingDivergedError",
 ]
