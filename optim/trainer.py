@@ -318,6 +318,12 @@ class Trainer:
         TrainingDivergedError
             If a mini-batch loss is NaN or infinite; the history so far is attached.
         """
+        # An overflow shows up as a non-finite loss, which is checked after every step and
+        # reported with its epoch and iteration; numpy's own warnings would say less.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit()
+
+    def _fit(self):
         net, opt = self.network, self.optimizer
         dtype = getattr(net, "dtype", None)
         history = self.history = History()

@@ -1,0 +1,312 @@
+import os
+
+import numpy as np
+import pytest
+
+from networks import MultiLayerNet
+from optim import SGD, Adam, History, Trainer, TrainingDivergedError
+
+
+def make_data(n=50, d=4, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(dtype)
+    t = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    return x, t
+
+
+def make_net(dtype=np.float64, seed=0, **kw):
+    return MultiLayerNet(4, [8], 2, dtype=dtype, rng=seed, **kw)
+
+
+class Spy:
+    """Delegates to a network and records every training batch and returned loss."""
+
+    def __init__(self, net):
+        self.net = net
+        self.batches = []
+        self.losses = []
+
+    def __getattr__(self, name):
+        return getattr(self.net, name)
+
+    def loss_and_gradient(self, x, t):
+        self.batches.append(np.array(x, copy=True))
+        loss, grads = self.net.loss_and_gradient(x, t)
+        self.losses.append(loss)
+        return loss, grads
+
+
+def snapshots(store):
+    """A callback keeping a copy of the params after each epoch."""
+    def callback(trainer, record):
+        store[record["epoch"]] = {k: v.copy() for k, v in trainer.network.params.items()}
+    return callback
+
+
+# --- history ---------------------------------------------------------------------
+
+
+def test_history_has_every_key_with_one_entry_per_epoch():
+    x, t = make_data(50)
+    xv, tv = make_data(20, seed=1)
+    history = Trainer(make_net(), SGD(lr=0.1), x, t, xv, tv, epochs=3, batch_size=16,
+                      rng=0, verbose=0).fit()
+    assert isinstance(history, History)
+    for key in History.EPOCH_KEYS:
+        assert len(history[key]) == 3, key
+    assert history["epoch"] == [1, 2, 3]
+    assert history["iterations_per_epoch"] == 4
+    assert history["iteration"] == [4, 8, 12]
+    assert len(history["iter_loss"]) == 12
+    assert history["lr"] == [0.1, 0.1, 0.1]
+    assert all(0.0 <= a <= 1.0 for a in history["train_acc"] + history["val_acc"])
+    assert history["stopped_epoch"] is None and history["diverged"] is False
+    assert history["time"] == sorted(history["time"])
+
+
+def test_history_without_validation_has_empty_val_lists():
+    x, t = make_data(30)
+    history = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0).fit()
+    assert history["val_loss"] == [] and history["val_acc"] == []
+    assert len(history["train_loss"]) == 2
+
+
+def test_iteration_losses_are_the_ones_loss_and_gradient_returned():
+    x, t = make_data(40)
+    spy = Spy(make_net())
+    history = Trainer(spy, SGD(lr=0.1), x, t, epochs=2, batch_size=8, rng=0, verbose=0).fit()
+    assert history["iter_loss"] == [float(v) for v in spy.losses]
+    assert len(spy.losses) == 10
+
+
+def test_training_lowers_the_loss_on_a_separable_problem():
+    x, t = make_data(200)
+    history = Trainer(make_net(), Adam(lr=0.01), x, t, epochs=20, batch_size=20, rng=0,
+                      verbose=0).fit()
+    assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
+    assert history["train_acc"][-1] > 0.9
+
+
+# --- batches ---------------------------------------------------------------------
+
+
+def test_every_sample_is_seen_once_per_epoch_in_a_fresh_order():
+    n = 23
+    x, t = make_data(n)
+    x[:, 0] = np.arange(n)  # the first feature is the sample's id
+    spy = Spy(make_net())
+    Trainer(spy, SGD(lr=1e-3), x, t, epochs=3, batch_size=5, rng=0, verbose=0).fit()
+    sizes = [len(b) for b in spy.batches]
+    assert sizes == [5, 5, 5, 5, 3] * 3
+    orders = [np.concatenate(spy.batches[5 * e:5 * (e + 1)])[:, 0] for e in range(3)]
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(n))
+    assert not np.array_equal(orders[0], orders[1])
+
+
+def test_iterations_mode_runs_exactly_that_many_updates_over_shuffled_passes():
+    n = 32
+    x, t = make_data(n)
+    x[:, 0] = np.arange(n)
+    spy = Spy(make_net())
+    history = Trainer(spy, SGD(lr=1e-3), x, t, iterations=10, batch_size=8, rng=0,
+                      verbose=0).fit()
+    assert len(spy.batches) == 10 and len(history["iter_loss"]) == 10
+    # Passes of 4 batches each; evaluated at the end of each pass and after the last step.
+    assert history["iteration"] == [4, 8, 10]
+    for p in range(2):
+        ids = np.concatenate(spy.batches[4 * p:4 * (p + 1)])[:, 0]
+        np.testing.assert_array_equal(np.sort(ids), np.arange(n))
+
+
+def test_iterations_fewer_than_one_pass():
+    x, t = make_data(100)
+    history = Trainer(make_net(), SGD(lr=0.1), x, t, iterations=3, batch_size=10, rng=0,
+                      verbose=0).fit()
+    assert history["iteration"] == [3] and len(history["iter_loss"]) == 3
+
+
+def test_same_seed_gives_the_same_history():
+    x, t = make_data(40)
+    runs = [Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=8, rng=5, verbose=0).fit()
+            for _ in range(2)]
+    assert runs[0]["iter_loss"] == runs[1]["iter_loss"]
+
+
+@pytest.mark.parametrize("data_dtype, net_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_batches_are_cast_to_the_network_dtype(data_dtype, net_dtype):
+    x, t = make_data(20, dtype=data_dtype)
+    xv, tv = make_data(10, seed=1, dtype=data_dtype)
+    spy = Spy(make_net(dtype=net_dtype))
+    history = Trainer(spy, SGD(lr=0.1), x, t, xv, tv, epochs=2, batch_size=5, rng=0,
+                      verbose=0).fit()
+    assert all(b.dtype == net_dtype for b in spy.batches)
+    assert all(p.dtype == net_dtype for p in spy.net.params.values())
+    assert np.isfinite(history["val_loss"]).all()
+
+
+def test_train_eval_size_uses_a_fixed_subset():
+    x, t = make_data(100)
+    trainer = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0,
+                      train_eval_size=30)
+    history = trainer.fit()
+    # Accuracies over 30 samples are multiples of 1/30.
+    for acc in history["train_acc"]:
+        assert abs(acc * 30 - round(acc * 30)) < 1e-9
+
+
+# --- divergence ------------------------------------------------------------------
+
+
+def test_nan_loss_raises_naming_epoch_iteration_and_lr_and_keeps_history():
+    x, t = make_data(64)
+    trainer = Trainer(make_net(), SGD(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0)
+    with pytest.raises(TrainingDivergedError, match=r"epoch \d+, iteration \d+.*lr=1e\+06") as info:
+        trainer.fit()
+    err = info.value
+    assert isinstance(err, FloatingPointError)
+    assert err.history is trainer.history
+    assert err.history["diverged"] is True
+    assert not np.isfinite(err.history["iter_loss"][-1])
+    assert len(err.history["iter_loss"]) == err.step == (err.epoch - 1) * 4 + err.iteration
+    assert len(err.history["epoch"]) == err.epoch - 1
+    assert "learning rate" in str(err)
+
+
+# --- early stopping and checkpoints ------------------------------------------------
+
+
+def test_early_stopping_restores_the_best_params_in_place():
+    x, t = make_data(40)
+    xv, tv = make_data(20, seed=1)
+    net = make_net()
+    arrays = dict(net.params)
+    seen = {}
+    # A min_delta no change can beat: epoch 1 stays best, training stops after epoch 3.
+    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
+                      patience=2, min_delta=1e9, callbacks=[snapshots(seen)]).fit()
+    assert history["best_epoch"] == 1 and history["stopped_epoch"] == 3
+    assert len(history["epoch"]) == 3
+    for k, p in net.params.items():
+        assert p is arrays[k]  # restored in place: layers still see the same arrays
+        np.testing.assert_array_equal(p, seen[1][k])
+    assert any(not np.array_equal(seen[3][k], seen[1][k]) for k in seen[1])
+    assert net.loss(xv, tv) == pytest.approx(history["val_loss"][0])
+
+
+def test_early_stopping_on_accuracy_and_without_restore():
+    x, t = make_data(40)
+    xv, tv = make_data(20, seed=1)
+    net = make_net()
+    seen = {}
+    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
+                      patience=1, monitor="val_acc", min_delta=2.0, restore_best=False,
+                      callbacks=[snapshots(seen)]).fit()
+    assert history["best_epoch"] == 1 and history["stopped_epoch"] == 2
+    for k, p in net.params.items():
+        np.testing.assert_array_equal(p, seen[2][k])
+
+
+def test_checkpoint_holds_the_best_params_written_atomically(tmp_path):
+    x, t = make_data(40)
+    xv, tv = make_data(20, seed=1)
+    path = tmp_path / "best.npz"
+    net = make_net()
+    seen = {}
+    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=3, batch_size=8, rng=0, verbose=0,
+                      checkpoint=path, monitor="val_loss", callbacks=[snapshots(seen)]).fit()
+    assert sorted(os.listdir(tmp_path)) == ["best.npz"]  # no temporary file left behind
+    other = make_net(seed=1)
+    other.load_params(path)
+    for k, p in other.params.items():
+        np.testing.assert_array_equal(p, seen[history["best_epoch"]][k])
+    best = int(np.argmin(history["val_loss"])) + 1
+    assert history["best_epoch"] == best
+
+
+def test_callback_returning_true_stops_training():
+    x, t = make_data(20)
+    calls = []
+
+    def stop_at_two(trainer, record):
+        calls.append(record["epoch"])
+        return record["epoch"] == 2
+
+    history = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=5, batch_size=10, rng=0, verbose=0,
+                      callbacks=[stop_at_two]).fit()
+    assert calls == [1, 2] and history["stopped_epoch"] == 2
+
+
+# --- learning-rate schedules -----------------------------------------------------
+
+
+@pytest.mark.parametrize("schedule, kwargs, expected", [
+    ("step", {"lr_step_size": 2, "lr_gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
+    ("exponential", {"lr_gamma": 0.9}, [0.1 * 0.9 ** e for e in range(5)]),
+    (lambda epoch: 0.1 / (1 + epoch), {}, [0.1 / (1 + e) for e in range(5)]),
+])
+def test_lr_schedules_set_the_optimizer_lr_per_epoch(schedule, kwargs, expected):
+    x, t = make_data(20)
+    opt = SGD(lr=0.1)
+    history = Trainer(make_net(), opt, x, t, epochs=5, batch_size=10, rng=0, verbose=0,
+                      lr_schedule=schedule, **kwargs).fit()
+    np.testing.assert_allclose(history["lr"], expected)
+    assert opt.lr == pytest.approx(expected[-1])
+
+
+# --- verbose ---------------------------------------------------------------------
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    x, t = make_data(20)
+    xv, tv = make_data(10, seed=1)
+    Trainer(make_net(), SGD(lr=0.1), x, t, xv, tv, epochs=3, batch_size=10, rng=0, verbose=2).fit()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3") and "val_acc" in lines[0] and "lr 0.1" in lines[0]
+
+
+def test_verbose_1_falls_back_to_lines_when_not_a_terminal(capsys):
+    x, t = make_data(20)
+    Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=1).fit()
+    out, err = capsys.readouterr()
+    assert [line[:9] for line in out.strip().splitlines()] == ["epoch 1/2", "epoch 2/2"]
+    assert err == ""
+
+
+def test_verbose_0_is_silent(capsys):
+    x, t = make_data(20)
+    Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0).fit()
+    assert capsys.readouterr() == ("", "")
+
+
+# --- bad arguments -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"batch_size": 0}, "batch_size"),
+    ({"epochs": 0}, "epochs"),
+    ({"iterations": 0}, "iterations"),
+    ({"eval_batch_size": 0}, "eval_batch_size"),
+    ({"verbose": 3}, "verbose"),
+    ({"patience": 0, "monitor": "train_loss"}, "patience"),
+    ({"monitor": "accuracy"}, "monitor"),
+    ({"patience": 2}, "needs validation data"),
+    ({"lr_schedule": "cosine"}, "lr_schedule"),
+    ({"lr_schedule": "step", "lr_gamma": 0.0}, "lr_gamma"),
+    ({"callbacks": [1]}, "callback"),
+])
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    x, t = make_data(20)
+    with pytest.raises(ValueError, match=match):
+        Trainer(make_net(), SGD(lr=0.1), x, t, **kwargs)
+
+
+def test_mismatched_lengths_raise_value_error_naming_the_arrays():
+    x, t = make_data(20)
+    with pytest.raises(ValueError, match=r"len\(x_train\)=20 and len\(t_train\)=19"):
+        Trainer(make_net(), SGD(lr=0.1), x, t[:19])
+    with pytest.raises(ValueError, match=r"x_val and t_val"):
+        Trainer(make_net(), SGD(lr=0.1), x, t, x[:5], t[:4])
+    with pytest.raises(ValueError, match="both x_val and t_val"):
+        Trainer(make_net(), SGD(lr=0.1), x, t, x_val=x)
