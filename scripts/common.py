@@ -1,0 +1,172 @@
+"""What the experiment scripts share: the common flags, the output folder, saving figures and numbers.
+
+Every script builds its parser with :func:`make_parser` (``--seed``, ``--out``,
+``--show``, ``--quick``), gets pyplot from :func:`pyplot` (the Agg backend unless
+``--show``), writes with :func:`save_figure`, :func:`save_json` and :func:`save_csv`
+(each prints where it wrote), and ends with :func:`finish`.
+"""
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_OUT = "results"
+
+
+def make_parser(description, quick="a run of a few seconds with a smaller set-up (for tests)"):
+    """An ``ArgumentParser`` with the flags every script has.
+
+    ``description`` is the script's docstring: its first paragraph is the summary and
+    the rest is shown after the options. ``quick`` says what ``--quick`` does.
+    """
+    summary, _, rest = description.strip().partition("\n\n")
+    parser = argparse.ArgumentParser(
+        description=summary, epilog=rest or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of every random choice: data order, weights, subsets (default: 0)")
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"folder for the figures and numbers (default: {DEFAULT_OUT}/)")
+    parser.add_argument("--show", action="store_true", help="also open the figures in a window")
+    parser.add_argument("--quick", action="store_true", help=quick)
+    return parser
+
+
+def pyplot(show=False):
+    """``matplotlib.pyplot``, on the non-interactive Agg backend unless ``show``."""
+    import matplotlib
+
+    if not show:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "axes.titlesize": "medium",
+                         "legend.fontsize": "small", "grid.alpha": 0.3})
+    return plt
+
+
+def output_dir(path):
+    """Create ``path`` (and its parents) if needed; return it as a ``Path``."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _say(line):
+    print(line, flush=True)
+
+
+def save_figure(fig, out, name):
+    """Save ``fig`` as ``out/name`` (PNG), print the path, return it."""
+    path = output_dir(out) / name
+    fig.savefig(path, bbox_inches="tight")
+    _say(f"wrote {path}")
+    return path
+
+
+def jsonable(obj):
+    """``obj`` with NumPy arrays and scalars as lists and numbers, NaN and inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.integer, np.bool_)):
+        return obj.item()
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _dumps(obj, depth=0):
+    # Indented like json.dump(indent=1), but a list of numbers stays on one line.
+    pad, inner = " " * depth, " " * (depth + 1)
+    if isinstance(obj, dict) and obj:
+        items = [f"{inner}{json.dumps(k)}: {_dumps(v, depth + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
+        return "[\n" + ",\n".join(inner + _dumps(v, depth + 1) for v in obj) + "\n" + pad + "]"
+    return json.dumps(obj, allow_nan=False)
+
+
+def save_json(data, out, name):
+    """Write ``data`` as strict JSON to ``out/name`` (lists of numbers on one line);
+    print the path, return it."""
+    path = output_dir(out) / name
+    with open(path, "w") as f:
+        f.write(_dumps(jsonable(data)) + "\n")
+    _say(f"wrote {path}")
+    return path
+
+
+def save_csv(header, rows, out, name):
+    """Write a header row and the ``rows`` to ``out/name`` as CSV; print the path, return it."""
+    path = output_dir(out) / name
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(jsonable(rows))
+    _say(f"wrote {path}")
+    return path
+
+
+def finish(plt, show):
+    """Show the figures when asked, then close them all."""
+    if show:
+        plt.show()
+    plt.close("all")
+
+
+def format_table(header, rows):
+    """Rows of values as aligned text columns (floats with 4 decimals)."""
+    def cell(v):
+        return f"{v:.4f}" if isinstance(v, (float, np.floating)) else str(v)
+
+    cells = [[str(h) for h in header]] + [[cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths)))
+             for r in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def load_data(name="mnist", dtype=np.float32):
+    """``(x_train, t_train), (x_test, t_test)`` of MNIST or Fashion-MNIST (integer labels).
+
+    Exits with the loader's explanation (where it looked, how to point ``BPROP_DATA``
+    at the files) if the data cannot be found.
+    """
+    from datasets import DatasetNotFoundError, load_dataset
+
+    try:
+        return load_dataset(name, dtype=dtype)
+    except DatasetNotFoundError as err:
+        sys.exit(f"error: {err}")
+
+
+def subset(x, t, size, rng):
+    """``size`` samples of ``(x, t)`` picked without replacement (all of them if None or too many)."""
+    if size is None or size >= len(x):
+        return x, t
+    index = np.sort(rng.choice(len(x), size, replace=False))
+    return x[index], t[index]
+
+
+def smooth(values, window=50):
+    """Running mean over ``window`` values (shorter at the start), for noisy loss curves."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return values
+    csum = np.cumsum(np.insert(values, 0, 0.0))
+    index = np.arange(1, len(values) + 1)
+    start = np.maximum(index - window, 0)
+    return (csum[index] - csum[start]) / (index - start)
