@@ -72,8 +72,8 @@ class Affine(Layer):
     def backward(self, dout):
         x = self._need_cache(self._x)
         check_dout(self, dout, (x.shape[0], self.W.shape[1]))
-        self.dW = x.T @ dout
-        self.db = dout.sum(axis=0)
+        self.dW = np.matmul(x.T, dout, out=self._grad_out("W"))
+        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
         if not self.input_grad:
             return None
         dx = dout @ self.W.T

@@ -54,6 +54,28 @@ class Layer:
     def set_state(self, state):
         """Restore what :meth:`state` returned."""
 
+    def bind_grad_buffers(self, buffers):
+        """Have ``backward`` write the gradient of parameter ``name`` into ``buffers[name]``.
+
+        A network binds views of one gradient buffer here so that the optimizer can
+        update all parameters at once; a layer used on its own allocates fresh
+        gradient arrays instead. With buffers bound, the arrays ``dW`` etc. are
+        overwritten by the next ``backward``: copy them to keep them.
+        """
+        for name, buf in buffers.items():
+            p = getattr(self, name)
+            if buf.shape != p.shape or buf.dtype != p.dtype:
+                raise ValueError(
+                    f"{self.name}: gradient buffer for {name} has shape {buf.shape} and dtype {buf.dtype}, "
+                    f"the parameter {p.shape} and {p.dtype}"
+                )
+        self._grad_buffers = dict(buffers)
+
+    def _grad_out(self, name):
+        """The bound buffer for the gradient of ``name``, or None (allocate a new array)."""
+        buffers = getattr(self, "_grad_buffers", None)
+        return None if buffers is None else buffers.get(name)
+
     def extra_repr(self):
         return ""
 

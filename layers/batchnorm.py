@@ -111,8 +111,8 @@ class BatchNormalization(Layer):
         xhat = self._need_cache(self._xhat)
         check_dout(self, dout, self._shape)
         d2 = self._as_2d(dout)
-        self.dbeta = d2.sum(axis=0)
-        self.dgamma = np.einsum("ij,ij->j", d2, xhat)
+        self.dbeta = np.sum(d2, axis=0, out=self._grad_out("beta"))
+        self.dgamma = np.einsum("ij,ij->j", d2, xhat, out=self._grad_out("gamma"))
         g = self.gamma * self._inv_std
         if self._train:
             # d/dx of the normalised batch: the mean and variance depend on every x too.

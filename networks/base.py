@@ -8,6 +8,8 @@ import numpy as np
 from layers import BatchNormalization, numerical_gradient
 from layers.functional import check_targets
 
+from .flat_params import FlatParams
+
 
 class Net:
     """What every network in bprop shares, given ``params``, ``layers`` and ``last_layer``.
@@ -24,12 +26,23 @@ class Net:
 
     weight_decay_lambda = 0.0
 
+    def _allocate_params(self, shapes):
+        """Set ``self.params`` to zero arrays of ``shapes`` (ordered key -> shape), all
+        views of one buffer, and a gradient buffer of the same layout (see
+        :mod:`networks.flat_params`). Call before building the layers."""
+        self.params = FlatParams.allocate(shapes, self.dtype)
+        self._grads = self.params.like()
+
     def _add(self, name, layer, refs):
+        """Append ``layer`` as ``name``; ``refs`` maps params keys to the layer's attribute names."""
         if name in self.layers:
             raise ValueError(f"{type(self).__name__}: two layers named {name!r}")
         self.layers[name] = layer
         for key, attr in refs.items():
             self._param_refs[key] = (layer, attr)
+        grads = getattr(self, "_grads", None)
+        if refs and grads is not None:
+            layer.bind_grad_buffers({attr: grads[key] for key, attr in refs.items()})
 
     # --- forward ---------------------------------------------------------------
     def _as_input(self, x):
@@ -64,13 +77,23 @@ class Net:
         """One training-mode forward pass and one backward pass.
 
         Returns ``(loss, grads)``: the loss as :meth:`loss` computes it in training
-        mode, and a dict with exactly the keys of ``params``.
+        mode, and a dict with exactly the keys of ``params``. The gradient arrays are
+        views of one buffer that the next call overwrites (as PyTorch's ``.grad``
+        is); copy them to keep them.
         """
         loss = self.loss(x, t, train=True)
         dout = self.last_layer.backward(1.0)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
-        grads = {k: getattr(layer, "d" + attr) for k, (layer, attr) in self._param_refs.items()}
+        flat = getattr(self, "_grads", None)
+        if flat is not None and getattr(self.params, "flat", None) is not None:
+            for k, (layer, attr) in self._param_refs.items():
+                g = getattr(layer, "d" + attr)
+                if g is not flat[k]:
+                    flat[k][...] = g  # a layer that does not write into bound buffers
+            grads = FlatParams(flat.flat, flat.layout)
+        else:
+            grads = {k: getattr(layer, "d" + attr) for k, (layer, attr) in self._param_refs.items()}
         lam = self.weight_decay_lambda
         if lam != 0.0:
             for k in self._decay_keys():

@@ -112,13 +112,14 @@ class MultiLayerNet(Net):
         self.rng = make_rng(rng)
 
         sizes = [self.input_size] + self.hidden_size_list + [self.output_size]
-        self.params = {}
+        shapes = {}
         for i in range(1, len(sizes)):
-            self.params[f"W{i}"] = np.empty((sizes[i - 1], sizes[i]), dtype=dtype)
-            self.params[f"b{i}"] = np.empty(sizes[i], dtype=dtype)
+            shapes[f"W{i}"] = (sizes[i - 1], sizes[i])
+            shapes[f"b{i}"] = (sizes[i],)
             if self.use_batchnorm and i < len(sizes) - 1:
-                self.params[f"gamma{i}"] = np.empty(sizes[i], dtype=dtype)
-                self.params[f"beta{i}"] = np.empty(sizes[i], dtype=dtype)
+                shapes[f"gamma{i}"] = (sizes[i],)
+                shapes[f"beta{i}"] = (sizes[i],)
+        self._allocate_params(shapes)
         self.init_weights()
 
         act = ACTIVATIONS[self.activation]

@@ -10,6 +10,9 @@ import math
 
 import numpy as np
 
+#: the state key of a whole flat buffer (see ``Optimizer.update``)
+_FLAT = "__flat__"
+
 
 def _check_lr(owner, lr):
     lr = float(lr)
@@ -33,13 +36,29 @@ def _check_eps(owner, eps):
 
 
 class Optimizer:
-    """Base class: hyperparameter checks, the params/grads match, a readable repr."""
+    """Base class: hyperparameter checks, the params/grads match, the loop, a readable repr.
+
+    A subclass names its per-parameter state dicts in ``state_names`` and writes its
+    rule once, in ``_rule(p, g, *state, buf)``, for arrays of one shape: ``p`` is
+    updated in place, ``buf`` is scratch space of that shape. The loop hands the rule
+    pieces of at most ``CHUNK`` elements, so that every pass of the rule over a large
+    parameter runs in cache, and nothing is allocated per step.
+    """
 
     #: names of the hyperparameters shown by repr, in order
     hyper = ("lr",)
+    #: attribute names of the per-parameter state dicts
+    state_names = ()
+    #: elements per piece handed to ``_rule`` (1 MiB of float32: the passes of a rule
+    #: over one piece stay in a core's L2 cache; measured best on 784-1000-1000-10)
+    CHUNK = 1 << 18
 
     def __init__(self, lr):
         self.lr = lr
+        self._layout = None
+        self._scratch = {}
+        for name in self.state_names:
+            setattr(self, name, {})
 
     @property
     def lr(self):
@@ -51,7 +70,21 @@ class Optimizer:
         self._lr = _check_lr(type(self).__name__, value)
 
     def update(self, params, grads):
-        """Move every ``params[k]`` in place using ``grads[k]``."""
+        """Move every ``params[k]`` in place using ``grads[k]``.
+
+        When both dicts are views of contiguous buffers with one layout (a network's
+        ``params`` and the gradients it returns, see ``networks.flat_params``), the
+        rule runs over the whole buffer at once: the same arithmetic element by
+        element, with fewer operations than one set per parameter.
+        """
+        p_flat = getattr(params, "flat", None)
+        g_flat = getattr(grads, "flat", None)
+        if (p_flat is not None and g_flat is not None and p_flat.shape == g_flat.shape
+                and params.layout == grads.layout):
+            if self._layout != params.layout:
+                self._link_state(params.layout, p_flat)
+            self._step({_FLAT: p_flat}, {_FLAT: g_flat})
+            return
         name = type(self).__name__
         missing = [k for k in params if k not in grads]
         if missing:
@@ -62,8 +95,49 @@ class Optimizer:
                 raise ValueError(f"{name}.update: grads[{k!r}] has shape {g.shape}, params[{k!r}] {p.shape}")
         self._step(params, grads)
 
-    def _step(self, params, grads):
+    def _begin_step(self):
+        """Per-step scalars (Adam's step count and bias corrections)."""
+
+    def _rule(self, p, g, *args):
         raise NotImplementedError
+
+    def _step(self, params, grads):
+        self._begin_step()
+        stores = [getattr(self, name) for name in self.state_names]
+        chunk = self.CHUNK
+        for k, p in params.items():
+            g = np.asarray(grads[k], dtype=p.dtype)
+            state = [self._state(store, k, p) for store in stores]
+            scratch = self._scratch.get(p.dtype)
+            if scratch is None or scratch.size < min(p.size, chunk):
+                scratch = self._scratch[p.dtype] = np.empty(max(min(p.size, chunk), 1), dtype=p.dtype)
+            if p.size <= chunk or not (p.flags.c_contiguous and g.flags.c_contiguous):
+                buf = scratch[:p.size].reshape(p.shape) if p.size <= scratch.size else np.empty_like(p)
+                self._rule(p, g, *state, buf)
+                continue
+            pf, gf = p.reshape(-1), g.reshape(-1)
+            sf = [s.reshape(-1) for s in state]
+            for a in range(0, p.size, chunk):
+                b = min(a + chunk, p.size)
+                self._rule(pf[a:b], gf[a:b], *[s[a:b] for s in sf], scratch[:b - a])
+
+    def _link_state(self, layout, p_flat):
+        """Give every state dict one flat array for a buffer layout, plus per-key views of it.
+
+        State already kept for a key is carried over, so switching between dicts of
+        separate arrays and flat buffers never loses a velocity or a moment.
+        """
+        self._layout = layout
+        for name in self.state_names:
+            store = getattr(self, name)
+            flat = np.zeros_like(p_flat)
+            for key, a, b, shape in layout:
+                view = flat[a:b].reshape(shape)
+                old = store.get(key)
+                if old is not None and old.shape == shape:
+                    view[...] = old
+                store[key] = view
+            store[_FLAT] = flat
 
     def _state(self, store, key, p):
         # Lazy state initialization: one zero array per parameter, in its dtype.
@@ -83,10 +157,9 @@ class SGD(Optimizer):
     def __init__(self, lr=0.01):
         super().__init__(lr)
 
-    def _step(self, params, grads):
-        lr = self.lr
-        for k, p in params.items():
-            p -= lr * grads[k]
+    def _rule(self, p, g, buf):
+        np.multiply(g, self.lr, out=buf)
+        p -= buf
 
 
 class Momentum(Optimizer):
@@ -97,19 +170,17 @@ class Momentum(Optimizer):
     """
 
     hyper = ("lr", "momentum")
+    state_names = ("v",)
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__(lr)
         self.momentum = _check_unit("Momentum", "momentum", momentum)
-        self.v = {}
 
-    def _step(self, params, grads):
-        lr, mu = self.lr, self.momentum
-        for k, p in params.items():
-            v = self._state(self.v, k, p)
-            v *= mu
-            v -= lr * grads[k]
-            p += v
+    def _rule(self, p, g, v, buf):
+        v *= self.momentum
+        np.multiply(g, self.lr, out=buf)
+        v -= buf
+        p += v
 
 
 class Nesterov(Optimizer):
@@ -118,71 +189,62 @@ class Nesterov(Optimizer):
     """
 
     hyper = ("lr", "momentum")
+    state_names = ("b",)
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__(lr)
         self.momentum = _check_unit("Nesterov", "momentum", momentum)
-        self.b = {}
 
-    def _step(self, params, grads):
-        lr, mu = self.lr, self.momentum
-        for k, p in params.items():
-            g = grads[k]
-            b = self._state(self.b, k, p)
-            b *= mu
-            b += g
-            step = b * mu
-            step += g
-            step *= lr
-            p -= step
+    def _rule(self, p, g, b, buf):
+        b *= self.momentum
+        b += g
+        np.multiply(b, self.momentum, out=buf)
+        buf += g
+        buf *= self.lr
+        p -= buf
 
 
 class AdaGrad(Optimizer):
     """AdaGrad: ``h += g * g; p -= lr * g / (sqrt(h) + eps)``."""
 
     hyper = ("lr", "eps")
+    state_names = ("h",)
 
     def __init__(self, lr=0.01, eps=1e-10):
         super().__init__(lr)
         self.eps = _check_eps("AdaGrad", eps)
-        self.h = {}
 
-    def _step(self, params, grads):
-        lr, eps = self.lr, self.eps
-        for k, p in params.items():
-            g = grads[k]
-            h = self._state(self.h, k, p)
-            h += g * g
-            denom = np.sqrt(h)
-            denom += eps
-            step = np.divide(g, denom, out=denom)
-            step *= lr
-            p -= step
+    def _rule(self, p, g, h, buf):
+        np.multiply(g, g, out=buf)
+        h += buf
+        np.sqrt(h, out=buf)
+        buf += self.eps
+        np.divide(g, buf, out=buf)
+        buf *= self.lr
+        p -= buf
 
 
 class RMSprop(Optimizer):
     """RMSprop: ``h = decay_rate * h + (1 - decay_rate) * g * g; p -= lr * g / (sqrt(h) + eps)``."""
 
     hyper = ("lr", "decay_rate", "eps")
+    state_names = ("h",)
 
     def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-8):
         super().__init__(lr)
         self.decay_rate = _check_unit("RMSprop", "decay_rate", decay_rate)
         self.eps = _check_eps("RMSprop", eps)
-        self.h = {}
 
-    def _step(self, params, grads):
-        lr, rho, eps = self.lr, self.decay_rate, self.eps
-        for k, p in params.items():
-            g = grads[k]
-            h = self._state(self.h, k, p)
-            h *= rho
-            h += (1.0 - rho) * (g * g)
-            denom = np.sqrt(h)
-            denom += eps
-            step = np.divide(g, denom, out=denom)
-            step *= lr
-            p -= step
+    def _rule(self, p, g, h, buf):
+        h *= self.decay_rate
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - self.decay_rate
+        h += buf
+        np.sqrt(h, out=buf)
+        buf += self.eps
+        np.divide(g, buf, out=buf)
+        buf *= self.lr
+        p -= buf
 
 
 class Adam(Optimizer):
@@ -197,6 +259,7 @@ class Adam(Optimizer):
     """
 
     hyper = ("lr", "beta1", "beta2", "eps")
+    state_names = ("m", "v")
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
@@ -204,29 +267,27 @@ class Adam(Optimizer):
         self.beta2 = _check_unit("Adam", "beta2", beta2)
         self.eps = _check_eps("Adam", eps)
         self.t = 0
-        self.m = {}
-        self.v = {}
 
-    def _step(self, params, grads):
+    def _begin_step(self):
         self.t += 1
-        b1, b2, eps = self.beta1, self.beta2, self.eps
-        step_size = self.lr / (1.0 - b1 ** self.t)
-        inv_sqrt_c2 = 1.0 / math.sqrt(1.0 - b2 ** self.t)
-        for k, p in params.items():
-            g = grads[k]
-            m = self._state(self.m, k, p)
-            v = self._state(self.v, k, p)
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            # sqrt(v / c2) == sqrt(v) / sqrt(c2): one pass fewer, same rule.
-            denom = np.sqrt(v)
-            denom *= inv_sqrt_c2
-            denom += eps
-            step = np.divide(m, denom, out=denom)
-            step *= step_size
-            p -= step
+        self._step_size = self.lr / (1.0 - self.beta1 ** self.t)
+        # sqrt(v / c2) == sqrt(v) / sqrt(c2): one pass fewer, same rule.
+        self._inv_sqrt_c2 = 1.0 / math.sqrt(1.0 - self.beta2 ** self.t)
+
+    def _rule(self, p, g, m, v, buf):
+        m *= self.beta1
+        np.multiply(g, 1.0 - self.beta1, out=buf)
+        m += buf
+        v *= self.beta2
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - self.beta2
+        v += buf
+        np.sqrt(v, out=buf)
+        buf *= self._inv_sqrt_c2
+        buf += self.eps
+        np.divide(m, buf, out=buf)
+        buf *= self._step_size
+        p -= buf
 
 
 OPTIMIZERS = {
