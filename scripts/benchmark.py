@@ -1,0 +1,207 @@
+"""Time training epochs against the machine's matrix-multiply floor.
+
+For each configuration (layer sizes, optimizer, dtype) this script times one epoch of
+training (60000 MNIST-shaped samples, reshuffled, batch 100: ``loss_and_gradient`` and
+``update`` per batch, exactly what the Trainer does per step), and in the same process
+the *GEMM floor*: the time ``np.matmul`` alone needs for the matrix products of that
+epoch at the same shapes, layouts and dtype (forward ``x @ W``, backward ``x.T @ dout``
+and ``dout @ W.T``; the first layer needs no ``dx``). The ratio epoch / floor says how
+much time goes to everything that is not a matrix product.
+
+Usage::
+
+    python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
+    python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
+    python scripts/benchmark.py --json out.json --config a b-sgd
+
+Runs on MNIST when ``BPROP_DATA`` (or ~/.cache/bprop) holds it, else on random data
+of the same shape (the timing does not depend on the values).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from datasets import MiniBatchIterator, load_mnist  # noqa: E402
+from networks import MultiLayerNet  # noqa: E402
+from optim import get_optimizer  # noqa: E402
+
+CONFIGS = {
+    "a": ([784, 100, 10], "sgd"),
+    "b-sgd": ([784, 100, 100, 100, 100, 10], "sgd"),
+    "b-momentum": ([784, 100, 100, 100, 100, 10], "momentum"),
+    "b-adam": ([784, 100, 100, 100, 100, 10], "adam"),
+    "c": ([784, 1000, 1000, 10], "sgd"),
+}
+LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
+
+
+def blas_info():
+    """Which BLAS NumPy calls and with how many threads (through threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"internal_api": "unknown (threadpoolctl missing)"}]
+    return [
+        {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath")}
+        for p in threadpool_info() if p.get("user_api") == "blas"
+    ]
+
+
+def peak_memory_mb():
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def load_data(dtype, rng):
+    try:
+        (x, t), _ = load_mnist(dtype=dtype, download=False)
+        return x, t, "mnist"
+    except Exception:  # no data here: random pixels time the same
+        x = rng.random((60000, 784), dtype=dtype)
+        t = rng.integers(0, 10, 60000)
+        return x, t, "synthetic"
+
+
+def gemm_operands(sizes, batch, dtype, rng):
+    """The matrix products of one training step, as (A, B) pairs laid out as in Affine."""
+    ops = []
+    for i in range(1, len(sizes)):
+        x = rng.random((batch, sizes[i - 1]), dtype=dtype)
+        w = rng.random((sizes[i - 1], sizes[i]), dtype=dtype)
+        dout = rng.random((batch, sizes[i]), dtype=dtype)
+        ops.append((x, w))            # forward: x @ W
+        ops.append((x.T, dout))       # backward: dW = x.T @ dout
+        if i > 1:
+            ops.append((dout, w.T))   # backward: dx = dout @ W.T (not for the input layer)
+    return ops
+
+
+def time_floor(sizes, n_samples, batch, dtype, rng):
+    ops = gemm_operands(sizes, batch, dtype, rng)
+    steps = -(-n_samples // batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        for a, b in ops:
+            np.matmul(a, b)
+    return time.perf_counter() - start
+
+
+def time_epoch(net, opt, batches):
+    start = time.perf_counter()
+    for xb, tb in batches:
+        _, grads = net.loss_and_gradient(xb, tb)
+        opt.update(net.params, grads)
+    return time.perf_counter() - start
+
+
+def bench(name, sizes, opt_name, dtype, x, t, repeats, batch, seed):
+    rng = np.random.default_rng(seed)
+    net = MultiLayerNet(sizes[0], sizes[1:-1], sizes[-1], dtype=dtype, rng=rng)
+    opt = get_optimizer(opt_name, lr=LR[opt_name])
+    batches = MiniBatchIterator(x, t, batch, rng=rng)
+    n = len(x)
+    # warm-up: caches, BLAS threads, allocator; and the floor's operands
+    warm = MiniBatchIterator(x[: 20 * batch], t[: 20 * batch], batch, rng=rng)
+    time_epoch(net, opt, warm)
+    time_floor(sizes, 20 * batch, batch, dtype, rng)
+    epochs, floors = [], []
+    for _ in range(repeats):  # interleaved, so a slow moment of the machine hits both
+        epochs.append(time_epoch(net, opt, batches))
+        floors.append(time_floor(sizes, n, batch, dtype, rng))
+    med, floor = statistics.median(epochs), statistics.median(floors)
+    flops = 2 * sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in gemm_operands(sizes, batch, dtype, rng))
+    return {
+        "config": name,
+        "sizes": sizes,
+        "optimizer": opt_name,
+        "dtype": np.dtype(dtype).name,
+        "samples": n,
+        "batch_size": batch,
+        "epoch_s_median": med,
+        "epoch_s_min": min(epochs),
+        "epoch_s_max": max(epochs),
+        "samples_per_s": n / med,
+        "floor_s_median": floor,
+        "floor_gflops": flops * (-(-n // batch)) / floor / 1e9,
+        "ratio_to_floor": med / floor,
+        "epoch_s_all": epochs,
+        "floor_s_all": floors,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS),
+                        help="configurations to time (default: all)")
+    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per configuration (default 5)")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--quick", action="store_true",
+                        help="a tenth of an epoch and one repeat: checks the script, not the speed")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    repeats = 1 if args.quick else args.repeats
+
+    rng = np.random.default_rng(args.seed)
+    results = []
+    source = None
+    for dtype_name in args.dtype:
+        dtype = np.dtype(dtype_name)
+        x, t, source = load_data(dtype, rng)
+        if args.quick:
+            x, t = x[:6000], t[:6000]
+        for name in args.config:
+            sizes, opt_name = CONFIGS[name]
+            results.append(bench(name, sizes, opt_name, dtype, x, t, repeats, args.batch_size, args.seed))
+            r = results[-1]
+            print(f"  {name:<11} {dtype_name}: epoch {r['epoch_s_median']:.3f} s, "
+                  f"floor {r['floor_s_median']:.3f} s, x{r['ratio_to_floor']:.2f}", file=sys.stderr)
+
+    blas = blas_info()
+    header = f"{'config':<11} {'dtype':<8} {'sizes':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
+             f"{'samples/s':>10} {'floor s':>8} {'GFLOP/s':>8} {'x floor':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        span = f"{r['epoch_s_median']:.3f} ({r['epoch_s_min']:.3f}-{r['epoch_s_max']:.3f})"
+        print(f"{r['config']:<11} {r['dtype']:<8} {'-'.join(map(str, r['sizes'])):<24} {r['optimizer']:<9} "
+              f"{span:<22} {r['samples_per_s']:>10.0f} {r['floor_s_median']:>8.3f} "
+              f"{r['floor_gflops']:>8.1f} {r['ratio_to_floor']:>8.2f}")
+    print(f"data: {source}, {results[0]['samples'] if results else 0} samples per epoch, "
+          f"{repeats} timed epoch(s) each, median shown")
+    for b in blas:
+        print(f"BLAS: {b.get('internal_api')} {b.get('version')} ({b.get('architecture')}), "
+              f"{b.get('num_threads')} thread(s)")
+    print(f"peak memory: {peak_memory_mb():.0f} MiB; numpy {np.__version__}; "
+          f"python {platform.python_version()}; {os.cpu_count()} CPU(s)")
+    if args.json:
+        report = {"results": results, "blas": blas, "data": source, "repeats": repeats,
+                  "peak_memory_mb": peak_memory_mb(), "numpy": np.__version__,
+                  "python": platform.python_version(), "cpus": os.cpu_count(), "quick": args.quick}
+        folder = os.path.dirname(os.path.abspath(args.json))
+        os.makedirs(folder, exist_ok=True)
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=2)
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
