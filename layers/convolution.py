@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .base import Layer, check_dout
-from .im2col import col2im, im2col, output_size
+from .im2col import col2im_dot, im2col, output_size
 
 
 def check_window(owner, x, fh, fw, stride, pad):
@@ -46,8 +46,11 @@ class Convolution(Layer):
 
     ``y[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xp[n, c, i*s + p, j*s + q]``,
     where ``xp`` is ``x`` zero-padded by ``pad`` on every side and ``s`` the stride.
-    Computed as ``im2col(x) @ W.reshape(FN, -1).T + b``: one GEMM forward, two
-    backward (``dW = col.T @ dout``, ``dcol = dout @ W``, then ``col2im``).
+    Computed as ``im2col(x) @ W_col.T + b`` with ``W_col`` the filters flattened in
+    im2col's window order: one GEMM forward; backward ``dW = dout.T @ col`` and
+    ``dx = col2im(dout @ W_col)``, the latter done as one small GEMM per filter offset
+    (:func:`layers.im2col.col2im_dot`). The output is a (N, FN, OH, OW) view of
+    channels-last memory (see :mod:`layers.im2col`).
 
     Parameters
     ----------
@@ -104,14 +107,16 @@ class Convolution(Layer):
         if x.shape[1] != c:
             raise ValueError(f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}")
         n = x.shape[0]
-        col = im2col(x, fh, fw, self.stride, self.pad)
-        out = col @ self.W.reshape(fn, -1).T
+        col = im2col(x, fh, fw, self.stride, self.pad)  # (N*OH*OW, FH*FW*C)
+        # im2col orders a window (FH, FW, C): the filters are flattened the same way.
+        w_col = self.W.transpose(0, 2, 3, 1).reshape(fn, -1)
+        out = col @ w_col.T
         out += self.b
         self._col = col
         self._x_shape = x.shape
         self._out_hw = (oh, ow)
-        # (N*OH*OW, FN) -> (N, FN, OH, OW) as a view; its memory stays channels-last,
-        # which makes the transpose in backward free for a dout of the same layout.
+        # (N*OH*OW, FN) -> (N, FN, OH, OW) as a view; the memory stays channels-last,
+        # so the next layer's im2col and this layer's backward need no transpose copy.
         return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
@@ -121,8 +126,9 @@ class Convolution(Layer):
         check_dout(self, dout, (n, fn) + self._out_hw)
         dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
         self.db = dout2.sum(axis=0)
-        self.dW = (dout2.T @ col).reshape(self.W.shape)
+        dw = (dout2.T @ col).reshape(fn, fh, fw, c)
+        self.dW = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
         if not self.input_grad:
             return None
-        dcol = dout2 @ self.W.reshape(fn, -1)
-        return col2im(dcol, self._x_shape, fh, fw, self.stride, self.pad)
+        # col2im(dout2 @ w_col), one filter offset at a time (see col2im_dot)
+        return col2im_dot(dout2, self.W, self._x_shape, self.stride, self.pad)
