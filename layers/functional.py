@@ -137,8 +137,13 @@ def softmax_cross_entropy(x, t):
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"softmax_cross_entropy: logits must be (N, C) with N >= 1, got shape {x.shape}")
-    n, c = x.shape
-    t, is_index = check_targets("softmax_cross_entropy", t, n, c)
+    t, is_index = check_targets("softmax_cross_entropy", t, *x.shape)
+    return softmax_cross_entropy_checked(x, t, is_index)
+
+
+def softmax_cross_entropy_checked(x, t, is_index):
+    """:func:`softmax_cross_entropy` for targets that :func:`check_targets` already accepted."""
+    n = x.shape[0]
     z = x - x.max(axis=1, keepdims=True)
     y = np.exp(z)
     s = y.sum(axis=1, keepdims=True)
@@ -146,8 +151,8 @@ def softmax_cross_entropy(x, t):
     # log softmax = z - log(s); s >= 1, so the log is finite and the loss too.
     log_s = np.log(s)
     if is_index:
-        picked = z[np.arange(n), t] - log_s[:, 0]
-        loss = -float(picked.sum(dtype=np.float64)) / n
+        picked = float(z[np.arange(n), t].sum(dtype=np.float64))
+        loss = (float(log_s.sum(dtype=np.float64)) - picked) / n
     else:
         z -= log_s
         loss = -float(np.einsum("ij,ij->", t, z, dtype=np.float64)) / n

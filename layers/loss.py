@@ -3,7 +3,7 @@
 import numpy as np
 
 from .base import Layer
-from .functional import check_targets, softmax_cross_entropy
+from .functional import check_targets, softmax_cross_entropy_checked
 
 
 class SoftmaxWithLoss(Layer):
@@ -34,7 +34,7 @@ class SoftmaxWithLoss(Layer):
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"SoftmaxWithLoss: scores must be a non-empty batch (N, C), got shape {x.shape}")
         t, self._is_index = check_targets("SoftmaxWithLoss", t, *x.shape)
-        self.loss, self.y = softmax_cross_entropy(x, t)
+        self.loss, self.y = softmax_cross_entropy_checked(x, t, self._is_index)
         self.t = t
         return self.loss
 

@@ -32,6 +32,7 @@ class Net:
         :mod:`networks.flat_params`). Call before building the layers."""
         self.params = FlatParams.allocate(shapes, self.dtype)
         self._grads = self.params.like()
+        self._grads_buffer = self._grads.flat
 
     def _add(self, name, layer, refs):
         """Append ``layer`` as ``name``; ``refs`` maps params keys to the layer's attribute names."""
@@ -77,9 +78,9 @@ class Net:
         """One training-mode forward pass and one backward pass.
 
         Returns ``(loss, grads)``: the loss as :meth:`loss` computes it in training
-        mode, and a dict with exactly the keys of ``params``. The gradient arrays are
-        views of one buffer that the next call overwrites (as PyTorch's ``.grad``
-        is); copy them to keep them.
+        mode, and a dict with exactly the keys of ``params``. The dict and its arrays
+        (views of one buffer) are reused by the next call, which overwrites them as
+        PyTorch overwrites ``.grad``: copy them to keep them.
         """
         loss = self.loss(x, t, train=True)
         dout = self.last_layer.backward(1.0)
@@ -87,11 +88,13 @@ class Net:
             dout = layer.backward(dout)
         flat = getattr(self, "_grads", None)
         if flat is not None and getattr(self.params, "flat", None) is not None:
+            if flat.flat is None:  # the caller replaced an entry of the dict we returned
+                flat = self._grads = FlatParams(self._grads_buffer, self.params.layout)
             for k, (layer, attr) in self._param_refs.items():
                 g = getattr(layer, "d" + attr)
                 if g is not flat[k]:
                     flat[k][...] = g  # a layer that does not write into bound buffers
-            grads = FlatParams(flat.flat, flat.layout)
+            grads = flat
         else:
             grads = {k: getattr(layer, "d" + attr) for k, (layer, attr) in self._param_refs.items()}
         lam = self.weight_decay_lambda

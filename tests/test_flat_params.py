@@ -127,3 +127,16 @@ def test_network_gradients_live_in_one_buffer_and_match_params_layout():
     assert net.layers["Affine1"].dW is not None
     assert np.shares_memory(grads["W1"], grads.flat)
     assert np.shares_memory(grads["gamma1"], grads.flat)
+
+
+def test_gradient_dict_is_reused_and_rebuilt_after_an_entry_is_replaced():
+    rng = np.random.default_rng(6)
+    x, t = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    net = MultiLayerNet(6, [5], 3, rng=7)
+    first = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    grads = net.gradient(x, t)
+    grads["W1"] = np.zeros((6, 5))  # unlinks the dict the net returned
+    again = net.gradient(x, t)
+    assert again.flat is not None
+    for k in first:
+        np.testing.assert_array_equal(again[k], first[k])
