@@ -118,3 +118,45 @@ def test_mean_squared_error_rejects_shape_mismatch():
 def test_softmax_cross_entropy_rejects_bad_targets(t, match):
     with pytest.raises(ValueError, match=match):
         softmax_cross_entropy(np.zeros((2, 3)), t)
+
+
+# Property-based checks: any finite logits, however large, give valid probabilities.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(2, 6)), elements=finite))
+def test_softmax_rows_are_probabilities_for_any_finite_logits(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = softmax(x)
+        ly = log_softmax(x)
+    assert np.all(y >= 0) and np.all(y <= 1)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(np.isfinite(ly)) and np.all(ly <= 0)
+    np.testing.assert_allclose(np.exp(ly), y, atol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_sigmoid_is_in_0_1_and_symmetric(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = sigmoid(x)
+        y_neg = sigmoid(-x)
+    assert np.all((y >= 0) & (y <= 1))
+    np.testing.assert_allclose(y + y_neg, 1.0, rtol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 5)), elements=finite), st.data())
+def test_softmax_cross_entropy_is_finite_non_negative_and_shift_invariant(x, data):
+    t = np.array(data.draw(st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0], max_size=x.shape[0])))
+    loss, _ = softmax_cross_entropy(x, t)
+    shifted, _ = softmax_cross_entropy(x + 123.0, t)
+    assert np.isfinite(loss) and loss >= 0
+    assert shifted == pytest.approx(loss, rel=1e-9, abs=1e-9)
