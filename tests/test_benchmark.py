@@ -1,0 +1,39 @@
+import json
+
+import numpy as np
+
+from datasets import MiniBatchIterator, load_mnist
+from networks import MultiLayerNet
+from optim import SGD
+from scripts import benchmark
+
+
+def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    benchmark.main(["--quick", "--config", "a", "b-adam", "--dtype", "float32", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert "x floor" in text and "b-adam" in text and "BLAS:" in text
+    report = json.loads(out.read_text())
+    assert [r["config"] for r in report["results"]] == ["a", "b-adam"]
+    for r in report["results"]:
+        assert r["epoch_s_median"] > 0 and r["floor_s_median"] > 0 and r["ratio_to_floor"] > 0
+
+
+def test_float32_training_matches_float64_accuracy(mnist_root):
+    """Config (a) for 3 epochs from the same initial weights and batches: float32
+    must end within 0.3 points of float64's test accuracy."""
+    accuracies = {}
+    start = MultiLayerNet(784, [100], 10, rng=0).params
+    for dtype in (np.float32, np.float64):
+        (x, t), (xt, tt) = load_mnist(dtype=dtype, root=mnist_root, download=False, verbose=0)
+        net = MultiLayerNet(784, [100], 10, dtype=dtype, rng=0)
+        for k in net.params:
+            net.params[k][...] = start[k]
+        opt = SGD(lr=0.1)
+        batches = MiniBatchIterator(x, t, 100, rng=1)
+        for _ in range(3):
+            for xb, tb in batches:
+                opt.update(net.params, net.gradient(xb, tb))
+        accuracies[dtype] = net.accuracy(xt, tt)
+    assert accuracies[np.float64] > 0.95
+    assert abs(accuracies[np.float32] - accuracies[np.float64]) <= 0.003, accuracies
