@@ -125,9 +125,14 @@ class Convolution(Layer):
         n = self._x_shape[0]
         check_dout(self, dout, (n, fn) + self._out_hw)
         dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
-        self.db = dout2.sum(axis=0)
-        dw = (dout2.T @ col).reshape(fn, fh, fw, c)
-        self.dW = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
+        self.db = np.sum(dout2, axis=0, out=self._grad_out("b"))
+        dw = (dout2.T @ col).reshape(fn, fh, fw, c).transpose(0, 3, 1, 2)  # back to (FN, C, FH, FW)
+        buf = self._grad_out("W")
+        if buf is None:
+            self.dW = np.ascontiguousarray(dw)
+        else:
+            buf[...] = dw
+            self.dW = buf
         if not self.input_grad:
             return None
         # col2im(dout2 @ w_col), one filter offset at a time (see col2im_dot)
