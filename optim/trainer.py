@@ -9,6 +9,7 @@ epoch, and stops with :class:`TrainingDivergedError` when the loss is NaN or inf
 
 import math
 import numbers
+import shutil
 import sys
 import time
 
@@ -185,8 +186,9 @@ class Trainer:
         evaluated at the end of each pass and after the last iteration.
     rng : None, int or np.random.Generator, for the shuffles (and the training
         subset of ``train_eval_size``).
-    verbose : 0 silent; 1 a tqdm progress bar per epoch with the running loss on a
-        terminal, one line per epoch otherwise; 2 one line per epoch (for log files).
+    verbose : 0 silent; 1 a tqdm progress bar with the running loss during each epoch
+        on a terminal (replaced by the epoch's line when it ends), and just one line per
+        epoch when stderr is not a terminal; 2 one line per epoch (for log files).
     callbacks : sequence of callables ``callback(trainer, record)``, called after each
         epoch with that epoch's values (a dict with the per-epoch keys of
         :class:`History`); one that returns True stops training.
@@ -431,9 +433,12 @@ class Trainer:
     def _progress_bar(self, epoch, n_epochs, steps):
         if self.verbose != 1:
             return None
-        # disable=None: tqdm turns itself off when stderr is not a terminal.
+        # disable=None: tqdm turns itself off when stderr is not a terminal. The size comes
+        # from shutil, which falls back to 80x24 where a terminal reports 0x0 (tqdm would
+        # then draw nothing).
+        size = shutil.get_terminal_size()
         bar = tqdm(total=steps, desc=f"epoch {epoch}/{n_epochs}", unit="batch", disable=None,
-                   leave=True, dynamic_ncols=True)
+                   leave=False, ncols=size.columns, nrows=size.lines)
         if bar.disable:
             bar.close()
             return None
@@ -453,12 +458,9 @@ class Trainer:
     def _report(self, bar, record, n_epochs):
         if self.verbose == 0:
             return
-        line = self._format(record, n_epochs)
         if bar is not None:
-            bar.set_postfix_str(line.split("  ", 1)[1], refresh=False)
-            bar.close()
-        else:
-            self._print(line)
+            bar.close()  # the bar vanishes (leave=False); the epoch's line stays
+        self._print(self._format(record, n_epochs))
 
     def _print(self, line):
         if self.verbose == 1:
