@@ -289,6 +289,7 @@ class Trainer:
             self._train_eval_index = None
         else:
             self._train_eval_index = np.sort(self.rng.choice(n, self.train_eval_size, replace=False))
+            self._train_eval_set = (self.x_train[self._train_eval_index], self.t_train[self._train_eval_index])
         self.history = History()
 
     def _make_schedule(self, lr_schedule):
@@ -409,9 +410,10 @@ class Trainer:
 
     # --- pieces --------------------------------------------------------------------
     def _evaluate(self, epoch, step, lr, elapsed):
-        x, t = self.x_train, self.t_train
-        if self._train_eval_index is not None:
-            x, t = x[self._train_eval_index], t[self._train_eval_index]
+        if self._train_eval_index is None:
+            x, t = self.x_train, self.t_train
+        else:
+            x, t = self._train_eval_set
         train_loss, train_acc = evaluate(self.network, x, t, self.eval_batch_size)
         record = {"epoch": epoch, "iteration": step, "train_loss": train_loss, "train_acc": train_acc}
         if self.x_val is not None:
