@@ -1,21 +1,45 @@
 """What the experiment scripts share: the common flags, the output folder, saving figures and numbers.
 
 Every script builds its parser with :func:`make_parser` (``--seed``, ``--out``,
-``--show``, ``--quick``), gets pyplot from :func:`pyplot` (the Agg backend unless
-``--show``), writes with :func:`save_figure`, :func:`save_json` and :func:`save_csv`
-(each prints where it wrote), and ends with :func:`finish`.
+``--show``, ``--quick``, ``--threads``), gets pyplot from :func:`pyplot` (the Agg
+backend unless ``--show``), writes with :func:`save_figure`, :func:`save_json` and
+:func:`save_csv` (each prints where it wrote), and ends with :func:`finish`.
 """
 
 import argparse
 import csv
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 DEFAULT_OUT = "results"
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that also applies ``--threads`` once the arguments are parsed."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        threads = getattr(parsed, "threads", None)
+        if threads is not None and threads < 0:
+            self.error(f"--threads must be >= 0, got {threads}")
+        if threads is None and not any(os.environ.get(v) for v in THREAD_VARIABLES):
+            threads = 1
+        if threads:
+            limit_blas_threads(threads)
+        return parsed
+
+
+def limit_blas_threads(n):
+    """Let the BLAS library (OpenBLAS, MKL, ...) use at most ``n`` threads from now on."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n, user_api="blas")
 
 
 def make_parser(description, quick="a run of a few seconds with a smaller set-up (for tests)"):
@@ -25,7 +49,7 @@ def make_parser(description, quick="a run of a few seconds with a smaller set-up
     the rest is shown after the options. ``quick`` says what ``--quick`` does.
     """
     summary, _, rest = description.strip().partition("\n\n")
-    parser = argparse.ArgumentParser(
+    parser = ScriptParser(
         description=summary, epilog=rest or None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0,
@@ -34,6 +58,12 @@ def make_parser(description, quick="a run of a few seconds with a smaller set-up
                         help=f"folder for the figures and numbers (default: {DEFAULT_OUT}/)")
     parser.add_argument("--show", action="store_true", help="also open the figures in a window")
     parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="BLAS threads; 0 leaves the BLAS default. Default: 1, unless OPENBLAS_NUM_THREADS, "
+             "OMP_NUM_THREADS or MKL_NUM_THREADS is set. The matrix products here are small: one "
+             "thread is about as fast as two, and does not slow down many times over when other "
+             "processes keep the cores busy")
     return parser
 
 
