@@ -15,8 +15,8 @@ mean over seeds of the mini-batch loss (smoothed over 50 iterations) with a band
 the lowest to the highest seed; the table gives the test accuracy (10000 images)
 after the last iteration, mean +- standard deviation over the seeds.
 
-Takes about 1.5 minutes on 2 idle cores (30 runs of about 3 s); --quick takes seconds.
-If other processes keep the cores busy, OPENBLAS_NUM_THREADS=1 avoids a large slowdown.
+Takes about 70 seconds on one core (30 runs of 2-2.5 s; one BLAS thread by default,
+see --threads); --quick takes seconds.
 
 Writes compare_optimizers_paths.png, compare_optimizers_mnist.png,
 compare_optimizers.csv (the accuracy table) and compare_optimizers.json (everything).
