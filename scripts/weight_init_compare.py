@@ -59,7 +59,7 @@ def main(argv=None):
     results = {"settings": {"iterations": args.iterations, "seed": args.seed}, "activations": {}}
 
     # (a) histograms
-    fig, axes = plt.subplots(3, 4, figsize=(15, 9.5))
+    fig, axes = plt.subplots(3, 4, figsize=(15, 10.5))
     print("(a) standard deviation of each layer's activations (layers 1..5):")
     for i, act in enumerate(ACTIVATIONS):
         for j, init in enumerate(INITS):
@@ -85,7 +85,7 @@ def main(argv=None):
                 ax.hist(values, bins=bins, histtype="step", lw=1.5, color=f"C{k}",
                         label=f"layer {k + 1}", density=True)
             ax.set_yticks([])
-            ax.set_title(f"{act}, {init}: std {stds[0]:.2g} (layer 1) -> {stds[-1]:.2g} (layer 5)")
+            ax.set_title(f"{act}, {init}\nstd {stds[0]:.2g} (layer 1) -> {stds[-1]:.2g} (layer 5)")
             if act == "relu":
                 ax.set_xlabel("log10(activation), positive part")
     axes[0, 0].legend(loc="upper center")
