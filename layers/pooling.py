@@ -25,6 +25,11 @@ class Pooling(Layer):
     pixels count, PyTorch's ``count_include_pad=True``). ``pad`` must be smaller than
     both window sides so every window holds at least one real pixel.
 
+    Vectorised as a loop over the ``pool_h*pool_w`` offsets inside a window, each step
+    one array operation over every window at once (four steps for 2x2 pooling). Max
+    pooling caches the offset of each window's maximum as a small integer array; the
+    output keeps the channels-last memory of a Convolution's output.
+
     Parameters
     ----------
     pool_h, pool_w : int >= 1, window size.
