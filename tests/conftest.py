@@ -5,12 +5,7 @@ from pathlib import Path
 
 import pytest
 
-FILENAMES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
+from datasets.mnist import FILENAMES
 
 
 def real_data_folder(name):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import datasets
+from conftest import real_data_folder
 from datasets import idx, mnist
 
 FILENAMES = mnist.FILENAMES
@@ -64,17 +65,6 @@ def files_in(folder):
     folder = Path(folder)
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
-
-def real_data_folder(name):
-    """Folder of the real dataset under $BPROP_DATA; skip without it, fail without it on CI."""
-    root = os.environ.get("BPROP_DATA")
-    folder = Path(root) / name if root else None
-    if folder is not None and all((folder / f).is_file() for f in FILENAMES):
-        return folder
-    why = f"real {name} files not found (BPROP_DATA={root!r})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must provide them through BPROP_DATA")
-    pytest.skip(why)
 
 
 # ---------------------------------------------------------------- local mirror server
