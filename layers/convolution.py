@@ -105,7 +105,9 @@ class Convolution(Layer):
         fn, c, fh, fw = self.W.shape
         oh, ow = check_window(repr(self), x, fh, fw, self.stride, self.pad)
         if x.shape[1] != c:
-            raise ValueError(f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}")
+            raise ValueError(
+                f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
+            )
         n = x.shape[0]
         col = im2col(x, fh, fw, self.stride, self.pad)  # (N*OH*OW, FH*FW*C)
         # im2col orders a window (FH, FW, C): the filters are flattened the same way.
