@@ -13,6 +13,7 @@ Usage::
     python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
     python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
     python scripts/benchmark.py --json out.json --config a b-sgd
+    python scripts/benchmark.py --threads 1 2        # each configuration on 1 and 2 BLAS threads
 
 Runs on MNIST when ``BPROP_DATA`` (or ~/.cache/bprop) holds it, else on random data
 of the same shape (the timing does not depend on the values).
@@ -28,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -47,14 +49,16 @@ LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 
 def blas_info():
     """Which BLAS NumPy calls and with how many threads (through threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return [{"internal_api": "unknown (threadpoolctl missing)"}]
     return [
         {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath")}
         for p in threadpool_info() if p.get("user_api") == "blas"
     ]
+
+
+def blas_threads():
+    """Threads the BLAS library would use now (under any active limit)."""
+    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(counts) if counts else 0
 
 
 def peak_memory_mb():
@@ -151,10 +155,15 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of an epoch and one repeat: checks the script, not the speed")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--threads", type=int, nargs="+", default=[0], metavar="N",
+                        help="BLAS thread counts to time each configuration with; 0 is the BLAS "
+                             "default (default: 0). Epoch and floor always run with the same count")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if any(n < 0 for n in args.threads):
+        parser.error(f"--threads must be >= 0, got {args.threads}")
     repeats = 1 if args.quick else args.repeats
 
     rng = np.random.default_rng(args.seed)
@@ -167,26 +176,29 @@ def main(argv=None):
             x, t = x[:6000], t[:6000]
         for name in args.config:
             sizes, opt_name = CONFIGS[name]
-            results.append(bench(name, sizes, opt_name, dtype, x, t, repeats, args.batch_size, args.seed))
-            r = results[-1]
-            print(f"  {name:<11} {dtype_name}: epoch {r['epoch_s_median']:.3f} s, "
-                  f"floor {r['floor_s_median']:.3f} s, x{r['ratio_to_floor']:.2f}", file=sys.stderr)
+            for threads in args.threads:
+                with threadpool_limits(limits=threads or None, user_api="blas"):
+                    r = bench(name, sizes, opt_name, dtype, x, t, repeats, args.batch_size, args.seed)
+                    r["threads"] = blas_threads()
+                results.append(r)
+                print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch {r['epoch_s_median']:.3f} s, "
+                      f"floor {r['floor_s_median']:.3f} s, x{r['ratio_to_floor']:.2f}", file=sys.stderr)
 
     blas = blas_info()
-    header = f"{'config':<11} {'dtype':<8} {'sizes':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
+    header = f"{'config':<11} {'dtype':<8} {'thr':>3} {'sizes':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
              f"{'samples/s':>10} {'floor s':>8} {'GFLOP/s':>8} {'x floor':>8}"
     print(header)
     print("-" * len(header))
     for r in results:
         span = f"{r['epoch_s_median']:.3f} ({r['epoch_s_min']:.3f}-{r['epoch_s_max']:.3f})"
-        print(f"{r['config']:<11} {r['dtype']:<8} {'-'.join(map(str, r['sizes'])):<24} {r['optimizer']:<9} "
+        print(f"{r['config']:<11} {r['dtype']:<8} {r['threads']:>3} {'-'.join(map(str, r['sizes'])):<24} {r['optimizer']:<9} "
               f"{span:<22} {r['samples_per_s']:>10.0f} {r['floor_s_median']:>8.3f} "
               f"{r['floor_gflops']:>8.1f} {r['ratio_to_floor']:>8.2f}")
     print(f"data: {source}, {results[0]['samples'] if results else 0} samples per epoch, "
           f"{repeats} timed epoch(s) each, median shown")
     for b in blas:
         print(f"BLAS: {b.get('internal_api')} {b.get('version')} ({b.get('architecture')}), "
-              f"{b.get('num_threads')} thread(s)")
+              f"{b.get('num_threads')} thread(s) by default")
     print(f"peak memory: {peak_memory_mb():.0f} MiB; numpy {np.__version__}; "
           f"python {platform.python_version()}; {os.cpu_count()} CPU(s)")
     if args.json:
