@@ -5,8 +5,10 @@ training (60000 MNIST-shaped samples, reshuffled, batch 100: ``loss_and_gradient
 ``update`` per batch, exactly what the Trainer does per step), and in the same process
 the *GEMM floor*: the time ``np.matmul`` alone needs for the matrix products of that
 epoch at the same shapes, layouts and dtype (forward ``x @ W``, backward ``x.T @ dout``
-and ``dout @ W.T``; the first layer needs no ``dx``). The ratio epoch / floor says how
-much time goes to everything that is not a matrix product.
+and ``dout @ W.T``; the first layer needs no ``dx``; a convolution counts as its
+im2col products). The ratio epoch / floor says how much time goes to everything that
+is not a matrix product: activations, softmax, bias sums, the optimizer, Python,
+im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
 Usage::
 
@@ -34,16 +36,19 @@ from threadpoolctl import threadpool_info, threadpool_limits
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets import MiniBatchIterator, load_mnist  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
+from networks import MultiLayerNet, SimpleConvNet  # noqa: E402
 from optim import get_optimizer  # noqa: E402
 
-CONFIGS = {
+MLP_CONFIGS = {
     "a": ([784, 100, 10], "sgd"),
     "b-sgd": ([784, 100, 100, 100, 100, 10], "sgd"),
     "b-momentum": ([784, 100, 100, 100, 100, 10], "momentum"),
     "b-adam": ([784, 100, 100, 100, 100, 10], "adam"),
     "c": ([784, 1000, 1000, 10], "sgd"),
 }
+#: SimpleConvNet's defaults: 30 filters 5x5 on 1x28x28, 2x2 pooling, 100 hidden units
+CONV = {"filters": 30, "kernel": 5, "hidden": 100}
+CONFIGS = list(MLP_CONFIGS) + ["conv"]
 LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 
 
@@ -77,22 +82,44 @@ def load_data(dtype, rng):
         return x, t, "synthetic"
 
 
-def gemm_operands(sizes, batch, dtype, rng):
-    """The matrix products of one training step, as (A, B) pairs laid out as in Affine."""
-    ops = []
+def mlp_products(sizes, batch):
+    """The matrix products of one MLP training step as ``(m, k, n, layout)``:
+    forward ``x @ W``, backward ``x.T @ dout`` and ``dout @ W.T`` (not for the input layer)."""
+    products = []
     for i in range(1, len(sizes)):
-        x = rng.random((batch, sizes[i - 1]), dtype=dtype)
-        w = rng.random((sizes[i - 1], sizes[i]), dtype=dtype)
-        dout = rng.random((batch, sizes[i]), dtype=dtype)
-        ops.append((x, w))            # forward: x @ W
-        ops.append((x.T, dout))       # backward: dW = x.T @ dout
+        d, m = sizes[i - 1], sizes[i]
+        products.append((batch, d, m, "nn"))       # forward: (B, D) @ (D, M)
+        products.append((d, batch, m, "tn"))       # dW = x.T @ dout
         if i > 1:
-            ops.append((dout, w.T))   # backward: dx = dout @ W.T (not for the input layer)
+            products.append((batch, m, d, "nt"))   # dx = dout @ W.T
+    return products
+
+
+def conv_products(batch):
+    """SimpleConvNet's products: the convolution as im2col GEMMs (forward and dW; its input
+    is data, so no dx), then the two Affine layers as in :func:`mlp_products`."""
+    f, k, hidden = CONV["filters"], CONV["kernel"], CONV["hidden"]
+    rows = batch * (28 - k + 1) ** 2                # one row per output pixel
+    products = [(rows, k * k, f, "nt"),             # col @ W_col.T
+                (f, rows, k * k, "tn")]             # dout.T @ col
+    pooled = f * ((28 - k + 1) // 2) ** 2
+    for d, m in ((pooled, hidden), (hidden, 10)):
+        products += [(batch, d, m, "nn"), (d, batch, m, "tn"), (batch, m, d, "nt")]
+    return products
+
+
+def gemm_operands(products, dtype, rng):
+    """Random operands for ``products``, transposed as views where the layers transpose."""
+    ops = []
+    for m, k, n, layout in products:
+        a = rng.random((m, k) if layout[0] == "n" else (k, m), dtype=dtype)
+        b = rng.random((k, n) if layout[1] == "n" else (n, k), dtype=dtype)
+        ops.append((a if layout[0] == "n" else a.T, b if layout[1] == "n" else b.T))
     return ops
 
 
-def time_floor(sizes, n_samples, batch, dtype, rng):
-    ops = gemm_operands(sizes, batch, dtype, rng)
+def time_floor(products, n_samples, batch, dtype, rng):
+    ops = gemm_operands(products, dtype, rng)
     steps = -(-n_samples // batch)
     start = time.perf_counter()
     for _ in range(steps):
@@ -109,25 +136,39 @@ def time_epoch(net, opt, batches):
     return time.perf_counter() - start
 
 
-def bench(name, sizes, opt_name, dtype, x, t, repeats, batch, seed):
-    rng = np.random.default_rng(seed)
+def build(name, dtype, batch, rng):
+    """``(network, optimizer name, products of one step, description)`` of a configuration."""
+    if name == "conv":
+        net = SimpleConvNet(conv_param={"filter_num": CONV["filters"], "filter_size": CONV["kernel"],
+                                        "pad": 0, "stride": 1},
+                            hidden_size=CONV["hidden"], weight_init_std="he", dtype=dtype, rng=rng)
+        return net, "sgd", conv_products(batch), "conv30x5x5-pool-100-10"
+    sizes, opt_name = MLP_CONFIGS[name]
     net = MultiLayerNet(sizes[0], sizes[1:-1], sizes[-1], dtype=dtype, rng=rng)
+    return net, opt_name, mlp_products(sizes, batch), "-".join(map(str, sizes))
+
+
+def bench(name, dtype, x, t, repeats, batch, seed):
+    rng = np.random.default_rng(seed)
+    net, opt_name, products, description = build(name, dtype, batch, rng)
+    if name == "conv":
+        x = x.reshape(-1, 1, 28, 28)
     opt = get_optimizer(opt_name, lr=LR[opt_name])
     batches = MiniBatchIterator(x, t, batch, rng=rng)
     n = len(x)
     # warm-up: caches, BLAS threads, allocator; and the floor's operands
     warm = MiniBatchIterator(x[: 20 * batch], t[: 20 * batch], batch, rng=rng)
     time_epoch(net, opt, warm)
-    time_floor(sizes, 20 * batch, batch, dtype, rng)
+    time_floor(products, 20 * batch, batch, dtype, rng)
     epochs, floors = [], []
     for _ in range(repeats):  # interleaved, so a slow moment of the machine hits both
         epochs.append(time_epoch(net, opt, batches))
-        floors.append(time_floor(sizes, n, batch, dtype, rng))
+        floors.append(time_floor(products, n, batch, dtype, rng))
     med, floor = statistics.median(epochs), statistics.median(floors)
-    flops = 2 * sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in gemm_operands(sizes, batch, dtype, rng))
+    flops = 2 * sum(m * k * n_ for m, k, n_, _ in products)
     return {
         "config": name,
-        "sizes": sizes,
+        "network": description,
         "optimizer": opt_name,
         "dtype": np.dtype(dtype).name,
         "samples": n,
@@ -147,7 +188,7 @@ def bench(name, sizes, opt_name, dtype, x, t, repeats, batch, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS),
+    parser.add_argument("--config", nargs="+", choices=CONFIGS, default=CONFIGS,
                         help="configurations to time (default: all)")
     parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per configuration (default 5)")
@@ -175,23 +216,22 @@ def main(argv=None):
         if args.quick:
             x, t = x[:6000], t[:6000]
         for name in args.config:
-            sizes, opt_name = CONFIGS[name]
             for threads in args.threads:
                 with threadpool_limits(limits=threads or None, user_api="blas"):
-                    r = bench(name, sizes, opt_name, dtype, x, t, repeats, args.batch_size, args.seed)
+                    r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed)
                     r["threads"] = blas_threads()
                 results.append(r)
                 print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch {r['epoch_s_median']:.3f} s, "
                       f"floor {r['floor_s_median']:.3f} s, x{r['ratio_to_floor']:.2f}", file=sys.stderr)
 
     blas = blas_info()
-    header = f"{'config':<11} {'dtype':<8} {'thr':>3} {'sizes':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
+    header = f"{'config':<11} {'dtype':<8} {'thr':>3} {'network':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
              f"{'samples/s':>10} {'floor s':>8} {'GFLOP/s':>8} {'x floor':>8}"
     print(header)
     print("-" * len(header))
     for r in results:
         span = f"{r['epoch_s_median']:.3f} ({r['epoch_s_min']:.3f}-{r['epoch_s_max']:.3f})"
-        print(f"{r['config']:<11} {r['dtype']:<8} {r['threads']:>3} {'-'.join(map(str, r['sizes'])):<24} {r['optimizer']:<9} "
+        print(f"{r['config']:<11} {r['dtype']:<8} {r['threads']:>3} {r['network']:<24} {r['optimizer']:<9} "
               f"{span:<22} {r['samples_per_s']:>10.0f} {r['floor_s_median']:>8.3f} "
               f"{r['floor_gflops']:>8.1f} {r['ratio_to_floor']:>8.2f}")
     print(f"data: {source}, {results[0]['samples'] if results else 0} samples per epoch, "

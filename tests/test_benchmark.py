@@ -10,11 +10,11 @@ from scripts import benchmark
 
 def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    benchmark.main(["--quick", "--config", "a", "b-adam", "--dtype", "float32", "--json", str(out)])
+    benchmark.main(["--quick", "--config", "a", "b-adam", "conv", "--dtype", "float32", "--json", str(out)])
     text = capsys.readouterr().out
     assert "x floor" in text and "b-adam" in text and "BLAS:" in text
     report = json.loads(out.read_text())
-    assert [r["config"] for r in report["results"]] == ["a", "b-adam"]
+    assert [r["config"] for r in report["results"]] == ["a", "b-adam", "conv"]
     for r in report["results"]:
         assert r["epoch_s_median"] > 0 and r["floor_s_median"] > 0 and r["ratio_to_floor"] > 0
 
