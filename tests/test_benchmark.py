@@ -10,7 +10,7 @@ from scripts import benchmark
 
 def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    benchmark.main(["--quick", "--config", "a", "b-adam", "conv", "--dtype", "float32", "--json", str(out)])
+    benchmark.main(["--quick", "--config", "a", "b-adam", "conv", "--dtype", "float32", "--threads", "1", "--json", str(out)])
     text = capsys.readouterr().out
     assert "x floor" in text and "b-adam" in text and "BLAS:" in text
     report = json.loads(out.read_text())
