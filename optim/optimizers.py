@@ -35,6 +35,15 @@ def _check_eps(owner, eps):
     return eps
 
 
+def _divide_by_rms(p, g, h, buf, lr, eps):
+    """The step AdaGrad and RMSprop share: ``p -= lr * g / (sqrt(h) + eps)``, in ``buf``."""
+    np.sqrt(h, out=buf)
+    buf += eps
+    np.divide(g, buf, out=buf)
+    buf *= lr
+    p -= buf
+
+
 class Optimizer:
     """Base class: hyperparameter checks, the params/grads match, the loop, a readable repr.
 
@@ -217,11 +226,7 @@ class AdaGrad(Optimizer):
     def _rule(self, p, g, h, buf):
         np.multiply(g, g, out=buf)
         h += buf
-        np.sqrt(h, out=buf)
-        buf += self.eps
-        np.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf
+        _divide_by_rms(p, g, h, buf, self.lr, self.eps)
 
 
 class RMSprop(Optimizer):
@@ -240,11 +245,7 @@ class RMSprop(Optimizer):
         np.multiply(g, g, out=buf)
         buf *= 1.0 - self.decay_rate
         h += buf
-        np.sqrt(h, out=buf)
-        buf += self.eps
-        np.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf
+        _divide_by_rms(p, g, h, buf, self.lr, self.eps)
 
 
 class Adam(Optimizer):
