@@ -133,6 +133,18 @@ class Net:
         self.set_state(state)
         return grads
 
+    def gradient_check(self, x, t, h=1e-5):
+        """Backprop and numerical gradients of one batch, from one and the same state.
+
+        Returns ``(analytic, numeric)``, two dicts with the keys of ``params`` (copies),
+        ready for :func:`layers.gradcheck.assert_gradients_close`. Dropout masks and
+        batch-norm statistics are reset in between, so the two see the same network.
+        """
+        state = self.state()
+        analytic = {k: g.copy() for k, g in self.gradient(x, t).items()}
+        self.set_state(state)
+        return analytic, self.numerical_gradient(x, t, h)
+
     # --- evaluation ------------------------------------------------------------
     def accuracy(self, x, t, batch_size=1000):
         """Fraction of samples whose largest score is the true class.

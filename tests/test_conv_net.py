@@ -33,10 +33,7 @@ def check_net_gradient(net, x, t):
     for k, p in net.params.items():
         if k.startswith("b"):
             p[...] = rng.uniform(0.1, 0.5, p.shape) * rng.choice([-1, 1], p.shape)
-    state = net.state()
-    grads = net.gradient(x, t)
-    net.set_state(state)
-    numeric = net.numerical_gradient(x, t, h=1e-5)
+    grads, numeric = net.gradient_check(x, t)
     assert list(grads) == list(net.params)
     assert_gradients_close(grads, numeric)
 

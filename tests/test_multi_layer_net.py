@@ -13,10 +13,7 @@ def tiny_batch(rng, n=4, d=6, c=3):
 
 
 def check_net_gradient(net, x, t):
-    state = net.state()
-    grads = net.gradient(x, t)
-    net.set_state(state)
-    numeric = net.numerical_gradient(x, t, h=1e-5)
+    grads, numeric = net.gradient_check(x, t)
     assert list(grads) == list(net.params)
     assert_gradients_close(grads, numeric)
 
