@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from layers import make_rng  # noqa: E402
 from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer, TrainingDivergedError  # noqa: E402
+from optim import SGD, Trainer  # noqa: E402
 from scripts import common  # noqa: E402
 
 
@@ -35,10 +35,9 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
                         use_batchnorm=batchnorm, dtype=np.float32, rng=seed)
     trainer = Trainer(net, SGD(lr=0.01), x, t, epochs=epochs, batch_size=100, rng=seed + 1000,
                       verbose=0)
-    try:
-        history = trainer.fit()
-    except TrainingDivergedError as err:
-        return err.history["train_acc"], None, True
+    history, error = common.fit(trainer)
+    if error is not None:
+        return history["train_acc"], None, True
     return history["train_acc"], net.accuracy(x_test, t_test), False
 
 

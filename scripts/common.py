@@ -169,6 +169,20 @@ def format_table(header, rows):
     return "\n".join(lines)
 
 
+def fit(trainer):
+    """Run ``trainer.fit()`` and keep a diverged run's history instead of raising.
+
+    Returns ``(history, error)``: ``error`` is the ``TrainingDivergedError`` (its message
+    says where and why) or None when training finished.
+    """
+    from optim import TrainingDivergedError
+
+    try:
+        return trainer.fit(), None
+    except TrainingDivergedError as err:
+        return err.history, err
+
+
 def load_data(name="mnist", dtype=np.float32):
     """``(x_train, t_train), (x_test, t_test)`` of MNIST or Fashion-MNIST (integer labels).
 

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from layers import make_rng  # noqa: E402
 from networks import DeepConvNet, SimpleConvNet  # noqa: E402
-from optim import OPTIMIZERS, Trainer, TrainingDivergedError, get_optimizer  # noqa: E402
+from optim import OPTIMIZERS, Trainer, get_optimizer  # noqa: E402
 from scripts import common  # noqa: E402
 
 
@@ -112,12 +112,10 @@ def main(argv=None):
     if args.verbose:
         print(net.summary())
     start = time.perf_counter()
-    try:
-        history = trainer.fit()
-        diverged = None
-    except TrainingDivergedError as err:
-        history, diverged = err.history, str(err)
-        print(f"error: {err}")
+    history, error = common.fit(trainer)
+    diverged = None if error is None else str(error)
+    if error is not None:
+        print(f"error: {error}")
     seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history["time"]).tolist()
     test_acc = None

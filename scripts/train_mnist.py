@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from datasets import class_names, train_val_split  # noqa: E402
 from layers import make_rng  # noqa: E402
 from networks import MultiLayerNet  # noqa: E402
-from optim import OPTIMIZERS, Trainer, TrainingDivergedError, get_optimizer  # noqa: E402
+from optim import OPTIMIZERS, Trainer, get_optimizer  # noqa: E402
 from scripts import common  # noqa: E402
 
 
@@ -117,12 +117,10 @@ def main(argv=None):
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
     start = time.perf_counter()
-    try:
-        history = trainer.fit()
-        diverged = None
-    except TrainingDivergedError as err:
-        history, diverged = err.history, str(err)
-        print(f"error: {err}")
+    history, error = common.fit(trainer)
+    diverged = None if error is None else str(error)
+    if error is not None:
+        print(f"error: {error}")
     seconds = time.perf_counter() - start
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:

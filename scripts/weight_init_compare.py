@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from layers import make_rng, relu, sigmoid, tanh  # noqa: E402
 from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer, TrainingDivergedError  # noqa: E402
+from optim import SGD, Trainer  # noqa: E402
 from scripts import common  # noqa: E402
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
@@ -107,10 +107,7 @@ def main(argv=None):
         trainer = Trainer(net, SGD(lr=0.01), x_train, t_train, iterations=args.iterations,
                           batch_size=128, rng=args.seed + 1000, verbose=0, train_eval_size=10000)
         start = time.perf_counter()
-        try:
-            history = trainer.fit()
-        except TrainingDivergedError as err:
-            history = err.history
+        history, _ = common.fit(trainer)
         curves[name] = history["iter_loss"]
         entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
                  "train_accuracy": history["train_acc"][-1] if history["train_acc"] else None,
