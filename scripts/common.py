@@ -183,6 +183,33 @@ def fit(trainer):
         return err.history, err
 
 
+def plot_history(plt, history, title, val_name="test", train_name="train"):
+    """A Trainer's history in three panels: the loss of every mini-batch (with its running
+    mean), then loss and accuracy after each epoch on the training and validation sets."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    ax = axes[0]
+    it = np.arange(1, len(history["iter_loss"]) + 1)
+    ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="mini-batch")
+    ax.plot(it, smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.set_title("loss of each mini-batch")
+    ax.legend()
+    for ax, key, label in ((axes[1], "loss", "loss"), (axes[2], "acc", "accuracy")):
+        ax.plot(history["epoch"], history[f"train_{key}"], "o-", ms=3, label=train_name)
+        ax.plot(history["epoch"], history[f"val_{key}"], "s--", ms=3, label=val_name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label} after each epoch")
+        ax.legend(loc="lower right" if key == "acc" else "upper right")
+    for ax in axes:
+        ax.grid(True, which="both")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def load_data(name="mnist", dtype=np.float32):
     """``(x_train, t_train), (x_test, t_test)`` of MNIST or Fashion-MNIST (integer labels).
 

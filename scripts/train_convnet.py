@@ -137,7 +137,7 @@ def main(argv=None):
     if history["epoch"]:
         title = (f"{args.dataset} {type(net).__name__}, {args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
                  + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged"))
-        common.save_figure(_plot_curves(plt, history, title), args.out, f"{prefix}.png")
+        common.save_figure(common.plot_history(plt, history, title), args.out, f"{prefix}.png")
         fig = _plot_filters(plt, filters_before, net.params["W1"], f"{type(net).__name__}: first-layer filters")
         common.save_figure(fig, args.out, f"{prefix}_filters.png")
     common.save_json(results, args.out, f"{prefix}.json")
@@ -147,29 +147,6 @@ def main(argv=None):
         print(f"wrote {path}")
     common.finish(plt, args.show)
     return results
-
-
-def _plot_curves(plt, history, title):
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
-    ax = axes[0]
-    it = np.arange(1, len(history["iter_loss"]) + 1)
-    ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="mini-batch")
-    ax.plot(it, common.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("training loss")
-    ax.legend()
-    for ax, key, label in ((axes[1], "loss", "loss"), (axes[2], "acc", "accuracy")):
-        ax.plot(history["epoch"], history[f"train_{key}"], "o-", ms=3, label="train")
-        ax.plot(history["epoch"], history[f"val_{key}"], "s--", ms=3, label="test")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.legend(loc="lower right" if key == "acc" else "upper right")
-    for ax in axes:
-        ax.grid(True, which="both")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 def _filter_grid(W, columns):

@@ -133,9 +133,11 @@ def main(argv=None):
         "history": dict(history),
     }
     if history["epoch"]:
-        fig = _plot(plt, history, val_name, f"{args.dataset} {layers} {args.activation}, "
-                    f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
-                    + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged"))
+        fig = common.plot_history(
+            plt, history, f"{args.dataset} {layers} {args.activation}, "
+            f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
+            + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged"),
+            val_name=val_name, train_name="train (10000 images)")
         common.save_figure(fig, args.out, f"{prefix}.png")
     common.save_json(results, args.out, f"{prefix}.json")
     if diverged is None:
@@ -147,37 +149,6 @@ def main(argv=None):
     common.finish(plt, args.show)
     return results
 
-
-def _plot(plt, history, val_name, title):
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
-    ax = axes[0]
-    it = np.arange(1, len(history["iter_loss"]) + 1)
-    ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="mini-batch")
-    ax.plot(it, common.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("training loss")
-    ax.set_title("loss of each mini-batch")
-    ax.legend()
-    ax = axes[1]
-    ax.plot(history["epoch"], history["train_loss"], "o-", ms=3, label="train")
-    ax.plot(history["epoch"], history["val_loss"], "s--", ms=3, label=val_name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title("loss after each epoch (train: 10000 images)")
-    ax.legend()
-    ax = axes[2]
-    ax.plot(history["epoch"], history["train_acc"], "o-", ms=3, label="train")
-    ax.plot(history["epoch"], history["val_acc"], "s--", ms=3, label=val_name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.set_title("accuracy after each epoch")
-    ax.legend(loc="lower right")
-    for ax in axes:
-        ax.grid(True, which="both")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 def _per_class(net, x, t, names):
