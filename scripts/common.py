@@ -172,14 +172,15 @@ def format_table(header, rows):
 def fit(trainer):
     """Run ``trainer.fit()`` and keep a diverged run's history instead of raising.
 
-    Returns ``(history, error)``: ``error`` is the ``TrainingDivergedError`` (its message
-    says where and why) or None when training finished.
+    Returns ``(history, error)``: ``error`` is the ``TrainingDivergedError`` (its message,
+    printed here, says where and why) or None when training finished.
     """
     from optim import TrainingDivergedError
 
     try:
         return trainer.fit(), None
     except TrainingDivergedError as err:
+        _say(f"error: {err}")
         return err.history, err
 
 

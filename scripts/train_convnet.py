@@ -114,8 +114,6 @@ def main(argv=None):
     start = time.perf_counter()
     history, error = common.fit(trainer)
     diverged = None if error is None else str(error)
-    if error is not None:
-        print(f"error: {error}")
     seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history["time"]).tolist()
     test_acc = None

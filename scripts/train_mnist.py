@@ -119,8 +119,6 @@ def main(argv=None):
     start = time.perf_counter()
     history, error = common.fit(trainer)
     diverged = None if error is None else str(error)
-    if error is not None:
-        print(f"error: {error}")
     seconds = time.perf_counter() - start
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:
