@@ -14,11 +14,12 @@ from .flat_params import FlatParams
 class Net:
     """What every network in bprop shares, given ``params``, ``layers`` and ``last_layer``.
 
-    A subclass sets ``self.params`` (dict of arrays), ``self.dtype``, ``self.input_shape``
-    (one sample's shape), ``self.output_size``, ``self.weight_decay_lambda``, an empty
-    ``self.layers = OrderedDict()`` and ``self._param_refs = {}``, then adds each layer
-    with :meth:`_add` (which records which ``params`` key is which layer attribute),
-    and sets ``self.last_layer`` (a loss layer).
+    A subclass sets ``self.dtype``, ``self.input_shape`` (one sample's shape),
+    ``self.output_size`` and ``self.weight_decay_lambda``; creates its parameters with
+    :meth:`_allocate_params` (or sets ``self.params`` to a plain dict of arrays, which
+    works too, without the one-buffer speed-up); starts ``self.layers = OrderedDict()``
+    and ``self._param_refs = {}``, adds each layer with :meth:`_add` (which records
+    which ``params`` key is which layer attribute), and sets ``self.last_layer``.
     """
 
     #: key prefixes of the parameters that weight decay applies to
