@@ -140,3 +140,33 @@ def test_gradient_dict_is_reused_and_rebuilt_after_an_entry_is_replaced():
     assert again.flat is not None
     for k in first:
         np.testing.assert_array_equal(again[k], first[k])
+
+
+def test_a_net_with_a_plain_params_dict_still_trains_and_checks():
+    from collections import OrderedDict
+
+    from layers import Relu, SoftmaxWithLoss
+    from layers.gradcheck import assert_gradients_close
+    from networks import Net
+
+    class Plain(Net):
+        def __init__(self, rng):
+            self.dtype = np.dtype(np.float64)
+            self.input_shape, self.output_size = (4,), 3
+            self.params = {"W1": rng.standard_normal((4, 5)), "b1": np.zeros(5),
+                           "W2": rng.standard_normal((5, 3)), "b2": np.zeros(3)}
+            self.layers, self._param_refs = OrderedDict(), {}
+            self._add("Affine1", Affine(self.params["W1"], self.params["b1"]), {"W1": "W", "b1": "b"})
+            self._add("Relu1", Relu(), {})
+            self._add("Affine2", Affine(self.params["W2"], self.params["b2"]), {"W2": "W", "b2": "b"})
+            self.last_layer = SoftmaxWithLoss()
+
+    rng = np.random.default_rng(8)
+    net = Plain(rng)
+    x, t = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    assert_gradients_close(*net.gradient_check(x, t))
+    opt = get_optimizer("adam", lr=0.05)
+    first = net.loss(x, t)
+    for _ in range(50):
+        opt.update(net.params, net.gradient(x, t))
+    assert net.loss(x, t) < first
