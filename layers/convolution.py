@@ -1,10 +1,9 @@
 """The 2-D convolution layer, computed as im2col followed by one matrix product."""
 
-import numbers
-
 import numpy as np
 
 from .base import Layer, check_dout
+from .checks import check_int
 from .im2col import col2im_dot, im2col, output_size
 
 
@@ -35,10 +34,7 @@ def check_window(owner, x, fh, fw, stride, pad):
 
 def check_stride_pad(owner, stride, pad):
     """Return ``(stride, pad)`` as ints, or raise ValueError unless stride >= 1 and pad >= 0."""
-    for name, value, low in (("stride", stride, 1), ("pad", pad, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(stride), int(pad)
+    return check_int(owner, "stride", stride, 1), check_int(owner, "pad", pad, 0)
 
 
 class Convolution(Layer):

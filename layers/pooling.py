@@ -1,10 +1,9 @@
 """Max and average pooling over sliding windows of each channel."""
 
-import numbers
-
 import numpy as np
 
 from .base import Layer, check_dout
+from .checks import check_int
 from .convolution import check_stride_pad, check_window
 from .im2col import channels_last_zeros, to_channels_last, window_offsets
 
@@ -46,10 +45,8 @@ class Pooling(Layer):
     MODES = ("max", "avg")
 
     def __init__(self, pool_h, pool_w, stride=1, pad=0, mode="max"):
-        for name, value in (("pool_h", pool_h), ("pool_w", pool_w)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"Pooling: {name} must be an integer >= 1, got {value!r}")
-        self.pool_h, self.pool_w = int(pool_h), int(pool_w)
+        self.pool_h = check_int("Pooling", "pool_h", pool_h)
+        self.pool_w = check_int("Pooling", "pool_w", pool_w)
         self.stride, self.pad = check_stride_pad("Pooling", stride, pad)
         if self.pad >= min(self.pool_h, self.pool_w):
             raise ValueError(

@@ -4,6 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from layers.checks import check_int
 from layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, make_rng
 
 from .base import Net
@@ -24,12 +25,6 @@ DEEP_CONV_PARAMS = (
 )
 
 
-def _positive_int(owner, name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _conv_param(owner, conv_param):
     """``DEFAULT_CONV_PARAM`` updated with ``conv_param``, checked."""
     merged = dict(DEFAULT_CONV_PARAM)
@@ -38,7 +33,7 @@ def _conv_param(owner, conv_param):
         raise ValueError(f"{owner}: unknown conv_param keys {unknown}; use {sorted(merged)}")
     merged.update(conv_param)
     for key, low in (("filter_num", 1), ("filter_size", 1), ("stride", 1), ("pad", 0)):
-        merged[key] = _positive_int(owner, f"conv_param[{key!r}]", merged[key], low)
+        merged[key] = check_int(owner, f"conv_param[{key!r}]", merged[key], low)
     return merged
 
 
@@ -46,7 +41,7 @@ def _input_dim(owner, input_dim):
     input_dim = tuple(input_dim)
     if len(input_dim) != 3:
         raise ValueError(f"{owner}: input_dim must be (C, H, W), got {input_dim!r}")
-    return tuple(_positive_int(owner, "input_dim", d) for d in input_dim)
+    return tuple(check_int(owner, "input_dim", d) for d in input_dim)
 
 
 def _conv_output(owner, where, hw, p):
@@ -75,7 +70,7 @@ class _ConvNetBase(Net):
 
     def _common_args(self, output_size, weight_init_std, weight_decay_lambda, dtype, rng):
         owner = type(self).__name__
-        self.output_size = _positive_int(owner, "output_size", output_size)
+        self.output_size = check_int(owner, "output_size", output_size)
         lam = float(weight_decay_lambda)
         if not lam >= 0 or not np.isfinite(lam):
             raise ValueError(f"{owner}: weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
@@ -153,7 +148,7 @@ class SimpleConvNet(_ConvNetBase):
         owner = type(self).__name__
         self.input_shape = _input_dim(owner, input_dim)
         self.conv_param = _conv_param(owner, conv_param or {})
-        self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
+        self.hidden_size = check_int(owner, "hidden_size", hidden_size)
         self._common_args(output_size, weight_init_std, weight_decay_lambda, dtype, rng)
 
         c, h, w = self.input_shape
@@ -222,7 +217,7 @@ class DeepConvNet(_ConvNetBase):
         if not conv_params or len(conv_params) % 2:
             raise ValueError(f"{owner}: conv_params must hold an even number >= 2 of dicts, got {len(conv_params)}")
         self.conv_params = conv_params
-        self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
+        self.hidden_size = check_int(owner, "hidden_size", hidden_size)
         ratio = float(dropout_ratio)
         if not 0.0 <= ratio < 1.0:
             raise ValueError(f"{owner}: dropout_ratio must be in [0, 1), got {dropout_ratio!r}")

@@ -16,6 +16,8 @@ from layers import (
     make_rng,
 )
 
+from layers.checks import check_int
+
 from .base import Net
 
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}
@@ -80,8 +82,7 @@ class MultiLayerNet(Net):
         for name, size in [("input_size", input_size), ("output_size", output_size)] + [
             (f"hidden_size_list[{i}]", s) for i, s in enumerate(hidden_size_list)
         ]:
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"MultiLayerNet: {name} must be an integer >= 1, got {size!r}")
+            check_int("MultiLayerNet", name, size)
         if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
             raise ValueError(
                 f"MultiLayerNet: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"

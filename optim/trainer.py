@@ -8,7 +8,6 @@ epoch, and stops with :class:`TrainingDivergedError` when the loss is NaN or inf
 """
 
 import math
-import numbers
 import shutil
 import sys
 import time
@@ -16,6 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from layers.checks import check_int
 from layers.rng import make_rng
 
 #: metrics early stopping and checkpoints can watch, and whether lower or higher is better
@@ -93,14 +93,6 @@ class History(dict):
     def n_epochs(self):
         """Number of epochs recorded."""
         return len(self["epoch"])
-
-
-def _check_int(name, value, low, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"Trainer: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_pair(x_name, x, t_name, t):
@@ -244,11 +236,11 @@ class Trainer:
             x_val, t_val = _check_pair("x_val", x_val, "t_val", t_val)
         self.x_val, self.t_val = x_val, t_val
 
-        self.epochs = _check_int("epochs", epochs, 1)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.iterations = _check_int("iterations", iterations, 1, allow_none=True)
-        self.eval_batch_size = _check_int("eval_batch_size", eval_batch_size, 1)
-        self.train_eval_size = _check_int("train_eval_size", train_eval_size, 1, allow_none=True)
+        self.epochs = check_int("Trainer", "epochs", epochs, 1)
+        self.batch_size = check_int("Trainer", "batch_size", batch_size, 1)
+        self.iterations = check_int("Trainer", "iterations", iterations, 1, allow_none=True)
+        self.eval_batch_size = check_int("Trainer", "eval_batch_size", eval_batch_size, 1)
+        self.train_eval_size = check_int("Trainer", "train_eval_size", train_eval_size, 1, allow_none=True)
         if verbose not in (0, 1, 2) or isinstance(verbose, bool):
             raise ValueError(f"Trainer: verbose must be 0, 1 or 2, got {verbose!r}")
         self.verbose = verbose
@@ -262,7 +254,7 @@ class Trainer:
         if monitor not in MONITORS:
             raise ValueError(f"Trainer: monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
         self.monitor = monitor
-        self.patience = _check_int("patience", patience, 1, allow_none=True)
+        self.patience = check_int("Trainer", "patience", patience, 1, allow_none=True)
         self.min_delta = float(min_delta)
         if not self.min_delta >= 0 or not math.isfinite(self.min_delta):
             raise ValueError(f"Trainer: min_delta must be a finite number >= 0, got {min_delta!r}")
@@ -277,7 +269,7 @@ class Trainer:
         if checkpoint is not None and not hasattr(network, "save_params"):
             raise ValueError("Trainer: checkpoint needs a network with save_params(path)")
 
-        self.lr_step_size = _check_int("lr_step_size", lr_step_size, 1)
+        self.lr_step_size = check_int("Trainer", "lr_step_size", lr_step_size, 1)
         self.lr_gamma = float(lr_gamma)
         if not self.lr_gamma > 0 or not math.isfinite(self.lr_gamma):
             raise ValueError(f"Trainer: lr_gamma must be a finite number > 0, got {lr_gamma!r}")
