@@ -15,6 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from datasets.batching import MiniBatchIterator
 from layers.checks import check_int
 from layers.rng import make_rng
 
@@ -276,7 +277,8 @@ class Trainer:
         self.lr_schedule = self._make_schedule(lr_schedule)
 
         n = len(self.x_train)
-        self.iterations_per_epoch = -(-n // self.batch_size)
+        self._batches = MiniBatchIterator(self.x_train, self.t_train, self.batch_size, rng=self.rng)
+        self.iterations_per_epoch = len(self._batches)
         if self.train_eval_size is None or self.train_eval_size >= n:
             self._train_eval_index = None
         else:
@@ -323,7 +325,6 @@ class Trainer:
         dtype = getattr(net, "dtype", None)
         history = self.history = History()
         history["iterations_per_epoch"] = self.iterations_per_epoch
-        n, bs = len(self.x_train), self.batch_size
         total = self.iterations if self.iterations is not None else self.epochs * self.iterations_per_epoch
         n_epochs = -(-total // self.iterations_per_epoch)
         mode = MONITORS[self.monitor]
@@ -337,15 +338,14 @@ class Trainer:
             lr = getattr(opt, "lr", None)
             steps_here = min(self.iterations_per_epoch, total - step)
             bar = self._progress_bar(epoch, n_epochs, steps_here)
-            order = self.rng.permutation(n)
+            batches = iter(self._batches)  # a new permutation each pass
             running = 0.0
             try:
                 for i in range(steps_here):
-                    index = order[i * bs:(i + 1) * bs]
-                    xb = self.x_train[index]
+                    xb, tb = next(batches)
                     if dtype is not None and xb.dtype != dtype:
                         xb = xb.astype(dtype)
-                    loss, grads = net.loss_and_gradient(xb, self.t_train[index])
+                    loss, grads = net.loss_and_gradient(xb, tb)
                     step += 1
                     history["iter_loss"].append(float(loss))
                     if not math.isfinite(loss):
