@@ -9,11 +9,11 @@
 - :mod:`datasets.labels`: ``one_hot``.
 """
 
-from datasets.batching import MiniBatchIterator, train_val_split
-from datasets.download import DownloadError, download_file
-from datasets.idx import clear_cache, parse_idx, read_idx
-from datasets.labels import one_hot
-from datasets.mnist import (
+from bprop.datasets.batching import MiniBatchIterator, train_val_split
+from bprop.datasets.download import DownloadError, download_file
+from bprop.datasets.idx import clear_cache, parse_idx, read_idx
+from bprop.datasets.labels import one_hot
+from bprop.datasets.mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_MIRRORS,
     MNIST_CLASSES,
@@ -27,7 +27,7 @@ from datasets.mnist import (
     load_fashion_mnist,
     load_mnist,
 )
-from datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
+from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
     "DatasetNotFoundError",

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from layers.rng import make_rng
+from bprop.layers.rng import make_rng
 
 
 def _check_pair(x, t):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.download import DEFAULT_TIMEOUT, DownloadError, download_file
-from datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
-from datasets.labels import one_hot
+from bprop.datasets.download import DEFAULT_TIMEOUT, DownloadError, download_file
+from bprop.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from bprop.datasets.labels import one_hot
 
 ENV_VAR = "BPROP_DATA"
 DEFAULT_ROOT = Path("~/.cache/bprop")

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from layers.rng import make_rng
+from bprop.layers.rng import make_rng
 
 # Truth tables over the inputs (0, 0), (0, 1), (1, 0), (1, 1).
 LOGIC_GATES = {

@@ -5,8 +5,8 @@ import tempfile
 
 import numpy as np
 
-from layers import BatchNormalization, numerical_gradient
-from layers.functional import check_targets
+from bprop.layers import BatchNormalization, numerical_gradient
+from bprop.layers.functional import check_targets
 
 from .flat_params import FlatParams
 

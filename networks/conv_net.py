@@ -4,8 +4,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from layers.checks import check_int
-from layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, make_rng
+from bprop.layers.checks import check_int
+from bprop.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, make_rng
 
 from .base import Net
 from .multi_layer_net import init_scale

@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from layers import (
+from bprop.layers import (
     Affine,
     BatchNormalization,
     Dropout,
@@ -16,7 +16,7 @@ from layers import (
     make_rng,
 )
 
-from layers.checks import check_int
+from bprop.layers.checks import check_int
 
 from .base import Net
 

@@ -15,9 +15,9 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from datasets.batching import MiniBatchIterator
-from layers.checks import check_int
-from layers.rng import make_rng
+from bprop.datasets.batching import MiniBatchIterator
+from bprop.layers.checks import check_int
+from bprop.layers.rng import make_rng
 
 #: metrics early stopping and checkpoints can watch, and whether lower or higher is better
 MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}

@@ -10,15 +10,10 @@ descent; sigmoid's is at most 0.25, which is why deep sigmoid nets learn slowly.
 Writes activations.png and activations.csv (x, each function, each derivative).
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import relu, relu_grad, sigmoid, sigmoid_grad, step_function, tanh, tanh_grad  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import relu, relu_grad, sigmoid, sigmoid_grad, step_function, tanh, tanh_grad
+import common
 
 FUNCTIONS = {
     "step": (step_function, lambda x: np.zeros_like(x)),

@@ -16,17 +16,12 @@ Writes batch_norm_compare.png, batch_norm_compare.csv (final accuracies per scal
 and batch_norm_compare.json (every curve).
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 
 def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):

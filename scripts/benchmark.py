@@ -33,11 +33,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datasets import MiniBatchIterator, load_mnist  # noqa: E402
-from networks import MultiLayerNet, SimpleConvNet  # noqa: E402
-from optim import get_optimizer  # noqa: E402
+from bprop.datasets import MiniBatchIterator, load_mnist
+from bprop.networks import MultiLayerNet, SimpleConvNet
+from bprop.optim import get_optimizer
 
 MLP_CONFIGS = {
     "a": ([784, 100, 10], "sgd"),

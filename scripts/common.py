@@ -175,7 +175,7 @@ def fit(trainer):
     Returns ``(history, error)``: ``error`` is the ``TrainingDivergedError`` (its message,
     printed here, says where and why) or None when training finished.
     """
-    from optim import TrainingDivergedError
+    from bprop.optim import TrainingDivergedError
 
     try:
         return trainer.fit(), None
@@ -217,7 +217,7 @@ def load_data(name="mnist", dtype=np.float32):
     Exits with the loader's explanation (where it looked, how to point ``BPROP_DATA``
     at the files) if the data cannot be found.
     """
-    from datasets import DatasetNotFoundError, load_dataset
+    from bprop.datasets import DatasetNotFoundError, load_dataset
 
     try:
         return load_dataset(name, dtype=dtype)

@@ -22,18 +22,14 @@ Writes compare_optimizers_paths.png, compare_optimizers_mnist.png,
 compare_optimizers.csv (the accuracy table) and compare_optimizers.json (everything).
 """
 
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import Trainer, get_optimizer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng
+from bprop.networks import MultiLayerNet
+from bprop.optim import Trainer, get_optimizer
+import common
 
 ORDER = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 NAMES = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",

@@ -14,15 +14,10 @@ Writes gradient_descent.png (the gradient field; the lr 0.1 path over contours; 
 distance to the minimum per step for each lr) and gradient_descent.json.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import numerical_gradient  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import numerical_gradient
+import common
 
 START = (-3.0, 4.0)
 LEARNING_RATES = (0.1, 10.0, 1e-10)

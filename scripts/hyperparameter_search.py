@@ -12,18 +12,13 @@ Writes hyperparameter_search.png, hyperparameter_search.csv (every trial, best
 first) and hyperparameter_search.json.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datasets import train_val_split  # noqa: E402
-from layers import make_rng  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.datasets import train_val_split
+from bprop.layers import make_rng
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 
 def trial(lr, weight_decay, data, epochs, seed):

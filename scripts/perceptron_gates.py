@@ -14,18 +14,13 @@ Example::
     python scripts/perceptron_gates.py --out results/
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datasets import make_logic_gate  # noqa: E402
-from layers import step_function  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.datasets import make_logic_gate
+from bprop.layers import step_function
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 #: (weights, bias) of the hand-set perceptrons
 GATES = {

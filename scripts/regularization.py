@@ -16,17 +16,12 @@ Writes regularization.png (train/test accuracy per epoch for each setting, and t
 gap), regularization.csv (final numbers) and regularization.json (every curve).
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 
 def main(argv=None):

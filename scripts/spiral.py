@@ -14,17 +14,12 @@ Writes spiral.png (the data, the decision regions of both models on a 0.02 mesh,
 loss curves) and spiral.json (accuracies, losses, settings).
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datasets import make_spiral  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.datasets import make_spiral
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 COLORS = ("#d62728", "#2ca02c", "#1f77b4")
 

@@ -29,18 +29,14 @@ about 30% faster with ``--threads 2`` on an otherwise idle 2-core machine, but m
 times slower when other processes keep the cores busy.
 """
 
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng  # noqa: E402
-from networks import DeepConvNet, SimpleConvNet  # noqa: E402
-from optim import OPTIMIZERS, Trainer, get_optimizer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng
+from bprop.networks import DeepConvNet, SimpleConvNet
+from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
+import common
 
 
 def init_arg(value):

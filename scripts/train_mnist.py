@@ -23,19 +23,16 @@ Examples::
     python scripts/train_mnist.py --hidden 64 --activation sigmoid --init xavier --batch-size 60000 --epochs 1000
 """
 
-import os
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datasets import class_names, train_val_split  # noqa: E402
-from layers import make_rng  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import OPTIMIZERS, Trainer, get_optimizer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.datasets import class_names, train_val_split
+from bprop.layers import make_rng
+from bprop.networks import MultiLayerNet
+from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
+import common
 
 
 def init_arg(value):

@@ -20,18 +20,14 @@ Examples::
     python scripts/train_two_layer.py --train-size 60000 --iterations 10000   # all of MNIST
 """
 
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng  # noqa: E402
-from networks import TwoLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng
+from bprop.networks import TwoLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 
 def gradient_check(x, t, hidden, seed):

@@ -17,18 +17,14 @@ hardly learns at all in that time.
 Writes weight_init_activations.png, weight_init_mnist.png and weight_init_compare.json.
 """
 
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from layers import make_rng, relu, sigmoid, tanh  # noqa: E402
-from networks import MultiLayerNet  # noqa: E402
-from optim import SGD, Trainer  # noqa: E402
-from scripts import common  # noqa: E402
+from bprop.layers import make_rng, relu, sigmoid, tanh
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Trainer
+import common
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 INITS = {"std 1": lambda n: 1.0, "std 0.01": lambda n: 0.01,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from datasets.mnist import FILENAMES
+from bprop.datasets.mnist import FILENAMES
 
 
 def real_data_folder(name):

@@ -3,8 +3,8 @@ import warnings
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, Relu, Sigmoid, Tanh
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import BackwardBeforeForwardError, Relu, Sigmoid, Tanh
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 ACTIVATIONS = [Relu, Sigmoid, Tanh]
 

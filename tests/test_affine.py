@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import Affine, BackwardBeforeForwardError
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import Affine, BackwardBeforeForwardError
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 
 def make_affine(rng, d, m, dtype=np.float64):

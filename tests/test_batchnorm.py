@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, BatchNormalization
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import BackwardBeforeForwardError, BatchNormalization
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 
 def make_bn(rng, d, **kw):

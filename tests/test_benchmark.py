@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 
-from datasets import MiniBatchIterator, load_mnist
-from networks import MultiLayerNet
-from optim import SGD
-from scripts import benchmark
+from bprop.datasets import MiniBatchIterator, load_mnist
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD
+import benchmark
 
 
 def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from layers import BatchNormalization, Convolution, Layer
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
-from networks import DeepConvNet, SimpleConvNet
-from optim import Adam
+from bprop.layers import BatchNormalization, Convolution, Layer
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.networks import DeepConvNet, SimpleConvNet
+from bprop.optim import Adam
 
 
 def tiny_simple(**kw):
@@ -192,7 +192,7 @@ def test_deep_conv_net_rejects_bad_arguments(kw, match):
 
 def mnist_or_skip():
     """MNIST from $BPROP_DATA; skip without it, except under CI, where it must be there."""
-    from datasets import load_mnist
+    from bprop.datasets import load_mnist
 
     root = os.environ.get("BPROP_DATA")
     folder = Path(root) / "mnist" if root else None

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, Convolution
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import BackwardBeforeForwardError, Convolution
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 
 def make_conv(rng, fn, c, fh, fw, **kw):

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import datasets
+from bprop import datasets
 from conftest import real_data_folder
-from datasets import idx, mnist
+from bprop.datasets import idx, mnist
 
 FILENAMES = mnist.FILENAMES
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, Dropout
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import BackwardBeforeForwardError, Dropout
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 
 def test_dropout_train_mode_zeroes_and_scales():

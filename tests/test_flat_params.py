@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from layers import Affine
-from networks import MultiLayerNet
-from networks.flat_params import ALIGN, FlatParams
-from optim import OPTIMIZERS, get_optimizer
+from bprop.layers import Affine
+from bprop.networks import MultiLayerNet
+from bprop.networks.flat_params import ALIGN, FlatParams
+from bprop.optim import OPTIMIZERS, get_optimizer
 
 SHAPES = {"W1": (5, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}
 
@@ -145,9 +145,9 @@ def test_gradient_dict_is_reused_and_rebuilt_after_an_entry_is_replaced():
 def test_a_net_with_a_plain_params_dict_still_trains_and_checks():
     from collections import OrderedDict
 
-    from layers import Relu, SoftmaxWithLoss
-    from layers.gradcheck import assert_gradients_close
-    from networks import Net
+    from bprop.layers import Relu, SoftmaxWithLoss
+    from bprop.layers.gradcheck import assert_gradients_close
+    from bprop.networks import Net
 
     class Plain(Net):
         def __init__(self, rng):

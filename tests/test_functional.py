@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from layers import (
+from bprop.layers import (
     cross_entropy_error,
     log_softmax,
     mean_squared_error,

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import numerical_gradient, relative_error
-from layers.gradcheck import assert_gradients_close
+from bprop.layers import numerical_gradient, relative_error
+from bprop.layers.gradcheck import assert_gradients_close
 
 
 def test_numerical_gradient_of_sum_of_squares():

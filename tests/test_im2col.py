@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import col2im, im2col
-from layers.im2col import channels_last_zeros, col2im_dot, output_size, to_channels_last, window_offsets
+from bprop.layers import col2im, im2col
+from bprop.layers.im2col import channels_last_zeros, col2im_dot, output_size, to_channels_last, window_offsets
 
 
 def naive_im2col(x, fh, fw, stride, pad):

@@ -3,8 +3,8 @@ import warnings
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, IdentityWithLoss, SoftmaxWithLoss, numerical_gradient
-from layers.gradcheck import assert_gradients_close
+from bprop.layers import BackwardBeforeForwardError, IdentityWithLoss, SoftmaxWithLoss, numerical_gradient
+from bprop.layers.gradcheck import assert_gradients_close
 
 
 def test_softmax_with_loss_hand_values():

@@ -3,9 +3,9 @@ import os
 import numpy as np
 import pytest
 
-from networks import MultiLayerNet, TwoLayerNet
-from layers.gradcheck import assert_gradients_close
-from optim import SGD, Adam
+from bprop.networks import MultiLayerNet, TwoLayerNet
+from bprop.layers.gradcheck import assert_gradients_close
+from bprop.optim import SGD, Adam
 
 
 def tiny_batch(rng, n=4, d=6, c=3):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
+from bprop.optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
 
 P0 = np.array([1.0, -2.0])
 G = np.array([0.5, 0.25])

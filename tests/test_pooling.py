@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import BackwardBeforeForwardError, Pooling
-from layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers import BackwardBeforeForwardError, Pooling
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 
 X4 = np.arange(16.0).reshape(1, 1, 4, 4)
 

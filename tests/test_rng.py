@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from layers import make_rng
+from bprop.layers import make_rng
 
 
 def test_make_rng_passes_a_generator_through():

@@ -48,7 +48,7 @@ def one_blas_thread():
 
 def require_mnist():
     """Skip without MNIST under $BPROP_DATA; on CI ($CI set) fail instead."""
-    from datasets import DatasetNotFoundError, load_mnist
+    from bprop.datasets import DatasetNotFoundError, load_mnist
 
     try:
         load_mnist(download=False)
@@ -64,7 +64,7 @@ def run(name, out, *args):
     """Import ``scripts/<name>.py`` and call its ``main`` with ``--out out`` and ``args``."""
     if name in NEEDS_MNIST:
         require_mnist()
-    module = importlib.import_module(f"scripts.{name}")
+    module = importlib.import_module(name)
     return module.main(["--out", str(out), "--seed", "0", *args])
 
 
@@ -144,7 +144,7 @@ def test_train_mnist_default_784_100_10_reaches_96_5_percent(tmp_path):
             s["dtype"]) == ([100], "relu", "sgd", 0.1, 100, 10, "float32")
     assert results["init"] == "he"
     assert results["test_accuracy"] >= 0.965
-    from networks import MultiLayerNet
+    from bprop.networks import MultiLayerNet
 
     net = MultiLayerNet(784, [100], 10, dtype=np.float32)
     net.load_params(tmp_path / "train_mnist_weights.npz")
@@ -154,7 +154,7 @@ def test_train_mnist_default_784_100_10_reaches_96_5_percent(tmp_path):
 
 
 def test_common_json_is_strict_and_keeps_number_lists_on_one_line(tmp_path):
-    from scripts import common
+    import common
 
     path = common.save_json({"a": [1.0, float("nan"), np.float32(2.5)], "b": {"c": np.arange(3)},
                              "d": [[1, 2], [3, 4]], "e": float("inf")}, tmp_path, "x.json")
@@ -165,7 +165,7 @@ def test_common_json_is_strict_and_keeps_number_lists_on_one_line(tmp_path):
 
 
 def test_common_smooth_is_a_running_mean():
-    from scripts import common
+    import common
 
     np.testing.assert_allclose(common.smooth([1, 3, 5, 7], window=2), [1, 2, 4, 6])
     assert math.isclose(common.smooth(np.ones(10), 50)[-1], 1.0)

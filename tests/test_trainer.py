@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from networks import MultiLayerNet
-from optim import SGD, Adam, History, Trainer, TrainingDivergedError
+from bprop.networks import MultiLayerNet
+from bprop.optim import SGD, Adam, History, Trainer, TrainingDivergedError
 
 
 def make_data(n=50, d=4, seed=0, dtype=np.float64):
