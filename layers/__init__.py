@@ -13,6 +13,7 @@ from .base import BackwardBeforeForwardError, Layer
 from .batchnorm import BatchNormalization
 from .convolution import Convolution
 from .dropout import Dropout
+from .flatten import Flatten
 from .functional import (
     cross_entropy_error,
     log_softmax,
@@ -29,6 +30,7 @@ from .functional import (
 )
 from .gradcheck import numerical_gradient, relative_error
 from .im2col import col2im, im2col
+from .init import init_scale
 from .loss import IdentityWithLoss, SoftmaxWithLoss
 from .pooling import Pooling
 from .rng import make_rng
@@ -39,5 +41,5 @@ __all__ = [
     "cross_entropy_error", "log_softmax", "make_rng", "mean_squared_error",
     "numerical_gradient", "relative_error", "relu", "relu_grad", "sigmoid",
     "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
-    "Convolution", "Pooling", "col2im", "im2col",
+    "Convolution", "Pooling", "col2im", "im2col", "Flatten", "init_scale",
 ]

@@ -3,16 +3,26 @@
 import numpy as np
 
 from .base import Layer, check_dout
+from .checks import check_dtype, check_int, is_size
+from .init import gaussian_, init_scale
+from .rng import make_rng
 
 
 class Affine(Layer):
     """Fully connected layer, ``y = x W + b``.
 
+    Built from arrays, as in the textbook, ``Affine(W, b)``, or from sizes, as in
+    PyTorch, ``Affine(784, 100, init='he', rng=0)``: ``W ~ N(0, s**2)`` with ``s``
+    from ``init`` and the fan-in ``D`` (see :func:`bprop.layers.init.init_scale`), b = 0.
+
     Parameters
     ----------
     W : (D, M) array, weights; the layer keeps a reference, not a copy, so an
-        optimizer that updates ``W`` in place updates the layer.
-    b : (M,) array, bias, same dtype as ``W``.
+        optimizer that updates ``W`` in place updates the layer. Or ``in_features`` D.
+    b : (M,) array, bias, same dtype as ``W``. Or ``out_features`` M.
+    init : 'he' (default), 'xavier' or a positive std; only when built from sizes.
+    rng : None, int or np.random.Generator for the initial weights (from sizes).
+    dtype : float64 (default) or float32 (from sizes).
     input_grad : bool, default True
         Whether ``backward`` computes ``dx``. A network sets it to False on its first
         layer, whose input is data, to skip one matrix product per step; ``backward``
@@ -29,8 +39,16 @@ class Affine(Layer):
     """
 
     param_names = ("W", "b")
+    decay_names = ("W",)
 
-    def __init__(self, W, b, input_grad=True):
+    def __init__(self, W, b, input_grad=True, *, init="he", rng=None, dtype=np.float64):
+        if is_size(W) or is_size(b):
+            d = check_int("Affine", "in_features", W)
+            m = check_int("Affine", "out_features", b)
+            init_scale(init, d)  # checks the name or number
+            dtype = check_dtype("Affine", dtype)
+            W, b = np.empty((d, m), dtype=dtype), np.zeros(m, dtype=dtype)
+            gaussian_(W, init, d, make_rng(rng))
         W = np.asarray(W)
         b = np.asarray(b)
         if W.ndim != 2:
@@ -49,6 +67,23 @@ class Affine(Layer):
 
     def extra_repr(self):
         return f"{self.W.shape[0]} -> {self.W.shape[1]}"
+
+    @property
+    def fan_in(self):
+        return self.W.shape[0]
+
+    def reset_parameters(self, init, rng):
+        gaussian_(self.W, init, self.fan_in, rng)
+        self.b[...] = 0
+
+    def output_shape(self, input_shape):
+        features = int(np.prod(input_shape))
+        if features != self.W.shape[0]:
+            raise ValueError(
+                f"{self!r}: input shape {tuple(input_shape)} has {features} features per sample, "
+                f"W expects {self.W.shape[0]}"
+            )
+        return (self.W.shape[1],)
 
     def forward(self, x, train=True):
         x = np.asarray(x)

@@ -14,16 +14,67 @@ class Layer:
 
     A layer turns an input into an output in ``forward(x, train=True)``, caches what
     its gradient needs, and in ``backward(dout)`` returns ``dx``, the gradient of the
-    loss with respect to its input, as a new array. A layer with parameters lists
-    their attribute names in ``param_names``; the gradient of parameter ``W`` is
-    stored beside it as ``dW`` after ``backward``.
+    loss with respect to its input, as a new array. The gradient of parameter ``W``
+    is stored beside it as ``dW`` after ``backward``.
 
     ``train`` switches layers that behave differently while learning (Dropout,
     BatchNormalization); every other layer accepts it and ignores it.
+
+    What a network needs to know of a layer is declared here, as class attributes and
+    methods, so that :class:`bprop.networks.Sequential` can chain any layer:
+
+    - ``param_names``: attribute names of the learnable arrays (``('W', 'b')``);
+    - ``decay_names``: those of them that weight decay applies to (``('W',)``);
+    - ``buffer_names``: non-learnable arrays that belong in a saved state
+      (batch norm's running statistics);
+    - :meth:`output_shape`: one sample's output shape for one sample's input shape,
+      or a ValueError naming the layer and both shapes;
+    - :meth:`reset_parameters`: redraw the parameters in place (He, Xavier, a std);
+    - :meth:`bind_params` / :meth:`bind_grad_buffers`: move the parameters into, and
+      have gradients written into, a network's shared buffers.
     """
 
     #: attribute names of the learnable arrays of this layer, e.g. ``('W', 'b')``
     param_names = ()
+    #: the learnable arrays that L2 weight decay applies to (weights, not biases or gammas)
+    decay_names = ()
+    #: non-learnable arrays saved with the parameters, e.g. running statistics
+    buffer_names = ()
+    #: the stem of this layer's name in a network (``'Conv'`` gives ``'Conv1'``, ...)
+    default_name = None
+
+    @classmethod
+    def stem(cls):
+        """The stem of an automatic layer name: ``default_name`` or the class name."""
+        return cls.default_name or cls.__name__
+
+    def output_shape(self, input_shape):
+        """One sample's output shape for one sample's ``input_shape`` (no batch axis).
+
+        The default suits layers that keep the shape (activations, dropout). Layers
+        that change it, or accept only some shapes, override this and raise a
+        ValueError that names the layer and the shape it got.
+        """
+        return tuple(input_shape)
+
+    def reset_parameters(self, init, rng):
+        """Redraw the parameters in place (``init`` as :func:`bprop.layers.init.init_scale`).
+
+        Layers without parameters have nothing to do.
+        """
+
+    def bind_params(self, arrays):
+        """Copy each parameter into ``arrays[name]`` and use that array from now on.
+
+        A network passes views of its one parameter buffer here, so that an optimizer
+        updating the buffer in place updates the layer.
+        """
+        for name, buf in arrays.items():
+            p = getattr(self, name)
+            if buf.shape != p.shape:
+                raise ValueError(f"{self.name}: buffer for {name} has shape {buf.shape}, the parameter {p.shape}")
+            buf[...] = p
+            setattr(self, name, buf)
 
     def forward(self, x, train=True):
         raise NotImplementedError
@@ -38,6 +89,10 @@ class Layer:
     def params(self):
         """Dict ``{attribute name: array}`` of this layer's learnable arrays."""
         return {p: getattr(self, p) for p in self.param_names}
+
+    def buffers(self):
+        """Dict ``{attribute name: array}`` of the arrays named in ``buffer_names``."""
+        return {b: getattr(self, b) for b in self.buffer_names}
 
     def grads(self):
         """Dict ``{attribute name: gradient}`` filled by the last ``backward``."""

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .base import Layer, check_dout
+from .checks import check_dtype, check_int, is_size
 
 
 class BatchNormalization(Layer):
@@ -13,9 +14,13 @@ class BatchNormalization(Layer):
     statistics move as ``running = momentum * running + (1 - momentum) * batch_stat``.
     Evaluation (``train=False``): the same formula with the running statistics.
 
+    Built from arrays, ``BatchNormalization(gamma, beta)``, or from the number of
+    features (channels), ``BatchNormalization(100)``: gamma = 1, beta = 0.
+
     Parameters
     ----------
-    gamma, beta : (D,) arrays, scale and shift (referenced, not copied).
+    gamma, beta : (D,) arrays, scale and shift (referenced, not copied); or
+        ``num_features`` D alone.
     momentum : float in [0, 1), weight of the old running statistics.
     eps : float > 0, added to the variance.
 
@@ -31,8 +36,16 @@ class BatchNormalization(Layer):
     """
 
     param_names = ("gamma", "beta")
+    buffer_names = ("running_mean", "running_var")
+    default_name = "BatchNorm"
 
-    def __init__(self, gamma, beta, momentum=0.9, eps=1e-5):
+    def __init__(self, gamma, beta=None, momentum=0.9, eps=1e-5, *, dtype=np.float64):
+        if is_size(gamma):
+            d = check_int("BatchNormalization", "num_features", gamma)
+            dtype = check_dtype("BatchNormalization", dtype)
+            gamma, beta = np.ones(d, dtype=dtype), np.zeros(d, dtype=dtype)
+        elif beta is None:
+            raise ValueError("BatchNormalization: give gamma and beta arrays, or the number of features alone")
         gamma = np.asarray(gamma)
         beta = np.asarray(beta)
         if gamma.ndim != 1 or beta.shape != gamma.shape:
@@ -58,6 +71,16 @@ class BatchNormalization(Layer):
 
     def extra_repr(self):
         return f"{self.gamma.shape[0]}, momentum={self.momentum}, eps={self.eps}"
+
+    def reset_parameters(self, init, rng):
+        self.gamma[...] = 1
+        self.beta[...] = 0
+
+    def output_shape(self, input_shape):
+        d = self.gamma.shape[0]
+        if len(input_shape) not in (1, 3) or input_shape[0] != d:
+            raise ValueError(f"{self!r}: expects ({d},) or ({d}, H, W) per sample, got input shape {tuple(input_shape)}")
+        return tuple(input_shape)
 
     def _as_2d(self, x):
         """(N, C, H, W) -> (N*H*W, C) so that every channel is one column."""

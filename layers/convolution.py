@@ -3,31 +3,36 @@
 import numpy as np
 
 from .base import Layer, check_dout
-from .checks import check_int
+from .checks import check_dtype, check_int, is_size
 from .im2col import col2im_dot, im2col, output_size
+from .init import gaussian_, init_scale
+from .rng import make_rng
 
 
 def check_window(owner, x, fh, fw, stride, pad):
-    """Validate a 4-D input against a ``fh x fw`` window; return ``(OH, OW)``.
+    """Validate a 4-D input batch against a ``fh x fw`` window; return ``(OH, OW)``.
 
     Raises ValueError naming ``owner`` and the shapes when ``x`` is not a non-empty
-    (N, C, H, W) batch, the window is larger than the padded input, or the stride
-    does not fit, i.e. ``(H + 2*pad - fh) % stride != 0`` (the last window would
-    leave pixels unused, which is almost always a mistake in the network's design).
+    (N, C, H, W) batch or the window is larger than the padded input.
     """
     if x.ndim != 4 or x.shape[0] == 0:
         raise ValueError(f"{owner}: input must be a non-empty 4-D batch (N, C, H, W), got shape {x.shape}")
-    h, w = x.shape[2:]
+    return window_output(owner, x.shape[1:], fh, fw, stride, pad)
+
+
+def window_output(owner, chw, fh, fw, stride, pad):
+    """``(OH, OW)`` of a ``fh x fw`` window sliding over one sample of shape ``(C, H, W)``.
+
+    As in PyTorch, ``OH = (H + 2*pad - fh) // stride + 1``: when the stride does not
+    divide ``H + 2*pad - fh``, the last rows and columns no window covers are left
+    out (their gradient is zero). A window larger than the padded input is refused.
+    """
+    h, w = chw[1:]
     hp, wp = h + 2 * pad, w + 2 * pad
     if fh > hp or fw > wp:
         raise ValueError(
             f"{owner}: window {fh}x{fw} is larger than the padded input {hp}x{wp} "
-            f"(input shape {x.shape}, pad={pad})"
-        )
-    if (hp - fh) % stride or (wp - fw) % stride:
-        raise ValueError(
-            f"{owner}: stride {stride} does not fit: (H + 2*pad - {fh}) = {hp - fh} and "
-            f"(W + 2*pad - {fw}) = {wp - fw} must both be multiples of it (input shape {x.shape}, pad={pad})"
+            f"(input shape {tuple(chw)} per sample, pad={pad})"
         )
     return output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
 
@@ -48,6 +53,12 @@ class Convolution(Layer):
     (:func:`layers.im2col.col2im_dot`). The output is a (N, FN, OH, OW) view of
     channels-last memory (see :mod:`layers.im2col`).
 
+    Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
+    from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
+    stride=1, pad=0, init='he', rng=None, dtype=np.float64)`` with ``kernel_size`` an
+    int or ``(FH, FW)``: ``W ~ N(0, s**2)`` with ``s`` from ``init`` and the fan-in
+    ``C*FH*FW``, b = 0.
+
     Parameters
     ----------
     W : (FN, C, FH, FW) array, the filters; referenced, not copied, so an optimizer
@@ -62,7 +73,7 @@ class Convolution(Layer):
 
     Shape
     -----
-    x : (N, C, H, W) with ``(H + 2*pad - FH) % stride == 0`` and the same for W;
+    x : (N, C, H, W) with ``FH <= H + 2*pad`` and ``FW <= W + 2*pad``;
     y : (N, FN, OH, OW), ``OH = (H + 2*pad - FH) // stride + 1``,
     ``OW = (W + 2*pad - FW) // stride + 1``; ``backward`` returns dx : (N, C, H, W).
 
@@ -72,8 +83,30 @@ class Convolution(Layer):
     """
 
     param_names = ("W", "b")
+    decay_names = ("W",)
+    default_name = "Conv"
 
-    def __init__(self, W, b, stride=1, pad=0, input_grad=True):
+    def __init__(self, W, b, *args, **kwargs):
+        if is_size(W):
+            self._from_sizes(W, b, *args, **kwargs)
+        else:
+            self._from_arrays(W, b, *args, **kwargs)
+
+    def _from_sizes(self, in_channels, out_channels, kernel_size, stride=1, pad=0, input_grad=True,
+                    *, init="he", rng=None, dtype=np.float64):
+        c = check_int("Convolution", "in_channels", in_channels)
+        fn = check_int("Convolution", "out_channels", out_channels)
+        kernel = (kernel_size, kernel_size) if is_size(kernel_size) else tuple(kernel_size)
+        if len(kernel) != 2:
+            raise ValueError(f"Convolution: kernel_size must be an int or (FH, FW), got {kernel_size!r}")
+        fh, fw = (check_int("Convolution", "kernel_size", k) for k in kernel)
+        init_scale(init, 1)  # checks the name or number
+        dtype = check_dtype("Convolution", dtype)
+        W = np.empty((fn, c, fh, fw), dtype=dtype)
+        gaussian_(W, init, c * fh * fw, make_rng(rng))
+        self._from_arrays(W, np.zeros(fn, dtype=dtype), stride, pad, input_grad)
+
+    def _from_arrays(self, W, b, stride=1, pad=0, input_grad=True):
         W = np.asarray(W)
         b = np.asarray(b)
         if W.ndim != 4:
@@ -95,6 +128,20 @@ class Convolution(Layer):
     def extra_repr(self):
         fn, c, fh, fw = self.W.shape
         return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}"
+
+    @property
+    def fan_in(self):
+        return int(np.prod(self.W.shape[1:]))
+
+    def reset_parameters(self, init, rng):
+        gaussian_(self.W, init, self.fan_in, rng)
+        self.b[...] = 0
+
+    def output_shape(self, input_shape):
+        fn, c, fh, fw = self.W.shape
+        if len(input_shape) != 3 or input_shape[0] != c:
+            raise ValueError(f"{self!r}: expects ({c}, H, W) per sample, got input shape {tuple(input_shape)}")
+        return (fn,) + window_output(repr(self), input_shape, fh, fw, self.stride, self.pad)
 
     def forward(self, x, train=True):
         x = np.asarray(x)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_int
-from .convolution import check_stride_pad, check_window
+from .convolution import check_stride_pad, check_window, window_output
 from .im2col import channels_last_zeros, to_channels_last, window_offsets
 
 
@@ -38,9 +38,12 @@ class Pooling(Layer):
 
     Shape
     -----
-    x : (N, C, H, W) with ``(H + 2*pad - pool_h) % stride == 0`` and the same for W;
-    y : (N, C, OH, OW), ``OH = (H + 2*pad - pool_h) // stride + 1``; dx : (N, C, H, W).
+    x : (N, C, H, W) with ``pool_h <= H + 2*pad``, ``pool_w <= W + 2*pad``;
+    y : (N, C, OH, OW), ``OH = (H + 2*pad - pool_h) // stride + 1`` as in PyTorch (rows
+    and columns no window covers get a zero gradient); dx : (N, C, H, W).
     """
+
+    default_name = "Pool"
 
     MODES = ("max", "avg")
 
@@ -62,6 +65,12 @@ class Pooling(Layer):
 
     def extra_repr(self):
         return f"{self.mode}, kernel={self.pool_h}x{self.pool_w}, stride={self.stride}, pad={self.pad}"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self!r}: expects (C, H, W) per sample, got input shape {tuple(input_shape)}")
+        return (input_shape[0],) + window_output(repr(self), input_shape, self.pool_h, self.pool_w,
+                                                 self.stride, self.pad)
 
     def forward(self, x, train=True):
         x = np.asarray(x)

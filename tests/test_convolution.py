@@ -130,14 +130,57 @@ def test_convolution_rejects_wrong_channel_count():
 
 def test_convolution_rejects_kernel_larger_than_padded_input():
     layer = Convolution(np.zeros((1, 1, 5, 5)), np.zeros(1), pad=1)
-    with pytest.raises(ValueError, match=r"window 5x5 is larger than the padded input 4x6.*\(1, 1, 2, 4\)"):
+    with pytest.raises(ValueError, match=r"window 5x5 is larger than the padded input 4x6.*\(1, 2, 4\) per sample"):
         layer.forward(np.zeros((1, 1, 2, 4)))
 
 
-def test_convolution_rejects_a_stride_that_does_not_fit():
-    layer = Convolution(np.zeros((1, 1, 5, 5)), np.zeros(1), stride=2)
-    with pytest.raises(ValueError, match=r"stride 2 does not fit.*= 23.*\(1, 1, 28, 28\)"):
-        layer.forward(np.zeros((1, 1, 28, 28)))
+def test_convolution_output_size_follows_pytorch_when_the_stride_leaves_pixels_over():
+    # 28x28, 5x5, stride 2: (28 - 5) // 2 + 1 = 12 (PyTorch's size); the last row and
+    # column no window covers get a zero gradient.
+    rng = np.random.default_rng(3)
+    layer = Convolution(rng.standard_normal((2, 1, 5, 5)), np.zeros(2), stride=2)
+    x = rng.standard_normal((2, 1, 28, 28))
+    assert layer.forward(x).shape == (2, 2, 12, 12)
+    assert layer.output_shape((1, 28, 28)) == (2, 12, 12)
+    dx = layer.backward(np.ones((2, 2, 12, 12)))
+    assert np.all(dx[:, :, 27, :] == 0) and np.all(dx[:, :, :, 27] == 0)
+    assert np.any(dx[:, :, 26, :] != 0)
+
+
+def test_convolution_stride_two_with_uncovered_pixels_matches_numerical():
+    rng = np.random.default_rng(4)
+    layer = Convolution(rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3), stride=2, pad=0)
+    analytic, numeric = check_layer_gradient(layer, rng.standard_normal((2, 2, 8, 7)), rng=rng)
+    assert analytic["x"].shape == (2, 2, 8, 7)
+    assert_gradients_close(analytic, numeric)
+
+
+def test_convolution_from_sizes_draws_he_weights_and_zero_bias():
+    layer = Convolution(3, 16, 3, stride=2, pad=1, rng=0, dtype=np.float32)
+    assert layer.W.shape == (16, 3, 3, 3) and layer.W.dtype == np.float32
+    assert (layer.stride, layer.pad, layer.fan_in) == (2, 1, 27)
+    assert np.all(layer.b == 0)
+    expected = np.random.default_rng(0).standard_normal((16, 3, 3, 3), dtype=np.float32) * np.float32(
+        np.sqrt(2 / 27))
+    np.testing.assert_array_equal(layer.W, expected)
+    assert Convolution(1, 2, (5, 3)).W.shape == (2, 1, 5, 3)
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((0, 4, 3), {}, "in_channels must be an integer >= 1, got 0"),
+    ((1, 4, 0), {}, "kernel_size must be an integer >= 1, got 0"),
+    ((1, 4, (3, 3, 3)), {}, r"kernel_size must be an int or \(FH, FW\)"),
+    ((1, 4, 3), {"init": "foo"}, "unknown name 'foo'"),
+    ((1, 4, 3), {"dtype": np.int32}, "dtype must be float32 or float64"),
+])
+def test_convolution_from_bad_sizes_raises(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Convolution(*args, **kwargs)
+
+
+def test_convolution_output_shape_refuses_wrong_channels():
+    with pytest.raises(ValueError, match=r"Convolution\(3 -> 4.*expects \(3, H, W\) per sample, got input shape \(1, 8, 8\)"):
+        Convolution(3, 4, 3).output_shape((1, 8, 8))
 
 
 @pytest.mark.parametrize("shape", [(1, 5, 5), (5, 5), (1, 1, 1, 5, 5), (0, 1, 5, 5)])

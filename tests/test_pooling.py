@@ -102,13 +102,21 @@ def test_pooling_repr():
     assert repr(Pooling(3, 2, pad=1, mode="avg")) == "Pooling(avg, kernel=3x2, stride=1, pad=1)"
 
 
-def test_pooling_rejects_a_stride_that_does_not_fit():
-    with pytest.raises(ValueError, match=r"Pooling\(max.*stride 2 does not fit.*= 5.*\(1, 1, 7, 7\)"):
-        Pooling(2, 2, stride=2).forward(np.zeros((1, 1, 7, 7)))
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pooling_of_an_odd_map_drops_the_last_row_and_column_and_matches_numerical(mode):
+    # 7x7 with a 2x2 window, stride 2: 3x3 as in PyTorch; row and column 6 get no gradient.
+    rng = np.random.default_rng(5)
+    layer = Pooling(2, 2, stride=2, mode=mode)
+    x = rng.standard_normal((2, 3, 7, 7))
+    assert layer.forward(x).shape == (2, 3, 3, 3)
+    assert layer.output_shape((3, 7, 7)) == (3, 3, 3)
+    analytic, numeric = check_layer_gradient(layer, x, rng=rng)
+    assert np.all(analytic["x"][:, :, 6, :] == 0) and np.all(analytic["x"][:, :, :, 6] == 0)
+    assert_gradients_close(analytic, numeric)
 
 
 def test_pooling_rejects_window_larger_than_padded_input():
-    with pytest.raises(ValueError, match=r"window 3x3 is larger than the padded input 2x5.*\(1, 1, 2, 5\)"):
+    with pytest.raises(ValueError, match=r"window 3x3 is larger than the padded input 2x5.*\(1, 2, 5\) per sample"):
         Pooling(3, 3).forward(np.zeros((1, 1, 2, 5)))
 
 
