@@ -1,5 +1,9 @@
+import json
+
 import numpy as np
 import pytest
+
+from bprop.networks.flat_params import FlatParams
 
 from bprop.optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
 
@@ -149,3 +153,290 @@ def test_optimizer_rejects_unit_hyperparameters_outside_0_1(cls, arg, value):
 def test_optimizer_rejects_non_positive_eps(cls, eps):
     with pytest.raises(ValueError, match=rf"{cls.__name__}: invalid eps={eps}"):
         cls(eps=eps)
+
+
+@pytest.mark.parametrize("cls, arg", [(Momentum, "momentum"), (Nesterov, "momentum"), (RMSprop, "decay_rate"),
+                                      (Adam, "beta1"), (Adam, "beta2")])
+@pytest.mark.parametrize("value", [float("nan"), 1.0, -0.1])
+def test_unit_hyperparameter_is_checked_when_assigned(cls, arg, value):
+    opt = cls()
+    before = getattr(opt, arg)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: invalid {arg}={value}, it must be in \[0, 1\)"):
+        setattr(opt, arg, value)
+    assert getattr(opt, arg) == before
+
+
+@pytest.mark.parametrize("cls", [AdaGrad, RMSprop, Adam])
+@pytest.mark.parametrize("value", [0.0, float("inf"), float("nan")])
+def test_eps_is_checked_when_assigned(cls, value):
+    opt = cls()
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: invalid eps={value}, it must be a finite number > 0"):
+        opt.eps = value
+
+
+def test_momentum_nan_assigned_later_is_refused_and_parameters_stay_finite():
+    opt = Momentum(lr=0.1)
+    params = {"w": P0.copy()}
+    with pytest.raises(ValueError, match=r"Momentum: invalid momentum=nan"):
+        opt.momentum = float("nan")
+    opt.update(params, {"w": G.copy()})
+    assert np.all(np.isfinite(params["w"]))
+
+
+@pytest.mark.parametrize("value, shown", [("0.9", "'0.9'"), (None, "None"), (True, "True"), ([0.9], r"\[0\.9\]")])
+@pytest.mark.parametrize("cls, arg, requirement", [
+    (Adam, "beta2", r"in \[0, 1\)"), (Momentum, "momentum", r"in \[0, 1\)"),
+    (RMSprop, "eps", "a finite number > 0"), (SGD, "lr", "a finite number > 0"),
+])
+def test_non_numbers_get_the_same_error_as_numbers_out_of_range(cls, arg, requirement, value, shown):
+    label = "learning rate lr" if arg == "lr" else arg
+    message = rf"{cls.__name__}: invalid {label}={shown}, it must be {requirement}"
+    with pytest.raises(ValueError, match=message):
+        cls(**{arg: value})
+    opt = cls()
+    with pytest.raises(ValueError, match=message):
+        setattr(opt, arg, value)
+
+
+def test_numpy_scalars_are_accepted_as_plain_floats():
+    opt = Adam(lr=np.float32(0.5), beta1=np.float64(0.8))
+    assert type(opt.lr) is float and opt.lr == 0.5 and opt.beta1 == 0.8
+    assert repr(opt) == "Adam(lr=0.5, beta1=0.8, beta2=0.999, eps=1e-08)"
+
+
+# ---------------------------------------------------------------- state_dict / load_state_dict
+
+
+def test_state_dict_of_momentum_after_two_steps_by_hand():
+    opt = Momentum(lr=0.1, momentum=0.9)
+    one_step(opt, 2)
+    state = opt.state_dict()
+    assert state["scalars"] == {"type": "Momentum", "lr": 0.1, "momentum": 0.9}
+    assert list(state["arrays"]) == ["v/w"]
+    np.testing.assert_allclose(state["arrays"]["v/w"], 0.9 * (-0.1 * G) - 0.1 * G)
+    assert state["arrays"]["v/w"] is not opt.v["w"]  # a copy: later steps leave it alone
+
+
+def test_state_dict_of_adam_after_two_steps_by_hand():
+    opt = Adam(lr=0.1)
+    one_step(opt, 2)
+    state = opt.state_dict()
+    assert state["scalars"] == {"type": "Adam", "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "t": 2}
+    assert sorted(state["arrays"]) == ["m/w", "v/w"]
+    m1, v1 = 0.1 * G, 0.001 * G * G
+    np.testing.assert_allclose(state["arrays"]["m/w"], 0.9 * m1 + 0.1 * G)
+    np.testing.assert_allclose(state["arrays"]["v/w"], 0.999 * v1 + 0.001 * G * G)
+
+
+def test_state_dict_of_sgd_and_of_an_unused_optimizer_hold_no_arrays():
+    opt = SGD(lr=0.5)
+    one_step(opt, 3)
+    assert opt.state_dict() == {"scalars": {"type": "SGD", "lr": 0.5}, "arrays": {}}
+    assert Adam().state_dict()["arrays"] == {}
+
+
+def save_and_load(state, path):
+    """``state`` through a file as the Trainer writes it: arrays in an .npz, scalars as JSON text."""
+    np.savez(path, meta=np.array(json.dumps(state["scalars"])), **state["arrays"])
+    with np.load(path, allow_pickle=False) as f:
+        return {"scalars": json.loads(str(f["meta"])),
+                "arrays": {k: f[k] for k in f.files if k != "meta"}}
+
+
+SHAPES = {"W1": (5, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)}
+KWARGS = {SGD: {"lr": 0.1}, Momentum: {"lr": 0.1, "momentum": 0.8}, Nesterov: {"lr": 0.1},
+          AdaGrad: {"lr": 0.3}, RMSprop: {"lr": 0.01, "decay_rate": 0.9}, Adam: {"lr": 0.01, "beta2": 0.99}}
+
+
+def make_params(rng, flat, dtype):
+    """Random parameters as a plain dict, or as views of one buffer like a network's."""
+    if flat:
+        params = FlatParams.allocate(SHAPES, dtype)
+        for p in params.values():
+            p[...] = rng.standard_normal(p.shape)
+        return params
+    return {k: rng.standard_normal(s).astype(dtype) for k, s in SHAPES.items()}
+
+
+def gradient_sequence(rng, params, steps):
+    """``steps`` gradient dicts shaped like ``params`` (flat-buffer dicts when ``params`` is one)."""
+    out = []
+    for _ in range(steps):
+        grads = params.like() if isinstance(params, FlatParams) else {k: np.empty_like(p) for k, p in params.items()}
+        for g in grads.values():
+            g[...] = rng.standard_normal(g.shape)
+        out.append(grads)
+    return out
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["dict", "flat"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cls", ALL)
+def test_state_round_trip_through_a_file_continues_bit_identically(cls, dtype, flat, tmp_path):
+    rng = np.random.default_rng(20)
+    start = make_params(rng, flat, dtype)
+    grads = gradient_sequence(rng, start, 7)
+
+    def copy_of(params):
+        if flat:
+            out = start.like()
+            out.flat[...] = params.flat
+            return out
+        return {k: p.copy() for k, p in params.items()}
+
+    straight = copy_of(start)
+    opt = cls(**KWARGS[cls])
+    for g in grads:
+        opt.update(straight, g)
+
+    resumed = copy_of(start)
+    first = cls(**KWARGS[cls])
+    for g in grads[:4]:
+        first.update(resumed, g)
+    state = save_and_load(first.state_dict(), tmp_path / "opt.npz")
+    second = cls(lr=1.0)  # every hyperparameter comes from the state
+    second.load_state_dict(state, resumed)
+    assert repr(second) == repr(first)
+    for g in grads[4:]:
+        second.update(resumed, g)
+
+    for k in SHAPES:
+        assert resumed[k].dtype == dtype
+        assert np.array_equal(resumed[k], straight[k]), k
+    after = second.state_dict()
+    assert after["scalars"] == opt.state_dict()["scalars"]
+    for k, a in opt.state_dict()["arrays"].items():
+        assert np.array_equal(after["arrays"][k], a), k
+
+
+@pytest.mark.parametrize("saved_flat", [True, False], ids=["flat-to-dict", "dict-to-flat"])
+def test_state_moves_between_a_flat_buffer_and_plain_dicts(saved_flat):
+    rng = np.random.default_rng(21)
+    before = make_params(rng, saved_flat, np.float64)
+    grads = gradient_sequence(rng, before, 6)
+    opt = Adam(lr=0.01)
+    for g in grads[:3]:
+        opt.update(before, g)
+    after = make_params(rng, not saved_flat, np.float64)
+    for k, p in before.items():
+        after[k][...] = p
+    other = Adam()
+    other.load_state_dict(opt.state_dict(), after)
+    for g in grads[3:]:
+        opt.update(before, g)
+        g_other = after.like() if isinstance(after, FlatParams) else {k: np.empty(s) for k, s in SHAPES.items()}
+        for k, a in g.items():
+            g_other[k][...] = a
+        other.update(after, g_other)
+    for k in SHAPES:
+        assert np.array_equal(after[k], before[k]), k
+        assert np.array_equal(other.m[k], opt.m[k]) and np.array_equal(other.v[k], opt.v[k]), k
+
+
+def adam_state(steps=2):
+    """The state of an Adam that stepped on ``{'W': (3, 2), 'b': (2,)}``."""
+    opt = Adam(lr=0.01)
+    params = {"W": np.ones((3, 2)), "b": np.ones(2)}
+    for _ in range(steps):
+        opt.update(params, {"W": np.full((3, 2), 0.5), "b": np.full(2, -0.5)})
+    return opt.state_dict()
+
+
+def edited(state, scalars=None, arrays=None, drop=()):
+    """A copy of ``state`` with some scalars or arrays replaced or dropped."""
+    s = dict(state["scalars"], **(scalars or {}))
+    a = dict(state["arrays"], **(arrays or {}))
+    for k in drop:
+        s.pop(k, None)
+        a.pop(k, None)
+    return {"scalars": s, "arrays": a}
+
+
+BAD_STATES = {
+    "another optimizer": (lambda s: Momentum().state_dict(), r"the state is of 'Momentum', not 'Adam'"),
+    "not a state": (lambda s: s["arrays"], r"expected a dict with 'scalars' and 'arrays', got \['m/W'"),
+    "missing scalar": (lambda s: edited(s, drop=["t"]), r"scalar\(s\) \['t'\] missing"),
+    "unexpected scalar": (lambda s: edited(s, {"momentum": 0.9}), r"unexpected scalar\(s\) \['momentum'\]"),
+    "beta2 out of range": (lambda s: edited(s, {"beta2": 1.0}), r"Adam: invalid beta2=1\.0, it must be in \[0, 1\)"),
+    "lr as a string": (lambda s: edited(s, {"lr": "0.01"}), r"Adam: invalid learning rate lr='0\.01'"),
+    "negative step count": (lambda s: edited(s, {"t": -1}), r"t must be an integer >= 0, got -1"),
+    "unknown state name": (lambda s: edited(s, arrays={"h/W": np.ones((3, 2))}),
+                           r"unexpected array 'h/W'; keys are '<state>/<param>' with <state> one of \['m', 'v'\]"),
+    "key without a state name": (lambda s: edited(s, arrays={"W": np.ones((3, 2))}), r"unexpected array 'W'"),
+    "missing moment": (lambda s: edited(s, drop=["v/b"]), r"array 'v/b' missing from the state"),
+    "moments of two shapes": (lambda s: edited(s, arrays={"v/W": np.ones((2, 3))}),
+                              r"array 'v/W' has shape \(2, 3\), but the other state of 'W' has shape \(3, 2\)"),
+    "integer array": (lambda s: edited(s, arrays={"m/b": np.ones(2, dtype=np.int64)}),
+                      r"array 'm/b' has dtype int64, not floating point"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_STATES))
+def test_load_state_dict_refuses_a_bad_state_and_changes_nothing(case):
+    make, message = BAD_STATES[case]
+    opt = Adam(lr=0.5)
+    one_step(opt)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(make(adam_state()))
+    after = opt.state_dict()
+    assert after["scalars"] == before["scalars"]
+    assert after["arrays"].keys() == before["arrays"].keys()
+    assert all(np.array_equal(after["arrays"][k], a) for k, a in before["arrays"].items())
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"W": np.ones((4, 2)), "b": np.ones(2)},
+     r"Adam.load_state_dict: the loaded state of 'W' has shape \(3, 2\), but params\['W'\] has shape \(4, 2\)"),
+    ({"W": np.ones((3, 2)), "b": np.ones(2), "c": np.ones(1)},
+     r"the loaded state has nothing for parameter\(s\) \['c'\]"),
+    ({"W": np.ones((3, 2))}, r"the loaded state is for parameter\(s\) \['b'\], which are not in params"),
+])
+def test_load_state_dict_refuses_the_state_of_other_parameters(params, message):
+    opt = Adam()
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(adam_state(), params)
+    assert opt.t == 0 and opt.m == {}
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["dict", "flat"])
+def test_update_after_load_refuses_other_parameters_before_moving_them(flat):
+    opt = Adam()
+    opt.load_state_dict(adam_state())
+    if flat:
+        params = FlatParams.allocate({"W": (4, 2), "b": (2,)}, np.float64)
+        grads = params.like()
+    else:
+        params, grads = {"W": np.zeros((4, 2)), "b": np.zeros(2)}, {"W": np.ones((4, 2)), "b": np.ones(2)}
+    with pytest.raises(ValueError, match=r"Adam.update: the loaded state of 'W' has shape \(3, 2\), "
+                                         r"but params\['W'\] has shape \(4, 2\)"):
+        opt.update(params, grads)
+    assert not params["W"].any() and opt.t == 2
+
+
+def test_state_without_arrays_fits_any_parameters():
+    opt = Momentum()
+    opt.load_state_dict(Momentum(lr=0.2).state_dict(), {"w": np.ones(3)})
+    assert opt.lr == 0.2
+    one_step(opt)
+    assert opt.v["w"].shape == (2,)
+
+
+def test_loaded_state_takes_the_dtype_of_its_parameters():
+    state = adam_state()
+    opt = Adam()
+    opt.load_state_dict(state)
+    params = {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
+    opt.update(params, {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)})
+    assert opt.m["W"].dtype == np.float32 and params["W"].dtype == np.float32
+    # the float64 moments were carried over, not restarted from zero
+    np.testing.assert_allclose(opt.m["W"], 0.9 * state["arrays"]["m/W"] + 0.1, rtol=1e-6)
+
+
+def test_loaded_arrays_are_copied():
+    state = adam_state()
+    kept = state["arrays"]["m/W"].copy()
+    opt = Adam()
+    opt.load_state_dict(state)
+    opt.update({"W": np.ones((3, 2)), "b": np.ones(2)}, {"W": np.ones((3, 2)), "b": np.ones(2)})
+    assert np.array_equal(state["arrays"]["m/W"], kept)
