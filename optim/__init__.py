@@ -1,4 +1,5 @@
-"""Optimizers with ``update(params, grads)``, and the training loop that drives them."""
+"""Optimizers with ``update(params, grads)``, the training loop that drives them, and sweeps
+of many training runs at once (``run_sweep``; Dask is needed only for a Dask scheduler)."""
 
 from .optimizers import (
     OPTIMIZERS,
@@ -12,8 +13,13 @@ from .optimizers import (
     get_optimizer,
 )
 from .trainer import History, Trainer, TrainingDivergedError
+from .mlp_runs import MLP_DEFAULTS, mlp_config, train_mlp
+from .sweep import SweepResult, run_sweep, summarize
+from .sweep_store import SweepStore, config_key
 
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
     "RMSprop", "get_optimizer", "History", "Trainer", "TrainingDivergedError",
+    "MLP_DEFAULTS", "mlp_config", "train_mlp", "SweepResult", "run_sweep", "summarize",
+    "SweepStore", "config_key",
 ]
