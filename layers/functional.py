@@ -84,12 +84,17 @@ def softmax(x, axis=-1):
     return e
 
 
+#: how far from 1 a row of float targets may sum (rounding in computed probability rows)
+ROW_SUM_TOL = 1e-3
+
+
 def check_targets(who, t, n, c):
     """Validate class targets for a batch of ``n`` samples and ``c`` classes.
 
     Returns ``(t, is_index)``: integer labels ``(n,)`` in ``[0, c)`` (``is_index`` True)
-    or a floating array ``(n, c)`` of one-hot or probability rows (``is_index`` False).
-    Anything else raises a ValueError that starts with ``who``.
+    or an array ``(n, c)`` of one-hot or probability rows (``is_index`` False): every
+    value in [0, 1], every row summing to 1 within ``ROW_SUM_TOL``. Anything else
+    raises a ValueError that starts with ``who``; a bad row is named by its index.
     """
     t = np.asarray(t)
     if t.ndim == 1:
@@ -115,9 +120,33 @@ def check_targets(who, t, n, c):
             )
         if t.dtype.kind not in "fiub":
             raise ValueError(f"{who}: one-hot targets must be numeric, got dtype {t.dtype}")
+        _check_rows(who, t)
         return t, False
     raise ValueError(
         f"{who}: targets must be labels (N,) or one-hot (N, C), got shape {t.shape}"
+    )
+
+
+def _check_rows(who, t):
+    """Refuse a row of ``t`` (N, C) that is not a probability distribution, naming the first."""
+    if t.size == 0:
+        return
+    sums = t.sum(axis=1, dtype=np.float64)
+    # NaN fails every comparison, so it cannot slip through either test.
+    if t.min() >= 0 and t.max() <= 1 and np.all(np.abs(sums - 1.0) <= ROW_SUM_TOL):
+        return
+    outside = ~((t >= 0) & (t <= 1)).all(axis=1)
+    i = int(np.flatnonzero(outside | ~(np.abs(sums - 1.0) <= ROW_SUM_TOL))[0])
+    row = t[i]
+    if outside[i]:
+        value = row[np.flatnonzero(~((row >= 0) & (row <= 1)))[0]]
+        why = f"it holds {value:g}, outside [0, 1]"
+    else:
+        why = f"it sums to {sums[i]:.7g}, not 1"
+    shown = ", ".join(f"{v:g}" for v in row[:10].tolist()) + (", ..." if len(row) > 10 else "")
+    raise ValueError(
+        f"{who}: target row {i} is neither one-hot nor a probability row (values in [0, 1] "
+        f"summing to 1): {why}; row {i} is [{shown}]"
     )
 
 

@@ -6,6 +6,11 @@ from .base import Layer
 from .functional import check_targets, softmax_cross_entropy_checked
 
 
+def _float_dtype(x):
+    """The dtype a loss computes in: the scores' own if floating, else float64."""
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+
+
 class SoftmaxWithLoss(Layer):
     """Softmax followed by mean cross-entropy, fused so both stay exact.
 
@@ -16,7 +21,8 @@ class SoftmaxWithLoss(Layer):
     Shape
     -----
     x : (N, C) logits; t : (N,) integer labels in [0, C) or (N, C) one-hot (or
-    probability) rows; dx : (N, C).
+    probability) rows, values in [0, 1] summing to 1, of any dtype (cast to that of
+    ``x``); dx : (N, C), in the dtype of ``x``.
 
     Attributes
     ----------
@@ -34,6 +40,9 @@ class SoftmaxWithLoss(Layer):
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"SoftmaxWithLoss: scores must be a non-empty batch (N, C), got shape {x.shape}")
         t, self._is_index = check_targets("SoftmaxWithLoss", t, *x.shape)
+        if not self._is_index:
+            # Targets of another dtype would turn dx into theirs: a float32 network stays float32.
+            t = t.astype(_float_dtype(x), copy=False)
         self.loss, self.y = softmax_cross_entropy_checked(x, t, self._is_index)
         self.t = t
         return self.loss
@@ -76,6 +85,9 @@ class IdentityWithLoss(Layer):
             t = t[:, None]
         if t.shape != x.shape:
             raise ValueError(f"IdentityWithLoss: targets have shape {t.shape}, predictions {x.shape}")
+        # Computed in the predictions' dtype, whatever the targets': float32 stays float32.
+        x = x.astype(_float_dtype(x), copy=False)
+        t = t.astype(x.dtype, copy=False)
         self.y = x
         self.t = t
         d = x - t

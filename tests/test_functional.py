@@ -16,6 +16,7 @@ from bprop.layers import (
     step_function,
     tanh_grad,
 )
+from bprop.layers.functional import check_targets
 
 
 def test_step_function_hand_values():
@@ -118,6 +119,26 @@ def test_mean_squared_error_rejects_shape_mismatch():
 def test_softmax_cross_entropy_rejects_bad_targets(t, match):
     with pytest.raises(ValueError, match=match):
         softmax_cross_entropy(np.zeros((2, 3)), t)
+
+
+@pytest.mark.parametrize("loss", [softmax_cross_entropy, cross_entropy_error])
+@pytest.mark.parametrize("t, row, why", [
+    ([[1.0, 0.0, 0.0], [0.0, 5.0, 0.0]], 1, r"it holds 5, outside \[0, 1\]; row 1 is \[0, 5, 0\]"),
+    ([[-1.0, 1.0, 1.0], [0.0, 1.0, 0.0]], 0, r"it holds -1, outside \[0, 1\]"),
+    ([[0.0, 1.0, 0.0], [0.3, 0.3, 0.3]], 1, r"it sums to 0\.9, not 1"),
+], ids=["five", "negative", "sums-to-0.9"])
+def test_losses_refuse_float_targets_that_are_not_probability_rows(loss, t, row, why):
+    with pytest.raises(ValueError, match=rf"{loss.__name__}: target row {row} is neither one-hot nor a "
+                                         rf"probability row \(values in \[0, 1\] summing to 1\): {why}"):
+        loss(np.full((2, 3), 1 / 3), np.array(t))
+
+
+def test_check_targets_names_the_first_bad_row_and_shortens_a_long_one():
+    t = np.zeros((3, 12))
+    t[0, 0] = 1.0
+    t[1:, 3] = 2.0
+    with pytest.raises(ValueError, match=r"who: target row 1 .*row 1 is \[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, \.\.\.\]"):
+        check_targets("who", t, 3, 12)
 
 
 # Property-based checks: any finite logits, however large, give valid probabilities.
