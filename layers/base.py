@@ -40,6 +40,8 @@ class Layer:
     decay_names = ()
     #: non-learnable arrays saved with the parameters, e.g. running statistics
     buffer_names = ()
+    #: True for layers whose input is integer ids (Embedding): a network does not cast it
+    integer_input = False
     #: the stem of this layer's name in a network (``'Conv'`` gives ``'Conv1'``, ...)
     default_name = None
 

@@ -30,5 +30,5 @@ def check_dtype(owner, dtype):
     except TypeError:
         dt = None
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype!r}")
+        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dt if dt is not None else repr(dtype)}")
     return dt

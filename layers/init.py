@@ -8,13 +8,13 @@ import numpy as np
 INIT_NAMES = ("he", "relu", "xavier", "sigmoid", "tanh")
 
 
-def init_scale(init, fan_in):
+def init_scale(init, fan_in, name="init"):
     """Standard deviation of the Gaussian initial weights of a layer with ``fan_in`` inputs.
 
     ``'he'`` / ``'relu'``: ``sqrt(2 / fan_in)`` (He et al., 2015), which keeps the
     variance of ReLU activations constant through depth; ``'xavier'`` / ``'sigmoid'`` /
     ``'tanh'``: ``sqrt(1 / fan_in)`` (Glorot and Bengio, 2010, in its fan-in form); a
-    positive number is used as it is.
+    positive number is used as it is. ``name`` is the argument named in errors.
     """
     if isinstance(init, str):
         key = init.lower()
@@ -23,13 +23,13 @@ def init_scale(init, fan_in):
         if key in ("sigmoid", "xavier", "tanh"):
             return float(np.sqrt(1.0 / fan_in))
         raise ValueError(
-            f"init: unknown name {init!r}; use 'he'/'relu', 'xavier'/'sigmoid'/'tanh' or a positive number"
+            f"{name}: unknown name {init!r}; use 'he'/'relu', 'xavier'/'sigmoid'/'tanh' or a positive number"
         )
     if isinstance(init, bool) or not isinstance(init, numbers.Real):
-        raise ValueError(f"init must be a positive number or one of {INIT_NAMES}, got {init!r}")
+        raise ValueError(f"{name} must be a positive number or one of {INIT_NAMES}, got {init!r}")
     std = float(init)
     if not std > 0 or not np.isfinite(std):
-        raise ValueError(f"init must be a positive number or one of {INIT_NAMES}, got {init!r}")
+        raise ValueError(f"{name} must be a positive number or one of {INIT_NAMES}, got {init!r}")
     return std
 
 

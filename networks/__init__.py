@@ -1,7 +1,14 @@
-"""Networks chained from layer objects: ``MultiLayerNet`` and the first article's ``TwoLayerNet``."""
+"""Networks chained from layer objects.
 
-from .base import Net
+:class:`Sequential` chains any stack of bprop layers; ``MultiLayerNet``, the first
+article's ``TwoLayerNet``, ``SimpleConvNet`` and ``DeepConvNet`` are builders on it.
+"""
+
+from bprop.layers.init import init_scale
+
 from .conv_net import DeepConvNet, SimpleConvNet
-from .multi_layer_net import MultiLayerNet, TwoLayerNet, init_scale
+from .multi_layer_net import MultiLayerNet, TwoLayerNet
+from .sequential import Sequential, name_layers, output_shapes
 
-__all__ = ["MultiLayerNet", "Net", "TwoLayerNet", "init_scale", "DeepConvNet", "SimpleConvNet"]
+__all__ = ["DeepConvNet", "MultiLayerNet", "Sequential", "SimpleConvNet", "TwoLayerNet",
+           "init_scale", "name_layers", "output_shapes"]

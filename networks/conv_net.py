@@ -4,17 +4,17 @@ from collections import OrderedDict
 
 import numpy as np
 
-from bprop.layers.checks import check_int
-from bprop.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, make_rng
+from bprop.layers import Affine, Convolution, Dropout, Pooling, Relu, make_rng
+from bprop.layers.checks import check_dtype, check_int
+from bprop.layers.init import init_scale
 
-from .base import Net
-from .multi_layer_net import init_scale
+from .sequential import Sequential, output_shapes
 
 #: the first article's convolution: 30 filters of 5x5, no padding, stride 1
 DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
 #: six 3x3 convolutions, the textbook's deep net; the pad of 2 in the fourth turns
-#: 14x14 into 16x16 so that the third 2x2 pooling sees an even size (8 -> 4)
+#: 14x14 into 16x16, so that the third 2x2 pooling sees an even size (8 -> 4)
 DEEP_CONV_PARAMS = (
     {"filter_num": 16, "filter_size": 3, "pad": 1, "stride": 1},
     {"filter_num": 16, "filter_size": 3, "pad": 1, "stride": 1},
@@ -44,73 +44,23 @@ def _input_dim(owner, input_dim):
     return tuple(check_int(owner, "input_dim", d) for d in input_dim)
 
 
-def _conv_output(owner, where, hw, p):
-    """Output (H, W) of a convolution with conv_param ``p`` on ``hw``; ValueError if it does not fit."""
-    k, s, pad = p["filter_size"], p["stride"], p["pad"]
-    out = []
-    for size in hw:
-        if k > size + 2 * pad or (size + 2 * pad - k) % s:
-            raise ValueError(
-                f"{owner}: {where} ({k}x{k}, stride {s}, pad {pad}) does not fit its {hw[0]}x{hw[1]} input: "
-                f"need filter_size <= size + 2*pad and (size + 2*pad - filter_size) % stride == 0"
-            )
-        out.append((size + 2 * pad - k) // s + 1)
-    return tuple(out)
+def _common_args(owner, output_size, weight_init_std, dtype):
+    check_int(owner, "output_size", output_size)
+    init_scale(weight_init_std, 1, "weight_init_std")  # validates the name or number early
+    return check_dtype(owner, dtype)
 
 
-def _pool_output(owner, where, hw):
-    """Output (H, W) of a 2x2 stride-2 pooling; ValueError unless both sides are even."""
-    if hw[0] % 2 or hw[1] % 2:
-        raise ValueError(f"{owner}: {where} (2x2, stride 2) needs an even input size, got {hw[0]}x{hw[1]}")
-    return hw[0] // 2, hw[1] // 2
+def _zeros_conv(c, p, dtype):
+    """A Convolution with zero filters for ``conv_param`` p: the network draws the weights."""
+    fn, fs = p["filter_num"], p["filter_size"]
+    return Convolution(np.zeros((fn, c, fs, fs), dtype), np.zeros(fn, dtype), p["stride"], p["pad"])
 
 
-class _ConvNetBase(Net):
-    """Shared checks and the in-place weight initialisation of the conv nets."""
-
-    def _common_args(self, output_size, weight_init_std, weight_decay_lambda, dtype, rng):
-        owner = type(self).__name__
-        self.output_size = check_int(owner, "output_size", output_size)
-        lam = float(weight_decay_lambda)
-        if not lam >= 0 or not np.isfinite(lam):
-            raise ValueError(f"{owner}: weight_decay_lambda must be >= 0, got {weight_decay_lambda!r}")
-        self.weight_decay_lambda = lam
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype}")
-        self.dtype = dtype
-        init_scale(weight_init_std, 1)  # validates the name or number early
-        self.weight_init_std = weight_init_std
-        self.rng = make_rng(rng)
-        self.layers = OrderedDict()
-        self._param_refs = {}
-
-    def _as_input(self, x):
-        # Flat MNIST rows (N, 784) are accepted as well as images (N, 1, 28, 28).
-        x = super()._as_input(x)
-        if x.ndim == 2 and x.shape[1] == int(np.prod(self.input_shape)):
-            x = x.reshape((x.shape[0],) + self.input_shape)
-        return x
-
-    def init_weights(self, rng=None):
-        """(Re)draw every weight in place: ``W ~ N(0, s**2)``, biases 0.
-
-        ``s`` comes from :func:`networks.init_scale` with ``weight_init_std`` and the
-        fan-in of the layer: ``C * FH * FW`` for a filter bank ``(FN, C, FH, FW)``,
-        the number of rows for an affine ``W``. In place, so layers and optimizers
-        keep referring to the same arrays.
-        """
-        rng = self.rng if rng is None else make_rng(rng)
-        for k, p in self.params.items():
-            if k.startswith("W"):
-                fan_in = int(np.prod(p.shape[1:])) if p.ndim == 4 else p.shape[0]
-                scale = init_scale(self.weight_init_std, fan_in)
-                p[...] = rng.standard_normal(p.shape, dtype=self.dtype) * self.dtype.type(scale)
-            else:
-                p[...] = 0
+def _zeros_affine(d_in, d_out, dtype):
+    return Affine(np.zeros((d_in, d_out), dtype), np.zeros(d_out, dtype))
 
 
-class SimpleConvNet(_ConvNetBase):
+class SimpleConvNet(Sequential):
     """Conv -> ReLU -> 2x2 max pool -> Affine -> ReLU -> Affine -> softmax loss.
 
     The first article's convolutional network; with the defaults (30 filters of 5x5
@@ -121,8 +71,8 @@ class SimpleConvNet(_ConvNetBase):
     ----------
     input_dim : (C, H, W), one sample's shape.
     conv_param : dict with 'filter_num', 'filter_size' (square), 'pad', 'stride'; missing
-        keys take ``DEFAULT_CONV_PARAM`` (30, 5, 0, 1). The convolution must fit its
-        input exactly and give an even output size for the 2x2, stride 2 pooling.
+        keys take ``DEFAULT_CONV_PARAM`` (30, 5, 0, 1). Output sizes follow PyTorch
+        (``(H + 2*pad - k) // stride + 1``), also for the 2x2, stride 2 pooling.
     hidden_size : int, units of the hidden affine layer.
     output_size : int, number of classes.
     weight_init_std : positive number (the Gaussian's std; 0.01 as in the textbook)
@@ -146,35 +96,23 @@ class SimpleConvNet(_ConvNetBase):
     def __init__(self, input_dim=(1, 28, 28), conv_param=None, hidden_size=100, output_size=10,
                  weight_init_std=0.01, dtype=np.float64, rng=None, weight_decay_lambda=0.0):
         owner = type(self).__name__
-        self.input_shape = _input_dim(owner, input_dim)
+        input_shape = _input_dim(owner, input_dim)
         self.conv_param = _conv_param(owner, conv_param or {})
         self.hidden_size = check_int(owner, "hidden_size", hidden_size)
-        self._common_args(output_size, weight_init_std, weight_decay_lambda, dtype, rng)
-
-        c, h, w = self.input_shape
-        fn, fs = self.conv_param["filter_num"], self.conv_param["filter_size"]
-        conv_hw = _conv_output(owner, "the convolution", (h, w), self.conv_param)
-        pool_hw = _pool_output(owner, "the pooling", conv_hw)
-        self._allocate_params({
-            "W1": (fn, c, fs, fs), "b1": (fn,),
-            "W2": (fn * pool_hw[0] * pool_hw[1], self.hidden_size), "b2": (self.hidden_size,),
-            "W3": (self.hidden_size, self.output_size), "b3": (self.output_size,),
-        })
-        self.init_weights()
-
-        p = self.params
-        # The input is data: nobody needs its gradient.
-        conv = Convolution(p["W1"], p["b1"], self.conv_param["stride"], self.conv_param["pad"], input_grad=False)
-        self._add("Conv1", conv, {"W1": "W", "b1": "b"})
-        self._add("Relu1", Relu(), {})
-        self._add("Pool1", Pooling(2, 2, stride=2), {})
-        self._add("Affine1", Affine(p["W2"], p["b2"]), {"W2": "W", "b2": "b"})
-        self._add("Relu2", Relu(), {})
-        self._add("Affine2", Affine(p["W3"], p["b3"]), {"W3": "W", "b3": "b"})
-        self.last_layer = SoftmaxWithLoss()
+        dtype = _common_args(owner, output_size, weight_init_std, dtype)
+        self.weight_init_std = weight_init_std
+        layers = [_zeros_conv(input_shape[0], self.conv_param, dtype), Relu(), Pooling(2, 2, stride=2)]
+        flat = int(np.prod(next(reversed(output_shapes(layers, input_shape, owner).values()))))
+        layers += [
+            _zeros_affine(flat, self.hidden_size, dtype),
+            Relu(),
+            _zeros_affine(self.hidden_size, output_size, dtype),
+        ]
+        super().__init__(layers, input_shape=input_shape, dtype=dtype, rng=rng, init=weight_init_std,
+                         weight_decay_lambda=weight_decay_lambda)
 
 
-class DeepConvNet(_ConvNetBase):
+class DeepConvNet(Sequential):
     """A VGG-like net: (Conv -> ReLU -> Conv -> ReLU -> 2x2 max pool) x 3 ->
     Affine -> ReLU -> Dropout -> Affine -> Dropout -> softmax loss.
 
@@ -212,7 +150,7 @@ class DeepConvNet(_ConvNetBase):
     def __init__(self, input_dim=(1, 28, 28), conv_params=DEEP_CONV_PARAMS, hidden_size=50, output_size=10,
                  dropout_ratio=0.5, weight_init_std="he", weight_decay_lambda=0.0, dtype=np.float64, rng=None):
         owner = type(self).__name__
-        self.input_shape = _input_dim(owner, input_dim)
+        input_shape = _input_dim(owner, input_dim)
         conv_params = [_conv_param(owner, p) for p in conv_params]
         if not conv_params or len(conv_params) % 2:
             raise ValueError(f"{owner}: conv_params must hold an even number >= 2 of dicts, got {len(conv_params)}")
@@ -222,37 +160,25 @@ class DeepConvNet(_ConvNetBase):
         if not 0.0 <= ratio < 1.0:
             raise ValueError(f"{owner}: dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
         self.dropout_ratio = ratio
-        self._common_args(output_size, weight_init_std, weight_decay_lambda, dtype, rng)
+        dtype = _common_args(owner, output_size, weight_init_std, dtype)
+        self.weight_init_std = weight_init_std
+        rng = make_rng(rng)
 
-        channels, hw = self.input_shape[0], self.input_shape[1:]
-        shapes = {}
+        layers, channels = [], input_shape[0]
         for i, p in enumerate(conv_params, start=1):
-            hw = _conv_output(owner, f"convolution {i}", hw, p)
+            layers += [_zeros_conv(channels, p, dtype), Relu()]
             if i % 2 == 0:
-                hw = _pool_output(owner, f"pooling {i // 2}", hw)
-            fn, fs = p["filter_num"], p["filter_size"]
-            shapes[f"W{i}"] = (fn, channels, fs, fs)
-            shapes[f"b{i}"] = (fn,)
-            channels = fn
-        n_conv = len(conv_params)
-        sizes = [(channels * hw[0] * hw[1], self.hidden_size), (self.hidden_size, self.output_size)]
-        for i, (d_in, d_out) in enumerate(sizes, start=n_conv + 1):
-            shapes[f"W{i}"] = (d_in, d_out)
-            shapes[f"b{i}"] = (d_out,)
-        self._allocate_params(shapes)
-        self.init_weights()
-
-        prm = self.params
-        for i, p in enumerate(conv_params, start=1):
-            conv = Convolution(prm[f"W{i}"], prm[f"b{i}"], p["stride"], p["pad"], input_grad=i > 1)
-            self._add(f"Conv{i}", conv, {f"W{i}": "W", f"b{i}": "b"})
-            self._add(f"Relu{i}", Relu(), {})
-            if i % 2 == 0:
-                self._add(f"Pool{i // 2}", Pooling(2, 2, stride=2), {})
-        h1, h2 = n_conv + 1, n_conv + 2
-        self._add("Affine1", Affine(prm[f"W{h1}"], prm[f"b{h1}"]), {f"W{h1}": "W", f"b{h1}": "b"})
-        self._add(f"Relu{h1}", Relu(), {})
-        self._add("Dropout1", Dropout(self.dropout_ratio, rng=self.rng), {})
-        self._add("Affine2", Affine(prm[f"W{h2}"], prm[f"b{h2}"]), {f"W{h2}": "W", f"b{h2}": "b"})
-        self._add("Dropout2", Dropout(self.dropout_ratio, rng=self.rng), {})
-        self.last_layer = SoftmaxWithLoss()
+                layers.append(Pooling(2, 2, stride=2))
+            channels = p["filter_num"]
+        # The conv stack's output decides the first Affine's size (a stack that does
+        # not fit its input raises here, naming the layer).
+        flat = int(np.prod(next(reversed(output_shapes(layers, input_shape, owner).values()))))
+        layers += [
+            _zeros_affine(flat, self.hidden_size, dtype),
+            Relu(),
+            Dropout(ratio, rng=rng),
+            _zeros_affine(self.hidden_size, output_size, dtype),
+            Dropout(ratio, rng=rng),
+        ]
+        super().__init__(layers, input_shape=input_shape, dtype=dtype, rng=rng, init=weight_init_std,
+                         weight_decay_lambda=weight_decay_lambda)

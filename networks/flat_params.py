@@ -1,7 +1,7 @@
 """Parameters (and gradients) stored as views of one contiguous buffer.
 
-A network's ``params`` is a :class:`FlatParams`: an ordinary dict ``{'W1': array, ...}``
-whose arrays happen to be views into one 1-D buffer, ``params.flat``. Its gradients
+A network's ``params`` is a :class:`FlatParams`: a dict ``{'W1': array, ...}`` whose
+arrays are views into one 1-D buffer, ``params.flat``, and whose keys are fixed. Its gradients
 live the same way in a second buffer with the same layout. Everything that works on
 a dict of arrays keeps working; an optimizer that sees ``flat`` on both dicts may
 update every parameter with a handful of whole-buffer operations instead of a
@@ -19,9 +19,12 @@ class FlatParams(dict):
 
     ``layout`` is a tuple of ``(key, start, stop, shape)``. Between arrays the buffer
     may hold a few padding elements, which stay zero in gradients and so never move.
-    Assigning another array to a key, or deleting one, unlinks the dict from its
-    buffer (``flat`` becomes None), so code that replaces an array never has it
-    silently ignored.
+
+    The keys are fixed: they are the parameters of the network's layers. Assigning
+    to a key writes the value into the buffer (``params['W1'] = W`` copies ``W`` into
+    the array ``Affine1.W`` already is), so a parameter can never be detached from its
+    layer; the shape must match exactly and the value is cast to the buffer's dtype.
+    A new key, or removing one, raises an error.
     """
 
     def __init__(self, flat, layout):
@@ -44,37 +47,40 @@ class FlatParams(dict):
         """A new zero-filled FlatParams with this one's layout and dtype."""
         return FlatParams(np.zeros_like(self.flat), self.layout)
 
-    def _unlink(self):
-        self.flat = None
-        self.layout = None
-
     def __setitem__(self, key, value):
-        # ``d[k] += x`` stores the same array back: that keeps the link.
-        if super().get(key) is not value:
-            self._unlink()
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key):
-        self._unlink()
-        super().__delitem__(key)
+        if key not in self:
+            raise KeyError(
+                f"no parameter {key!r}: the parameters are those of the network's layers "
+                f"({', '.join(self)}); add a layer to add one"
+            )
+        target = super().__getitem__(key)
+        if value is target:  # ``d[k] += x`` already changed the array in place
+            return
+        value = np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(
+                f"params[{key!r}] has shape {target.shape}, the new value {value.shape}: "
+                "a parameter's shape is fixed by its layer"
+            )
+        target[...] = value
 
     def update(self, *args, **kwargs):
-        self._unlink()
-        super().update(*args, **kwargs)
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
-    def pop(self, *args):
-        self._unlink()
-        return super().pop(*args)
+    def _fixed(self, *args, **kwargs):
+        raise TypeError(
+            "the parameters of a network are fixed by its layers and cannot be removed; "
+            "assign params[key] = array to change a value"
+        )
 
-    def popitem(self):
-        self._unlink()
-        return super().popitem()
+    __delitem__ = pop = popitem = clear = _fixed
 
     def setdefault(self, key, default=None):
         if key not in self:
-            self._unlink()
-        return super().setdefault(key, default)
+            self._fixed()
+        return self[key]
 
-    def clear(self):
-        self._unlink()
-        super().clear()
+    def __reduce__(self):
+        # copy.deepcopy and pickle: a new buffer with the same layout and values
+        return (FlatParams, (self.flat.copy(), self.layout))

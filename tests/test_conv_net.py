@@ -156,6 +156,16 @@ def test_conv_net_save_and_load_round_trip(tmp_path):
     assert other.layers["Conv1"].W is other.params["W1"]
 
 
+@pytest.mark.parametrize("kw, out_hw", [
+    ({"conv_param": {"filter_size": 3, "stride": 2}}, 1),   # 6x6 -> 2x2 (PyTorch: (6-3)//2+1) -> pool 1x1
+    ({"conv_param": {"filter_size": 2}}, 2),                # 5x5 -> pool 2x2, the last row and column dropped
+])
+def test_simple_conv_net_takes_pytorch_output_sizes(kw, out_hw):
+    net = tiny_simple(**kw)
+    assert net.shapes["Pool1"] == (30, out_hw, out_hw)
+    assert net.params["W2"].shape == (30 * out_hw * out_hw, 4)
+
+
 def test_conv_net_summary_lists_every_layer():
     text = tiny_simple().summary()
     assert "Conv1: Convolution(1 -> 2, kernel=3x3, stride=1, pad=0)" in text
@@ -163,10 +173,11 @@ def test_conv_net_summary_lists_every_layer():
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"conv_param": {"filter_size": 3, "stride": 4}}, r"convolution \(3x3, stride 4, pad 0\) does not fit"),
-    ({"conv_param": {"filter_size": 3, "stride": 2}}, r"stride 2.*does not fit its 6x6 input"),
-    ({"conv_param": {"filter_size": 2}}, r"pooling \(2x2, stride 2\) needs an even input size, got 5x5"),
-    ({"conv_param": {"filter_size": 9}}, r"does not fit its 6x6 input"),
+    # 6x6 -> conv 3x3 stride 4 -> 1x1: the pooling's 2x2 window no longer fits
+    ({"conv_param": {"filter_size": 3, "stride": 4}},
+     r"layer 'Pool1' does not fit its input of shape \(30, 1, 1\).*window 2x2 is larger than the padded input 1x1"),
+    ({"conv_param": {"filter_size": 9}},
+     r"layer 'Conv1' does not fit its input of shape \(1, 6, 6\).*window 9x9 is larger than the padded input 6x6"),
     ({"conv_param": {"filters": 3}}, r"unknown conv_param keys \['filters'\]"),
     ({"conv_param": {"filter_num": 0}}, r"conv_param\['filter_num'\] must be an integer >= 1, got 0"),
     ({"input_dim": (6, 6)}, r"input_dim must be \(C, H, W\)"),
@@ -183,7 +194,8 @@ def test_simple_conv_net_rejects_bad_arguments(kw, match):
 @pytest.mark.parametrize("kw, match", [
     ({"conv_params": [{"filter_num": 2, "filter_size": 3, "pad": 1}]}, "even number >= 2"),
     ({"dropout_ratio": 1.0}, r"dropout_ratio must be in \[0, 1\)"),
-    ({"input_dim": (1, 6, 6)}, r"pooling 2 \(2x2, stride 2\) needs an even input size, got 3x3"),
+    # 2x2 -> Pool1 1x1: Pool2's 2x2 window no longer fits
+    ({"input_dim": (1, 2, 2)}, r"layer 'Pool2' does not fit its input of shape \(3, 1, 1\)"),
 ])
 def test_deep_conv_net_rejects_bad_arguments(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -1,0 +1,395 @@
+"""Sequential: any stack of bprop layers as one network, as in the textbook's OrderedDict."""
+
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+
+from bprop.layers import IdentityWithLoss, Layer, SoftmaxWithLoss, make_rng, numerical_gradient
+from bprop.layers.checks import check_dtype
+from bprop.layers.functional import check_targets
+from bprop.layers.init import init_scale
+
+from .files import load_npz, save_npz
+from .flat_params import FlatParams
+
+#: loss layers by name, for ``Sequential(..., loss='softmax')``
+LOSSES = {"softmax": SoftmaxWithLoss, "identity": IdentityWithLoss}
+
+
+def name_layers(layers):
+    """An OrderedDict for a list of layers, named as the textbook names them.
+
+    Each layer gets its class's stem and a number counted per stem: ``Conv1``,
+    ``Relu1``, ``Pool1``, ``Conv2``, ..., ``Affine1``, ``BatchNorm1``, ``Dropout1``.
+    """
+    counts, named = {}, OrderedDict()
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"layers[{i}] is not a bprop layer: {layer!r}")
+        stem = type(layer).stem()
+        counts[stem] = counts.get(stem, 0) + 1
+        named[f"{stem}{counts[stem]}"] = layer
+    return named
+
+
+def output_shapes(layers, input_shape, owner="Sequential"):
+    """OrderedDict ``{name: one sample's output shape}`` of a chain of layers.
+
+    ``layers`` as :class:`Sequential` takes them (OrderedDict or list). A layer that
+    does not fit its input raises a ValueError naming ``owner``, the layer and both shapes.
+    """
+    if not isinstance(layers, Mapping):
+        layers = name_layers(layers)
+    shapes, shape = OrderedDict(), tuple(input_shape)
+    for name, layer in layers.items():
+        try:
+            shape = tuple(int(d) for d in layer.output_shape(shape))
+        except ValueError as err:
+            raise ValueError(f"{owner}: layer {name!r} does not fit its input of shape {shape}: {err}") from None
+        shapes[name] = shape
+    return shapes
+
+
+class Sequential:
+    """A network that chains layers: forward is a loop, backward the reversed loop.
+
+    ``Sequential([Affine(784, 100), Relu(), Affine(100, 10)])`` is a complete,
+    trainable MLP; so is a stack of convolutions, poolings and batch norms, given
+    ``input_shape``. The loss layer is kept apart as ``last_layer``, as in the textbook.
+
+    Parameters
+    ----------
+    layers : OrderedDict ``{name: layer}`` of uniquely named layers, or a list of layers,
+        named by :func:`name_layers` (``Conv1``, ``Relu1``, ``Pool1``, ``Affine1``, ...).
+    loss : 'softmax' (:class:`SoftmaxWithLoss`), 'identity' (:class:`IdentityWithLoss`)
+        or a loss layer object (``forward(x, t)`` -> float, ``backward(dout=1.0)``).
+    input_shape : one sample's shape, e.g. ``(1, 28, 28)``; may be left out when the
+        first layer is an Affine (then it is ``(in_features,)``). Every layer's input
+        shape is worked out from it when the network is built, and a layer that does
+        not fit raises a ValueError naming the layer and both shapes.
+    dtype : np.float64 (default) or np.float32, of every parameter and activation;
+        the layers' arrays are cast to it.
+    rng : None, int or np.random.Generator, for ``init``.
+    init : None (default: keep the weights the layers have), or 'he', 'xavier' or a
+        positive std: redraw every layer's weights from ``rng``, in layer order, with
+        the layer's own fan-in (see :func:`bprop.layers.init.init_scale`).
+    weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)`` on the
+        parameters each layer lists in ``decay_names`` (weights, not biases or gammas).
+
+    Attributes
+    ----------
+    layers : OrderedDict of the layers; the first one skips the ``dx`` nobody uses.
+    last_layer : the loss layer.
+    params : dict ``'W1', 'b1', 'W2', ...``: each layer's parameters in layer order,
+        numbered per parameter name (batch norm adds ``'gamma1', 'beta1'``). They are
+        views of one contiguous buffer and the layers hold the same arrays, so an
+        optimizer updating ``params`` in place updates the layers. Assigning
+        ``params['W1'] = array`` writes into that buffer (shape must match); keys
+        cannot be added or removed.
+    shapes : OrderedDict ``{name: output shape of one sample}``.
+    input_shape, output_shape, output_size, dtype, weight_decay_lambda.
+    """
+
+    def __init__(self, layers, loss="softmax", input_shape=None, dtype=np.float64, rng=None,
+                 init=None, weight_decay_lambda=0.0):
+        owner = type(self).__name__
+        if isinstance(layers, Mapping):
+            layers = OrderedDict(layers)
+        elif isinstance(layers, (list, tuple)):
+            layers = name_layers(layers)
+        else:
+            raise ValueError(f"{owner}: layers must be an OrderedDict of named layers or a list, "
+                             f"got {type(layers).__name__}")
+        if not layers:
+            raise ValueError(f"{owner}: needs at least one layer")
+        seen = {}
+        for name, layer in layers.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"{owner}: layer names must be non-empty strings, got {name!r}")
+            if not isinstance(layer, Layer):
+                raise ValueError(f"{owner}: layer {name!r} is not a bprop layer: {layer!r}")
+            if id(layer) in seen:  # one object twice would share one cache between two places
+                raise ValueError(f"{owner}: layer {name!r} is the same object as {seen[id(layer)]!r}; "
+                                 "create a new layer for each place")
+            seen[id(layer)] = name
+        self.layers = layers
+        self.last_layer = self._loss_layer(owner, loss)
+        self.dtype = check_dtype(owner, dtype)
+        lam = weight_decay_lambda
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)) \
+                or not np.isfinite(lam) or lam < 0:
+            raise ValueError(f"{owner}: weight_decay_lambda must be >= 0, got {lam!r}")
+        self.weight_decay_lambda = float(lam)
+        if init is not None:
+            init_scale(init, 1)  # checks the name or number before anything is built
+        self.init = init
+        self.rng = make_rng(rng)
+
+        self.input_shape = self._first_input_shape(owner, input_shape)
+        self.shapes = output_shapes(self.layers, self.input_shape, owner)
+        self.output_shape = next(reversed(self.shapes.values()))
+        self.output_size = self.output_shape[-1] if self.output_shape else 1
+        self._build_params()
+        if init is not None:
+            self.init_weights(init)
+        first = next(iter(self.layers.values()))
+        if hasattr(first, "input_grad"):
+            first.input_grad = False  # its input is data: no one needs that gradient
+
+    # --- building --------------------------------------------------------------
+    @staticmethod
+    def _loss_layer(owner, loss):
+        if isinstance(loss, str):
+            if loss.lower() not in LOSSES:
+                raise ValueError(f"{owner}: unknown loss {loss!r}; choose one of {sorted(LOSSES)} or pass a loss layer")
+            return LOSSES[loss.lower()]()
+        if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
+            raise ValueError(f"{owner}: loss must be a name {sorted(LOSSES)} or a loss layer, got {loss!r}")
+        return loss
+
+    def _first_input_shape(self, owner, input_shape):
+        if input_shape is None:
+            first = next(iter(self.layers.values()))
+            W = getattr(first, "W", None)
+            if type(first).stem() != "Affine" or W is None:
+                raise ValueError(f"{owner}: give input_shape (one sample's shape, e.g. (1, 28, 28)); "
+                                 f"it can be left out only when the first layer is an Affine")
+            return (W.shape[0],)
+        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        if not shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+            raise ValueError(f"{owner}: input_shape must be a tuple of positive integers, got {input_shape!r}")
+        return tuple(int(d) for d in shape)
+
+    def _build_params(self):
+        """Move every layer's parameters into one buffer, and bind a gradient buffer beside it."""
+        counts, shapes, owners = {}, OrderedDict(), []
+        for layer in self.layers.values():
+            refs = {}
+            for attr in layer.param_names:
+                counts[attr] = counts.get(attr, 0) + 1
+                key = f"{attr}{counts[attr]}"
+                shapes[key] = np.shape(getattr(layer, attr))
+                refs[key] = attr
+            owners.append((layer, refs))
+        self.params = FlatParams.allocate(shapes, self.dtype)
+        self._grads = self.params.like()
+        self._param_refs = {}  # key -> (layer, attribute)
+        self._decay_keys = []
+        for layer, refs in owners:
+            layer.bind_params({attr: self.params[key] for key, attr in refs.items()})
+            layer.bind_grad_buffers({attr: self._grads[key] for key, attr in refs.items()})
+            for key, attr in refs.items():
+                self._param_refs[key] = (layer, attr)
+                if attr in layer.decay_names:
+                    self._decay_keys.append(key)
+            for name in layer.buffer_names:
+                setattr(layer, name, np.array(getattr(layer, name), dtype=self.dtype))
+
+    def init_weights(self, init=None, rng=None):
+        """(Re)draw every parameter in place, layer by layer, from ``rng`` (default: the
+        network's): weights ``N(0, s**2)`` with ``s`` from ``init`` (default: the one given
+        to the constructor, else 'he') and each layer's fan-in; biases 0, gamma 1, beta 0.
+        """
+        init = init if init is not None else (self.init if self.init is not None else "he")
+        rng = self.rng if rng is None else make_rng(rng)
+        for layer in self.layers.values():
+            layer.reset_parameters(init, rng)
+
+    # --- forward ---------------------------------------------------------------
+    def _as_input(self, x):
+        x = np.asarray(x)
+        if x.dtype.kind in "iu" and getattr(next(iter(self.layers.values())), "integer_input", False):
+            return x  # token ids stay integers
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        # Flat rows (N, 784) are accepted for images (N, 1, 28, 28).
+        if x.ndim == 2 and len(self.input_shape) > 1 and x.shape[1] == int(np.prod(self.input_shape)):
+            x = x.reshape((x.shape[0],) + self.input_shape)
+        return x
+
+    def predict(self, x, train=False):
+        """Scores before the loss layer. x : (N, *input_shape) -> (N, *output_shape)."""
+        x = self._as_input(x)
+        for layer in self.layers.values():
+            x = layer.forward(x, train)
+        return x
+
+    def _weight_decay_loss(self):
+        lam = self.weight_decay_lambda
+        if lam == 0.0:
+            return 0.0
+        return 0.5 * lam * sum(float(np.vdot(self.params[k], self.params[k])) for k in self._decay_keys)
+
+    def loss(self, x, t, train=False):
+        """Data loss plus ``0.5 * lambda * sum(W**2)`` over the decayed parameters."""
+        y = self.predict(x, train)
+        return self.last_layer.forward(y, t) + self._weight_decay_loss()
+
+    # --- gradients -------------------------------------------------------------
+    def loss_and_gradient(self, x, t):
+        """One training-mode forward pass and one backward pass.
+
+        Returns ``(loss, grads)``: the loss as :meth:`loss` computes it in training
+        mode, and a dict with exactly the keys of ``params``. The dict and its arrays
+        (views of one buffer) are reused by the next call, which overwrites them as
+        PyTorch overwrites ``.grad``: copy them to keep them.
+        """
+        loss = self.loss(x, t, train=True)
+        dout = self.last_layer.backward(1.0)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = self._grads
+        for key, (layer, attr) in self._param_refs.items():
+            g = getattr(layer, "d" + attr)
+            if g is not grads[key]:
+                grads[key] = g  # a layer that allocates its gradient: copied into the buffer
+        lam = self.weight_decay_lambda
+        if lam != 0.0:
+            for key in self._decay_keys:
+                grads[key] += lam * self.params[key]
+        return loss, grads
+
+    def gradient(self, x, t):
+        """Backprop gradients of :meth:`loss` (training mode) for every key of ``params``."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def state(self):
+        """Non-learnable layer state (running statistics, dropout streams), copied."""
+        return {name: layer.state() for name, layer in self.layers.items()}
+
+    def set_state(self, state):
+        for name, layer in self.layers.items():
+            layer.set_state(state[name])
+
+    def numerical_gradient(self, x, t, h=1e-4):
+        """Central-difference gradients of :meth:`loss` in training mode, same keys as ``params``.
+
+        Layer state is reset before every evaluation to what it was on entry, so the
+        result matches :meth:`gradient` called from that same state (same dropout
+        masks; running statistics untouched). Slow: two passes per parameter element.
+        """
+        x = self._as_input(x)
+        state = self.state()
+
+        def f():
+            self.set_state(state)
+            return self.loss(x, t, train=True)
+
+        grads = {k: numerical_gradient(f, p, h) for k, p in self.params.items()}
+        self.set_state(state)
+        return grads
+
+    def gradient_check(self, x, t, h=1e-5):
+        """Backprop and numerical gradients of one batch, from one and the same state.
+
+        Returns ``(analytic, numeric)``, two dicts with the keys of ``params`` (copies),
+        ready for :func:`bprop.layers.gradcheck.assert_gradients_close`. Dropout masks and
+        batch-norm statistics are reset in between, so the two see the same network.
+        """
+        state = self.state()
+        analytic = {k: g.copy() for k, g in self.gradient(x, t).items()}
+        self.set_state(state)
+        return analytic, self.numerical_gradient(x, t, h)
+
+    # --- evaluation ------------------------------------------------------------
+    def accuracy(self, x, t, batch_size=1000):
+        """Fraction of samples whose largest score is the true class.
+
+        ``t`` is labels (N,) or one-hot (N, C). Evaluates in batches of ``batch_size``
+        so a whole dataset never builds one huge activation.
+        """
+        x = np.asarray(x)
+        n = x.shape[0] if x.ndim else 0
+        if n == 0:
+            raise ValueError(f"accuracy: empty batch, x has shape {x.shape}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"accuracy: batch_size must be an integer >= 1, got {batch_size!r}")
+        t, is_index = check_targets("accuracy", t, n, self.output_size)
+        if not is_index:
+            t = np.argmax(t, axis=1)
+        correct = 0
+        for i in range(0, n, batch_size):
+            y = self.predict(x[i:i + batch_size], train=False)
+            correct += int(np.count_nonzero(np.argmax(y, axis=1) == t[i:i + batch_size]))
+        return correct / n
+
+    # --- saving ------------------------------------------------------------------
+    def state_dict(self):
+        """Every array needed to restore the net, as one flat mapping.
+
+        The ``params`` keys (``'W1'``, ...) and, for each layer's non-learnable arrays,
+        ``'<layer name>.<array>'`` (``'BatchNorm1.running_mean'``). The arrays are the
+        network's own, not copies.
+        """
+        out = OrderedDict(self.params)
+        for name, layer in self.layers.items():
+            for key, arr in layer.buffers().items():
+                out[f"{name}.{key}"] = arr
+        return out
+
+    def load_state_dict(self, state, source="state_dict"):
+        """Copy the arrays of ``state`` (as :meth:`state_dict` returns) into this network.
+
+        Everything is checked before anything changes: the keys must be exactly this
+        network's, and every array must have the shape of its counterpart, a
+        floating-point dtype, and only finite values. A failure raises a
+        ValueError naming ``source``, the key and what is wrong; the network is then
+        untouched. Values are cast to the network's dtype.
+        """
+        target = self.state_dict()
+        missing = [k for k in target if k not in state]
+        extra = [k for k in state if k not in target]
+        if missing or extra:
+            raise ValueError(f"load_state_dict: {source} does not fit this network: "
+                             f"missing keys {missing}, unexpected keys {extra}")
+        checked = {}
+        for key, arr in target.items():
+            value = np.asarray(state[key])
+            if value.shape != arr.shape:
+                raise ValueError(f"load_state_dict: key {key!r} has shape {value.shape} in {source}, "
+                                 f"but this network's {key} has shape {arr.shape}")
+            if value.dtype.kind != "f":
+                raise ValueError(f"load_state_dict: key {key!r} has dtype {value.dtype} in {source}, "
+                                 "expected floating-point numbers")
+            bad = np.flatnonzero(~np.isfinite(value))
+            if bad.size:
+                index = np.unravel_index(bad[0], value.shape) if value.ndim else ()
+                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad.size} non-finite "
+                                 f"value(s), the first {value[index]} at index {tuple(int(i) for i in index)}")
+            checked[key] = value
+        for key, arr in target.items():
+            arr[...] = checked[key]
+
+    def save_params(self, path):
+        """Write :meth:`state_dict` to ``path`` as ``.npz``, atomically and verified
+        (see :mod:`bprop.networks.files`): an interrupted save never leaves a broken file."""
+        save_npz(path, self.state_dict())
+
+    def load_params(self, path):
+        """Read a file written by :meth:`save_params` into this network, in place,
+        with every check of :meth:`load_state_dict` done before anything changes."""
+        self.load_state_dict(load_npz(path), source=str(path))
+
+    # --- description -------------------------------------------------------------
+    def n_params(self):
+        return int(sum(p.size for p in self.params.values()))
+
+    def summary(self):
+        """A table of the layers, their output shapes and parameter counts."""
+        rows = [("layer", "output shape", "params"), ("input", str((None,) + self.input_shape), "")]
+        for name, layer in self.layers.items():
+            count = sum(int(np.size(p)) for p in layer.params().values())
+            rows.append((f"{name}: {layer!r}", str((None,) + self.shapes[name]), str(count)))
+        rows.append((f"last_layer: {self.last_layer!r}", "", "0"))
+        rows.append(("total", "", str(self.n_params())))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.insert(len(lines) - 1, "-" * len(lines[0]))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
+        return f"{type(self).__name__}(\n{inner}\n  (last_layer): {self.last_layer!r}\n)"
