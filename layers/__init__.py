@@ -34,6 +34,12 @@ from .init import init_scale
 from .loss import IdentityWithLoss, SoftmaxWithLoss
 from .pooling import Pooling
 from .rng import make_rng
+from .embedding import Embedding, TimeEmbedding
+from .gru import GRU, TimeGRU
+from .lstm import LSTM, TimeLSTM
+from .rnn import RNN, TimeRNN
+from .time_layers import TimeAffine, TimeDropout, TimeSoftmaxWithLoss
+from .torch_weights import weights_from_torch, weights_to_torch
 
 __all__ = [
     "Affine", "BackwardBeforeForwardError", "BatchNormalization", "Dropout",
@@ -42,4 +48,6 @@ __all__ = [
     "numerical_gradient", "relative_error", "relu", "relu_grad", "sigmoid",
     "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
     "Convolution", "Pooling", "col2im", "im2col", "Flatten", "init_scale",
+    "Embedding", "TimeEmbedding", "RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU",
+    "TimeAffine", "TimeDropout", "TimeSoftmaxWithLoss", "weights_from_torch", "weights_to_torch",
 ]

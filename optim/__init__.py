@@ -12,6 +12,7 @@ from .optimizers import (
     RMSprop,
     get_optimizer,
 )
+from .clip import clip_grads
 from .trainer import History, Trainer, TrainingDivergedError
 from .mlp_runs import MLP_DEFAULTS, mlp_config, train_mlp
 from .sweep import SweepResult, run_sweep, summarize

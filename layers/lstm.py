@@ -1,0 +1,186 @@
+"""Long short-term memory: one step (LSTM) and a whole sequence (TimeLSTM).
+
+The four gates sit side by side in PyTorch's order **i, f, g, o** (input, forget,
+cell candidate, output), H columns each. With ``a = x Wx + h_prev Wh + b``:
+
+    i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
+    c = f * c_prev + i * g                h = o * tanh(c)
+
+which are PyTorch's ``nn.LSTM`` equations with ``Wx = weight_ih.T``, ``Wh = weight_hh.T``
+and ``b = bias_ih + bias_hh`` (see :mod:`bprop.layers.torch_weights`). The textbook
+(Saito, *Deep Learning from Scratch 2*) orders the gates f, g, i, o; its weights map to
+these by moving its column blocks ``[f, g, i, o]`` to ``[i, f, g, o]``.
+"""
+
+import numpy as np
+
+from .base import check_dout
+from .recurrent import RecurrentWeights, TimeRecurrent, sigmoid_into
+
+
+def lstm_step(ax, h_prev, c_prev, Wh, gates=None):
+    """One LSTM step from ``ax = x Wx + b``, computed beforehand.
+
+    Returns ``(h, c, gates, tanh_c)``: the new state ``h, c (N, H)``, the activated
+    gates ``(N, 4H)`` in the order i, f, g, o (written into ``gates`` when given) and
+    ``tanh(c)``, which is all the backward step needs besides ``c_prev``.
+    """
+    hs = Wh.shape[0]
+    a = h_prev @ Wh
+    a += ax
+    if gates is None:
+        gates = np.empty_like(a)
+    sigmoid_into(a[:, : 2 * hs], out=gates[:, : 2 * hs])
+    np.tanh(a[:, 2 * hs: 3 * hs], out=gates[:, 2 * hs: 3 * hs])
+    sigmoid_into(a[:, 3 * hs:], out=gates[:, 3 * hs:])
+    i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
+    c = f * c_prev
+    c += i * g
+    tanh_c = np.tanh(c)
+    return o * tanh_c, c, gates, tanh_c
+
+
+def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh, out=None):
+    """Backward of :func:`lstm_step`: ``dh``, ``dc`` are the gradients of its outputs.
+
+    Returns ``(da, dh_prev, dc_prev)``: ``da (N, 4H)`` the gradient of the
+    pre-activation ``a`` (written into ``out`` when given), ``dh_prev = da Wh^T`` and
+    ``dc_prev = f * (dc + dh * o * (1 - tanh(c)**2))``.
+    """
+    hs = Wh.shape[0]
+    i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
+    # the gradient reaching c: from the next step, and through h = o * tanh(c)
+    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+    da = np.empty_like(gates) if out is None else out
+    da[:, :hs] = dc * g * i * (1.0 - i)
+    da[:, hs: 2 * hs] = dc * c_prev * f * (1.0 - f)
+    da[:, 2 * hs: 3 * hs] = dc * i * (1.0 - g * g)
+    da[:, 3 * hs:] = dh * tanh_c * o * (1.0 - o)
+    return da, da @ Wh.T, dc * f
+
+
+class LSTM(RecurrentWeights):
+    """One LSTM step: ``(h, c) = LSTM(x, h_prev, c_prev)``, gates i, f, g, o (see the module).
+
+    A cell takes the state as well as the input, so it is used inside other layers
+    (or on its own) rather than in a :class:`~bprop.networks.Sequential`; over a
+    sequence use :class:`TimeLSTM`.
+
+    ``LSTM(Wx, Wh, b)`` or ``LSTM(input_size, hidden_size, init='xavier', rng=None,
+    dtype=np.float64)``; see :class:`bprop.layers.recurrent.RecurrentWeights`.
+    PyTorch's ``nn.LSTMCell``: :meth:`from_torch`, :meth:`to_torch`.
+
+    Shape
+    -----
+    Wx : (D, 4H), Wh : (H, 4H), b : (4H,).
+    ``forward(x, h_prev=None, c_prev=None)``: x : (N, D), states (N, H) (None: zeros)
+    -> ``(h, c)`` each (N, H).
+    ``backward(dh, dc=None)`` -> ``(dx (N, D), dh_prev (N, H), dc_prev (N, H))``.
+
+    Attributes
+    ----------
+    dWx, dWh, db : gradients set by ``backward``.
+    """
+
+    kind = "lstm"
+
+    def __init__(self, Wx, Wh, b=None, *, init="xavier", rng=None, dtype=np.float64):
+        super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
+        self._cache = None
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.input_size,):
+            raise ValueError(f"{self!r}: expects ({self.input_size},) per sample, got {tuple(input_shape)}")
+        return (self.hidden_size,)
+
+    def forward(self, x, h_prev=None, c_prev=None):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{self!r}: x must have shape (N, {self.input_size}), got {x.shape}")
+        ax = x @ self.Wx
+        ax += self.b
+        h_prev, c_prev = self._check_states([("h_prev", h_prev), ("c_prev", c_prev)], x.shape[0], ax.dtype)
+        h, c, gates, tanh_c = lstm_step(ax, h_prev, c_prev, self.Wh)
+        self._cache = (x, h_prev, c_prev, gates, tanh_c)
+        return h, c
+
+    def backward(self, dh, dc=None):
+        x, h_prev, c_prev, gates, tanh_c = self._need_cache(self._cache)
+        check_dout(self, dh, h_prev.shape)
+        if dc is None:
+            dc = np.zeros_like(c_prev)
+        check_dout(self, dc, c_prev.shape)
+        da, dh_prev, dc_prev = lstm_step_backward(dh, dc, gates, c_prev, tanh_c, self.Wh)
+        self._param_grads(x, h_prev, da)
+        return da @ self.Wx.T, dh_prev, dc_prev
+
+
+class TimeLSTM(TimeRecurrent):
+    """An LSTM over T steps; returns the hidden state of every step.
+
+    The input side ``x Wx + b`` of all T steps is one matrix product, ``(N*T, D) @ Wx``;
+    only ``h Wh`` is computed step by step. Backward runs the steps in reverse
+    (backpropagation through time), keeping the gradient of every step's
+    pre-activation, and then forms ``dWx``, ``dWh`` and ``dx`` with one product each.
+    Everything stays in the dtype of the input and weights.
+
+    ``TimeLSTM(Wx, Wh, b, stateful=False)`` or ``TimeLSTM(input_size, hidden_size,
+    stateful=False, init='xavier', rng=None, dtype=np.float64)``. The carried state
+    ``h, c``, :meth:`set_initial_state` ``(h, c=None)``, :meth:`reset_state` and the
+    gradients ``dh0, dc0`` of the initial state are explained in
+    :class:`bprop.layers.recurrent.TimeRecurrent`. PyTorch: ``nn.LSTM(D, H,
+    batch_first=True)``, ``TimeLSTM.from_torch(weight_ih_l0, weight_hh_l0, bias_ih_l0,
+    bias_hh_l0)``; :meth:`to_torch` ``(suffix='_l0')``.
+
+    Shape
+    -----
+    Wx : (D, 4H), Wh : (H, 4H), b : (4H,).
+    x : (N, T, D) -> hs : (N, T, H); ``backward(dhs)`` returns dx : (N, T, D).
+    """
+
+    kind = "lstm"
+    state_names = ("h", "c")
+
+    def __init__(self, Wx, Wh, b=None, *, stateful=False, input_grad=True, init="xavier", rng=None,
+                 dtype=np.float64):
+        super().__init__(Wx, Wh, b, stateful=stateful, input_grad=input_grad, init=init, rng=rng, dtype=dtype)
+        self._cache = None
+
+    def forward(self, x, train=True):
+        x = self._check_input(x)
+        n, t_size, d = x.shape
+        x2d = x.reshape(n * t_size, d)
+        ax = x2d @ self.Wx
+        ax += self.b
+        ax = ax.reshape(n, t_size, -1)
+        h, c = self._start_state(n, ax.dtype)
+        h0, c0 = h, c
+        gates = np.empty_like(ax)
+        hs = np.empty((n, t_size, self.hidden_size), dtype=ax.dtype)
+        cs = np.empty_like(hs)
+        tanh_cs = np.empty_like(hs)
+        for t in range(t_size):
+            h, c, _, tanh_c = lstm_step(ax[:, t], h, c, self.Wh, gates=gates[:, t])
+            hs[:, t] = h
+            cs[:, t] = c
+            tanh_cs[:, t] = tanh_c
+        self._end_state(h, c)
+        self._cache = (x2d, h0, c0, hs, cs, tanh_cs, gates)
+        return hs
+
+    def backward(self, dhs):
+        x2d, h0, c0, hs, cs, tanh_cs, gates = self._need_cache(self._cache)
+        check_dout(self, dhs, hs.shape)
+        n, t_size, _ = hs.shape
+        da = np.empty_like(gates)
+        dh = np.zeros_like(h0)
+        dc = np.zeros_like(c0)
+        for t in reversed(range(t_size)):
+            c_prev = cs[:, t - 1] if t > 0 else c0
+            _, dh, dc = lstm_step_backward(dhs[:, t] + dh, dc, gates[:, t], c_prev, tanh_cs[:, t], self.Wh,
+                                           out=da[:, t])
+        self.dh0, self.dc0 = dh, dc
+        h_prev = self._previous(h0, hs)
+        da2d = da.reshape(n * t_size, -1)
+        self._param_grads(x2d, h_prev.reshape(n * t_size, -1), da2d)
+        return self._input_grad(da2d, (n, t_size, x2d.shape[1]))
