@@ -85,12 +85,14 @@ def execute(run, config, blas_threads=None):
     return outcome
 
 
-def _exit_with_parent(parent, poll=1.0):
-    # A pool's worker waits on a queue whose write end it holds itself, so it would
-    # outlive a killed driver; once its parent is gone (it is re-parented), it leaves.
-    while os.getppid() == parent:
-        time.sleep(poll)
-    os._exit(1)
+def _exit_with_driver():
+    # A pool's worker waits on a queue whose write end it holds itself, and its parent is
+    # the forkserver, which waits for its children: after a killed driver, both would stay.
+    # parent_process() is the driver; join() returns when it is gone.
+    driver = multiprocessing.parent_process()
+    if driver is not None:
+        driver.join()
+        os._exit(1)
 
 
 def _init_local_worker(blas_threads):
@@ -98,8 +100,7 @@ def _init_local_worker(blas_threads):
         for name in BLAS_THREAD_VARIABLES:  # for BLAS libraries loaded later
             os.environ[name] = str(blas_threads)
         limit_blas_threads(blas_threads)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
-                     name="exit-with-parent").start()
+    threading.Thread(target=_exit_with_driver, daemon=True, name="exit-with-driver").start()
 
 
 # --- on the driver -------------------------------------------------------------------
