@@ -3,7 +3,7 @@
 - :mod:`datasets.mnist`: ``load_mnist``, ``load_fashion_mnist`` (files found under
   ``root`` / ``$BPROP_DATA`` / ``~/.cache/bprop``, downloaded from mirrors if missing).
 - :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches.
-- :mod:`datasets.idx`: the IDX file format, parsed once per process.
+- :mod:`datasets.idx`: the IDX file format, parsed (and its sha256 taken) once per process.
 - :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
 - :mod:`datasets.batching`: ``MiniBatchIterator`` and ``train_val_split``.
 - :mod:`datasets.labels`: ``one_hot``.
@@ -11,7 +11,7 @@
 
 from bprop.datasets.batching import MiniBatchIterator, train_val_split
 from bprop.datasets.download import DownloadError, download_file
-from bprop.datasets.idx import clear_cache, parse_idx, read_idx
+from bprop.datasets.idx import ChecksumError, clear_cache, parse_idx, read_idx
 from bprop.datasets.labels import one_hot
 from bprop.datasets.mnist import (
     FASHION_MNIST_CLASSES,
@@ -30,6 +30,7 @@ from bprop.datasets.mnist import (
 from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
+    "ChecksumError",
     "DatasetNotFoundError",
     "DownloadError",
     "FASHION_MNIST_CLASSES",

@@ -1,24 +1,33 @@
 """Downloading one file from a list of mirrors, kept only once its sha256 matches.
 
 Each mirror is tried in turn. The bytes go to a hidden temporary file in the
-destination folder, hashed as they arrive, and the temporary file is renamed to
-its final name (``os.replace``, atomic on one file system) only after the
-checksum matches. Any failure (no connection, an HTTP error, a timeout, an HTML
-page where gzip was expected, a short body, a wrong checksum) deletes the
-temporary file and moves on to the next mirror, so a broken or partial download
-never stays in the folder.
+destination folder, ``.<filename>.<pid>.<random>.part``, hashed as they arrive, and
+the temporary file is renamed to its final name (``os.replace``, atomic on one file
+system) only after the checksum matches. Any failure (no connection, an HTTP error,
+a timeout, a mirror too slow to finish within the deadline, an HTML page where gzip
+was expected, a short body, a wrong checksum) deletes the temporary file and moves
+on to the next mirror, so a broken or partial download never stays in the folder.
+
+A process killed mid-download cannot delete its ``.part`` file; the next download of
+that file does, once the process that wrote it no longer runs. A folder the download
+created is removed again when no mirror delivered the file.
 """
 
 import hashlib
 import http.client
+import numbers
 import os
 import secrets
+import time
 import urllib.error
 import urllib.request
 
 from tqdm import tqdm
 
 DEFAULT_TIMEOUT = 30.0
+#: seconds one mirror gets to deliver a whole file before the next is tried (26 MB,
+#: Fashion-MNIST's training images, need about 90 kB/s to make it)
+DEFAULT_DEADLINE = 300.0
 USER_AGENT = "bprop-datasets/0.1 (python urllib)"
 
 _CHUNK = 1 << 16
@@ -71,11 +80,14 @@ def _describe_failure(error, timeout):
     return f"{type(error).__name__}: {error}"
 
 
-def _stream(url, out, sha256, timeout, verbose, filename):
+def _stream(url, out, sha256, timeout, deadline, verbose, filename):
     """Copy ``url`` into the open binary file ``out``, checking it on the way.
 
-    Raises ``_BadDownload`` for a wrong body and lets network errors through.
+    Gives up ``deadline`` seconds after it started (checked after every read; a read
+    waits at most ``timeout``). Raises ``_BadDownload`` for a wrong or too slow body
+    and lets network errors through.
     """
+    give_up = time.monotonic() + deadline
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         content_type = response.headers.get("Content-Type", "")
@@ -91,19 +103,26 @@ def _stream(url, out, sha256, timeout, verbose, filename):
             leave=False, disable=None if verbose else True,
         ) as bar:
             while True:
-                chunk = response.read(_CHUNK)
+                # read1 returns what has arrived: a trickling server cannot hold one
+                # call for longer than ``timeout``, so the deadline is seen in time.
+                chunk = response.read1(_CHUNK)
                 if not chunk:
                     break
                 if len(head) < len(_GZIP_MAGIC) and filename.endswith(".gz"):
                     # Check the first bytes early: mirrors that lost a file tend to
                     # answer 200 with an HTML page, which need not be read to the end.
-                    head += chunk[: len(_GZIP_MAGIC) - len(head)]
+                    start = head + chunk  # reads may return a byte at a time
+                    head = start[: len(_GZIP_MAGIC)]
                     if not _GZIP_MAGIC.startswith(head):
-                        raise _BadDownload(f"not gzip data (starts with {chunk[:24]!r})")
+                        raise _BadDownload(f"not gzip data (starts with {start[:24]!r})")
                 digest.update(chunk)
                 out.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+                if time.monotonic() > give_up and received != total:
+                    of = f" of {total}" if total is not None else ""
+                    raise _BadDownload(f"too slow: {received}{of} bytes received when the "
+                                       f"{deadline:g} s deadline passed")
     if total is not None and received != total:
         raise _BadDownload(f"incomplete: received {received} of {total} bytes")
     got = digest.hexdigest()
@@ -111,7 +130,62 @@ def _stream(url, out, sha256, timeout, verbose, filename):
         raise _BadDownload(f"sha256 mismatch: expected {sha256}, got {got} ({received} bytes)")
 
 
-def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, verbose=1):
+def _is_running(pid):
+    """Whether process ``pid`` runs on this machine (True where that cannot be told)."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_parts(folder, filename):
+    """Delete ``filename``'s ``.part`` files left by processes that were killed mid-download.
+
+    A ``.part`` file of a process that still runs (another download of the same file
+    going on) is left alone.
+    """
+    prefix, suffix = f".{filename}.", ".part"
+    for entry in os.scandir(folder):
+        name = entry.name
+        if name.startswith(prefix) and name.endswith(suffix):
+            pid = name[len(prefix):-len(suffix)].split(".")[0]
+            if pid.isdigit() and not _is_running(int(pid)):
+                try:
+                    os.remove(entry.path)
+                except FileNotFoundError:
+                    pass  # another download removed it first
+
+
+def _make_folder(folder):
+    """Create ``folder`` and any missing parents; return those created, deepest first."""
+    created = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        created.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    os.makedirs(folder, exist_ok=True)
+    return created
+
+
+def _remove_empty(folders):
+    """Remove the folders a failed download created, those that are still empty."""
+    for path in folders:
+        try:
+            os.rmdir(path)
+        except OSError:
+            return  # not empty (another download used it) or already gone
+
+
+def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, verbose=1,
+                  deadline=DEFAULT_DEADLINE):
     """Download ``filename`` from the first mirror that serves it intact.
 
     Parameters
@@ -128,6 +202,10 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
         Seconds to wait for a connection or for each read.
     verbose : int
         0 silent; 1 or more a progress bar when stderr is a terminal.
+    deadline : float
+        Seconds one mirror gets to deliver the whole file; after that the next
+        mirror is tried, so a server that trickles cannot hold the download forever.
+        Checked after every read, so an attempt ends at most ``timeout`` later.
 
     Returns
     -------
@@ -138,11 +216,15 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
     ------
     DownloadError
         If no mirror delivered the file; ``attempts`` lists every URL and reason.
+        Folders this call created are removed again if they are empty.
     OSError
         If ``folder`` cannot be created or written to.
     """
+    if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real) or not deadline > 0:
+        raise ValueError(f"download_file: deadline must be a number of seconds > 0, got {deadline!r}")
     folder = os.fspath(folder)
-    os.makedirs(folder, exist_ok=True)
+    created = _make_folder(folder)
+    _remove_stale_parts(folder, filename)
     destination = os.path.join(folder, filename)
     attempts = []
     for mirror in mirrors:
@@ -150,10 +232,14 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
         # Hidden, unique and in the same folder, so the final rename is atomic.
         temporary = os.path.join(folder, f".{filename}.{os.getpid()}.{secrets.token_hex(4)}.part")
         # An unwritable folder is not the mirror's fault: let that OSError out.
-        out = open(temporary, "xb")
+        try:
+            out = open(temporary, "xb")
+        except OSError:
+            _remove_empty(created)
+            raise
         try:
             with out:
-                _stream(url, out, sha256, timeout, verbose, filename)
+                _stream(url, out, sha256, timeout, deadline, verbose, filename)
             os.replace(temporary, destination)
             return destination
         except (_BadDownload, OSError, http.client.HTTPException, ValueError) as error:
@@ -162,4 +248,5 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
+    _remove_empty(created)
     raise DownloadError(filename, attempts)

@@ -12,9 +12,12 @@ file ``(count,)`` magic 0x00000801 = 2049. Files may be gzip-compressed (``.gz``
 Parsed files are kept in memory, keyed on path, modification time and size, so a
 second load in the same process neither reads nor decompresses the file again.
 The arrays handed out are read-only views of that cache; copy before writing.
+Each file's sha256 is kept beside its array, so checking a file against the
+original's checksum costs one hash per file and process.
 """
 
 import gzip
+import hashlib
 import os
 import zlib
 
@@ -25,8 +28,25 @@ LABELS_MAGIC = 2049
 
 _UNSIGNED_BYTE = 0x08
 
-# (realpath, st_mtime_ns, st_size) -> (magic, read-only array)
+# (realpath, st_mtime_ns, st_size) -> (magic, read-only array, sha256 hex digest of the file)
 _cache = {}
+
+
+class ChecksumError(ValueError):
+    """A file is not the one expected: its sha256 differs.
+
+    Attributes
+    ----------
+    path : str
+    expected, actual : str
+        Hex digests.
+    """
+
+    def __init__(self, path, expected, actual, message=None):
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message or f"{path}: sha256 {actual} is not the expected {expected}")
 
 
 def _describe_magic(magic):
@@ -111,9 +131,13 @@ def parse_idx(data, name="<bytes>", expected_magic=None):
 
 
 def _read_bytes(path):
-    """Return the decompressed contents of ``path`` (gunzipped if it ends in .gz)."""
+    """Return the contents of ``path``, as stored (still compressed)."""
     with open(path, "rb") as f:
-        raw = f.read()
+        return f.read()
+
+
+def _decompress(path, raw):
+    """Return ``raw``, the bytes of ``path``, gunzipped if the name ends in .gz."""
     if not path.endswith(".gz"):
         return raw
     try:
@@ -123,7 +147,7 @@ def _read_bytes(path):
         raise ValueError(f"{path}: not a valid gzip file ({e})") from e
 
 
-def read_idx(path, expected_magic=None):
+def read_idx(path, expected_magic=None, sha256=None):
     """Read an IDX file (optionally ``.gz``) once per process.
 
     Parameters
@@ -131,6 +155,9 @@ def read_idx(path, expected_magic=None):
     path : str or os.PathLike
     expected_magic : int, optional
         ``IMAGES_MAGIC`` or ``LABELS_MAGIC``; see :func:`parse_idx`.
+    sha256 : str, optional
+        Hex digest the file (as stored, compressed) must have; checked before the
+        file is parsed, and against the digest cached with the array afterwards.
 
     Returns
     -------
@@ -142,6 +169,8 @@ def read_idx(path, expected_magic=None):
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    ChecksumError
+        If ``sha256`` is given and the file's digest differs (a ValueError).
     ValueError
         If the file is not valid gzip or not a valid IDX file (see :func:`parse_idx`).
     """
@@ -151,15 +180,24 @@ def read_idx(path, expected_magic=None):
     key = (real, st.st_mtime_ns, st.st_size)
     hit = _cache.get(key)
     if hit is None:
-        array = parse_idx(_read_bytes(path), name=path)
+        raw = _read_bytes(path)
+        digest = hashlib.sha256(raw).hexdigest()
+        _check_sha256(path, digest, sha256)  # before parsing what may be another file
+        array = parse_idx(_decompress(path, raw), name=path)
         magic = int.from_bytes(bytes([0, 0, _UNSIGNED_BYTE, array.ndim]), "big")
         # A changed file replaces its old entry instead of piling up beside it.
         for old in [k for k in _cache if k[0] == real]:
             del _cache[old]
-        hit = _cache[key] = (magic, array)
-    magic, array = hit
+        hit = _cache[key] = (magic, array, digest)
+    magic, array, digest = hit
+    _check_sha256(path, digest, sha256)
     _check_magic(path, magic, expected_magic)
     return array
+
+
+def _check_sha256(path, digest, expected):
+    if expected is not None and digest != expected.lower():
+        raise ChecksumError(path, expected, digest)
 
 
 def clear_cache():

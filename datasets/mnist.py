@@ -10,6 +10,9 @@ Both datasets are the four original gzip-compressed IDX files in one folder::
 ``root`` is the argument of that name, else the ``BPROP_DATA`` environment
 variable, else ``~/.cache/bprop``. Missing files are downloaded from the mirrors
 below (in order, each file checked against its sha256) unless ``download=False``.
+Files already there are checked against the same sha256 when first read in a
+process (Fashion-MNIST's files in ``mnist/`` are refused, and named as what they
+are); ``verify=False`` loads IDX files of one's own under these names.
 """
 
 import os
@@ -17,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bprop.datasets.download import DEFAULT_TIMEOUT, DownloadError, download_file
-from bprop.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from bprop.datasets.download import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, DownloadError, download_file
+from bprop.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, ChecksumError, read_idx
 from bprop.datasets.labels import one_hot
 
 ENV_VAR = "BPROP_DATA"
@@ -148,7 +151,8 @@ def default_mirrors(name):
     return MNIST_MIRRORS if _canonical_name(name) == "mnist" else FASHION_MNIST_MIRRORS
 
 
-def download_dataset(name, root=None, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1):
+def download_dataset(name, root=None, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1,
+                     deadline=DEFAULT_DEADLINE):
     """Download whichever of a dataset's four files are missing; return its folder.
 
     Parameters
@@ -162,6 +166,8 @@ def download_dataset(name, root=None, mirrors=None, timeout=DEFAULT_TIMEOUT, ver
         Seconds to wait for a connection or for each read.
     verbose : int
         0 silent; 1 or more a progress bar when stderr is a terminal.
+    deadline : float
+        Seconds one mirror gets to deliver a whole file before the next is tried.
 
     Returns
     -------
@@ -175,11 +181,11 @@ def download_dataset(name, root=None, mirrors=None, timeout=DEFAULT_TIMEOUT, ver
     name = _canonical_name(name)
     root_dir, source = _root_and_source(root)
     folder = root_dir / name
-    _download_missing(name, folder, source, mirrors, timeout, verbose)
+    _download_missing(name, folder, source, mirrors, timeout, verbose, deadline)
     return folder
 
 
-def _download_missing(name, folder, source, mirrors, timeout, verbose):
+def _download_missing(name, folder, source, mirrors, timeout, verbose, deadline):
     missing = [f for f in FILENAMES if not (folder / f).is_file()]
     if not missing:
         return
@@ -193,7 +199,8 @@ def _download_missing(name, folder, source, mirrors, timeout, verbose):
                                    root_source=source)
     for filename in missing:
         try:
-            download_file(filename, mirrors, folder, SHA256[name][filename], timeout, verbose)
+            download_file(filename, mirrors, folder, SHA256[name][filename], timeout, verbose,
+                          deadline)
         except DownloadError as e:
             still_missing = [f for f in FILENAMES if not (folder / f).is_file()]
             raise DatasetNotFoundError(
@@ -208,10 +215,32 @@ def _download_missing(name, folder, source, mirrors, timeout, verbose):
             ) from e
 
 
-def _load_split(folder, images_name, labels_name):
+def _read_checked(name, folder, filename, magic, verify):
+    """``read_idx`` of one of dataset ``name``'s files, refused unless it is the original."""
+    try:
+        return read_idx(folder / filename, magic, SHA256[name][filename] if verify else None)
+    except ChecksumError as e:
+        title = _TITLES[name]
+        known = [(other, f) for other, table in SHA256.items() for f, digest in table.items()
+                 if digest == e.actual]
+        if known:
+            other, f = known[0]
+            what = f"it is {_TITLES[other]}'s {f}"
+            if other != name:
+                what += f", which belongs in {folder.parent / other}"
+        else:
+            what = f"it matches no file of {' or '.join(_TITLES.values())}"
+        raise ChecksumError(
+            e.path, e.expected, e.actual,
+            f"{e.path}: not the original {title} {filename} (sha256 {e.actual}, expected "
+            f"{e.expected}): {what}. To load IDX files of your own, pass verify=False.",
+        ) from None
+
+
+def _load_split(name, folder, images_name, labels_name, verify):
     """Read one split's images and labels and check they belong together."""
-    images = read_idx(folder / images_name, IMAGES_MAGIC)
-    labels = read_idx(folder / labels_name, LABELS_MAGIC)
+    images = _read_checked(name, folder, images_name, IMAGES_MAGIC, verify)
+    labels = _read_checked(name, folder, labels_name, LABELS_MAGIC, verify)
     if len(images) != len(labels):
         raise ValueError(
             f"{folder}: {images_name} holds {len(images)} images but {labels_name} "
@@ -239,7 +268,8 @@ def _convert(images, labels, normalize, flatten, one_hot_label, dtype):
 
 
 def load_dataset(name, normalize=True, flatten=True, one_hot_label=False, dtype=np.float32,
-                 root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1):
+                 root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1,
+                 verify=True, deadline=DEFAULT_DEADLINE):
     """Load MNIST or Fashion-MNIST as NumPy arrays.
 
     Parameters
@@ -264,6 +294,11 @@ def load_dataset(name, normalize=True, flatten=True, one_hot_label=False, dtype=
         Seconds to wait for a connection or for each read.
     verbose : int
         0 silent; 1 or more a progress bar while downloading, on a terminal only.
+    verify : bool
+        True: every file must be the original (its sha256 is checked once per file
+        and process). False: load whatever IDX files have the four names.
+    deadline : float
+        Seconds one mirror gets to deliver a whole file before the next is tried.
 
     Returns
     -------
@@ -277,6 +312,9 @@ def load_dataset(name, normalize=True, flatten=True, one_hot_label=False, dtype=
     ValueError
         For an unknown ``name`` or a non-floating ``dtype``, or a corrupt file
         (the message names the file and the problem).
+    ChecksumError
+        A ValueError: with ``verify``, a file is not the original; the message names
+        it and, if it is another known file (Fashion-MNIST's in ``mnist/``), which.
     DatasetNotFoundError
         If the files are missing and cannot be downloaded.
     """
@@ -292,31 +330,34 @@ def load_dataset(name, normalize=True, flatten=True, one_hot_label=False, dtype=
             raise DatasetNotFoundError(name, folder, missing,
                                        reason="Not downloading, because download=False.",
                                        root_source=source)
-        _download_missing(name, folder, source, mirrors, timeout, verbose)
+        _download_missing(name, folder, source, mirrors, timeout, verbose, deadline)
     splits = []
     for images_name, labels_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
-        images, labels = _load_split(folder, images_name, labels_name)
+        images, labels = _load_split(name, folder, images_name, labels_name, verify)
         splits.append(_convert(images, labels, normalize, flatten, one_hot_label, dtype))
     return tuple(splits)
 
 
 def load_mnist(normalize=True, flatten=True, one_hot_label=False, dtype=np.float32,
-               root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1):
+               root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT, verbose=1,
+               verify=True, deadline=DEFAULT_DEADLINE):
     """Load MNIST: handwritten digits 0-9, 28x28 grayscale, 60000 train / 10000 test.
 
     Same parameters and return value as :func:`load_dataset`. Class names: ``MNIST_CLASSES``.
     """
     return load_dataset("mnist", normalize, flatten, one_hot_label, dtype, root, download,
-                        mirrors=mirrors, timeout=timeout, verbose=verbose)
+                        mirrors=mirrors, timeout=timeout, verbose=verbose, verify=verify,
+                        deadline=deadline)
 
 
 def load_fashion_mnist(normalize=True, flatten=True, one_hot_label=False, dtype=np.float32,
                        root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT,
-                       verbose=1):
+                       verbose=1, verify=True, deadline=DEFAULT_DEADLINE):
     """Load Fashion-MNIST: Zalando articles, 28x28 grayscale, 60000 train / 10000 test.
 
     Same parameters and return value as :func:`load_dataset`.
     Class names: ``FASHION_MNIST_CLASSES``.
     """
     return load_dataset("fashion-mnist", normalize, flatten, one_hot_label, dtype, root,
-                        download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+                        download, mirrors=mirrors, timeout=timeout, verbose=verbose,
+                        verify=verify, deadline=deadline)

@@ -10,8 +10,12 @@ import hashlib
 import http.server
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +84,18 @@ class MirrorHandler(http.server.BaseHTTPRequestHandler):
         body = self.server.files.get(name)
         if kind == "slow":
             self.server.release.wait(10)
+            return
+        if kind == "trickle" and body is not None:
+            # Headers at once, then a byte every 0.02 s: never idle for long enough to
+            # time out, yet about 1 s for the 40-byte payload of these tests.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(len(body)):
+                if self.server.release.wait(0.02):
+                    return
+                self.wfile.write(body[i:i + 1])
             return
         if kind == "missing" or body is None:
             self.send_error(404, "Not Found")
@@ -234,12 +250,19 @@ def test_read_idx_parses_once_and_again_when_the_file_changes(tmp_path, monkeypa
 # ---------------------------------------------------------------- loading from a folder
 
 
+def as_originals(monkeypatch, name, payloads):
+    """Make the files ``payloads`` (name -> bytes) the originals of dataset ``name``."""
+    monkeypatch.setitem(mnist.SHA256, name,
+                        {f: hashlib.sha256(d).hexdigest() for f, d in payloads.items()})
+
+
 @pytest.fixture
-def tiny_root(tmp_path):
-    """A data root whose mnist/ holds 12 training and 5 test images written by the test."""
+def tiny_root(tmp_path, monkeypatch):
+    """A data root whose mnist/ holds 12 training and 5 test images written by the test,
+    which pass for the original files."""
     rng = np.random.default_rng(3)
     images, labels = tiny_images_and_labels(rng)
-    write_split(tmp_path / "mnist", images, labels)
+    as_originals(monkeypatch, "mnist", write_split(tmp_path / "mnist", images, labels))
     return tmp_path, images, labels
 
 
@@ -297,7 +320,7 @@ def test_load_mnist_rejects_mismatched_image_and_label_counts(tiny_root):
     root, images, labels = tiny_root
     (root / "mnist" / mnist.TRAIN_LABELS).write_bytes(gzip.compress(idx_bytes(labels[:-1])))
     with pytest.raises(ValueError, match="12 images but train-labels-idx1-ubyte.gz 11 labels"):
-        datasets.load_mnist(root=root, download=False)
+        datasets.load_mnist(root=root, download=False, verify=False)
 
 
 def test_load_mnist_rejects_label_outside_0_to_9(tiny_root):
@@ -306,17 +329,77 @@ def test_load_mnist_rejects_label_outside_0_to_9(tiny_root):
     bad[3] = 10
     (root / "mnist" / mnist.TRAIN_LABELS).write_bytes(gzip.compress(idx_bytes(bad)))
     with pytest.raises(ValueError, match=r"labels-idx1-ubyte\.gz: label 10 is outside 0\.\.9"):
-        datasets.load_mnist(root=root, download=False)
+        datasets.load_mnist(root=root, download=False, verify=False)
 
 
-def test_load_mnist_rejects_swapped_files(tiny_root):
+@pytest.mark.parametrize("verify, message", [
+    (True, r"mnist/t10k-images-idx3-ubyte\.gz: not the original MNIST t10k-images-idx3-ubyte\.gz "
+           r"\(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\): it is MNIST's t10k-labels-idx1-ubyte\.gz\."),
+    (False, r"t10k-images-idx3-ubyte\.gz: wrong magic number 2049"),
+], ids=["verified", "unverified"])
+def test_load_mnist_rejects_swapped_files(tiny_root, verify, message):
     root, _, _ = tiny_root
     folder = root / "mnist"
     images = (folder / mnist.TEST_IMAGES).read_bytes()
     (folder / mnist.TEST_IMAGES).write_bytes((folder / mnist.TEST_LABELS).read_bytes())
     (folder / mnist.TEST_LABELS).write_bytes(images)
-    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz: wrong magic number 2049"):
+    with pytest.raises(ValueError, match=message):
+        datasets.load_mnist(root=root, download=False, verify=verify)
+
+
+@pytest.fixture
+def fashion_in_mnist_folder(tmp_path, monkeypatch):
+    """A root whose mnist/ holds (tiny stand-ins for) Fashion-MNIST's original files."""
+    rng = np.random.default_rng(30)
+    as_originals(monkeypatch, "mnist", write_split(tmp_path / "real-mnist", *tiny_images_and_labels(rng)))
+    images, labels = tiny_images_and_labels(rng)
+    as_originals(monkeypatch, "fashion-mnist", write_split(tmp_path / "mnist", images, labels))
+    return tmp_path, labels
+
+
+def test_load_mnist_refuses_fashion_mnist_files_and_says_what_they_are(fashion_in_mnist_folder):
+    root, _ = fashion_in_mnist_folder
+    with pytest.raises(datasets.ChecksumError) as info:
         datasets.load_mnist(root=root, download=False)
+    message = str(info.value)
+    assert message.startswith(str(root / "mnist" / mnist.TRAIN_IMAGES) + ": not the original MNIST "
+                              "train-images-idx3-ubyte.gz (sha256 ")
+    assert (f"it is Fashion-MNIST's train-images-idx3-ubyte.gz, which belongs in {root / 'fashion-mnist'}"
+            in message)
+    assert "pass verify=False" in message
+    assert info.value.expected == mnist.SHA256["mnist"][mnist.TRAIN_IMAGES]
+    assert info.value.actual == mnist.SHA256["fashion-mnist"][mnist.TRAIN_IMAGES]
+
+
+def test_load_mnist_refuses_an_unknown_file_and_says_it_matches_nothing(tiny_root):
+    root, images, labels = tiny_root
+    bad = labels.copy()
+    bad[0] = (bad[0] + 1) % 10
+    (root / "mnist" / mnist.TRAIN_LABELS).write_bytes(gzip.compress(idx_bytes(bad), mtime=0))
+    with pytest.raises(datasets.ChecksumError, match=r"train-labels-idx1-ubyte\.gz: not the original MNIST "
+                                                     r".*it matches no file of MNIST or Fashion-MNIST\."):
+        datasets.load_mnist(root=root, download=False)
+
+
+def test_load_mnist_with_verify_false_loads_idx_files_of_ones_own(fashion_in_mnist_folder):
+    root, labels = fashion_in_mnist_folder
+    (_, t), _ = datasets.load_mnist(root=root, download=False, verify=False)
+    np.testing.assert_array_equal(t, labels)
+
+
+def test_load_mnist_checks_a_file_cached_unverified_before_handing_it_out(fashion_in_mnist_folder):
+    root, _ = fashion_in_mnist_folder
+    datasets.load_mnist(root=root, download=False, verify=False)
+    with pytest.raises(datasets.ChecksumError, match="it is Fashion-MNIST's"):
+        datasets.load_mnist(root=root, download=False)
+
+
+def test_load_mnist_hashes_each_file_once_per_process(tiny_root, monkeypatch):
+    root, _, _ = tiny_root
+    datasets.load_mnist(root=root, download=False)
+    monkeypatch.setattr(idx, "_read_bytes", lambda path: pytest.fail(f"re-read {path}"))
+    monkeypatch.setattr(idx.hashlib, "sha256", lambda *a: pytest.fail("hashed again"))
+    datasets.load_mnist(root=root, download=False)
 
 
 def test_load_dataset_rejects_unknown_name():
@@ -399,6 +482,69 @@ def test_download_file_reports_refused_connection(payload, refused_url, tmp_path
     assert files_in(tmp_path) == []
 
 
+def test_download_file_gives_up_on_a_trickling_mirror_at_the_deadline(server, payload, tmp_path):
+    name, _, sha = payload
+    with pytest.raises(datasets.DownloadError) as info:
+        datasets.download_file(name, [server.url("trickle")], tmp_path, sha, timeout=5, deadline=0.3)
+    [(_, reason)] = info.value.attempts
+    assert re.fullmatch(r"too slow: \d+ of \d+ bytes received when the 0\.3 s deadline passed", reason), reason
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("deadline", [0, -1.0, float("nan"), None, "60", True])
+def test_download_file_rejects_a_bad_deadline_before_touching_anything(payload, tmp_path, deadline):
+    name, _, sha = payload
+    with pytest.raises(ValueError, match=rf"download_file: deadline must be a number of seconds > 0, "
+                                         rf"got {re.escape(repr(deadline))}"):
+        datasets.download_file(name, ["http://127.0.0.1:9/"], tmp_path / "cache", sha, deadline=deadline)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_tries_the_next_mirror_after_the_deadline(server, payload, tmp_path):
+    name, data, sha = payload
+    path = datasets.download_file(name, [server.url("trickle"), server.url("good")], tmp_path, sha,
+                                  timeout=5, deadline=0.3)
+    assert Path(path).read_bytes() == data
+    assert files_in(tmp_path) == [name]
+
+
+def test_download_file_within_its_deadline_is_kept(server, payload, tmp_path):
+    name, data, sha = payload
+    path = datasets.download_file(name, [server.url("trickle")], tmp_path, sha, timeout=5, deadline=60)
+    assert Path(path).read_bytes() == data
+
+
+@pytest.mark.parametrize("existed", [False, True], ids=["new-folder", "existing-folder"])
+def test_failed_download_leaves_no_folder_it_created(server, payload, tmp_path, existed):
+    name, _, sha = payload
+    folder = tmp_path / "cache" / "deeper"
+    if existed:
+        folder.mkdir(parents=True)
+    with pytest.raises(datasets.DownloadError):
+        datasets.download_file(name, [server.url("missing")], folder, sha)
+    assert files_in(tmp_path) == (["cache"] if existed else [])
+    assert files_in(folder) == []
+
+
+def dead_pid():
+    """The id of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_download_file_removes_part_files_of_dead_processes_only(server, payload, tmp_path):
+    name, data, sha = payload
+    stale = tmp_path / f".{name}.{dead_pid()}.0badf00d.part"
+    live = tmp_path / f".{name}.{os.getpid()}.0badf00d.part"  # another download in this process
+    other = tmp_path / f".other-file.gz.{dead_pid()}.0badf00d.part"
+    for p in (stale, live, other):
+        p.write_bytes(b"half a file")
+    datasets.download_file(name, [server.url("good")], tmp_path, sha)
+    assert files_in(tmp_path) == sorted([live.name, other.name, name])
+    assert (tmp_path / name).read_bytes() == data
+
+
 @pytest.fixture
 def tiny_mirror(server, tmp_path, monkeypatch):
     """The server holds a tiny MNIST whose sha256 values replace the real ones."""
@@ -406,8 +552,7 @@ def tiny_mirror(server, tmp_path, monkeypatch):
     images, labels = tiny_images_and_labels(rng)
     payloads = write_split(tmp_path / "source", images, labels)
     server.files.update(payloads)
-    monkeypatch.setitem(mnist.SHA256, "mnist",
-                        {name: hashlib.sha256(d).hexdigest() for name, d in payloads.items()})
+    as_originals(monkeypatch, "mnist", payloads)
     return server, payloads, labels
 
 
@@ -440,6 +585,41 @@ def test_load_mnist_downloads_only_missing_files(tiny_mirror, tmp_path):
     assert files_in(folder) == sorted(FILENAMES)
 
 
+def test_killed_download_leaves_a_part_file_that_is_not_the_data_and_goes_next_time(tiny_mirror, tmp_path):
+    server, _, labels = tiny_mirror
+    root = tmp_path / "cache"
+    folder = root / "mnist"
+    code = ("from bprop.datasets import load_mnist; "
+            f"load_mnist(root={str(root)!r}, mirrors=[{server.url('slow')!r}], timeout=60, verbose=0)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(600):  # the child imports numpy first; at most 30 s
+            if any(n.endswith(".part") for n in files_in(folder)) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    [part] = files_in(folder)
+    assert part.startswith(f".{mnist.TRAIN_IMAGES}.{proc.pid}.") and part.endswith(".part")
+
+    with pytest.raises(datasets.DatasetNotFoundError) as info:
+        datasets.load_mnist(root=root, download=False)
+    assert info.value.missing == list(FILENAMES)  # the .part file is not taken for the data
+
+    (_, t), _ = datasets.load_mnist(root=root, mirrors=[server.url("good")], verbose=0)
+    np.testing.assert_array_equal(t, labels)
+    assert files_in(folder) == sorted(FILENAMES)
+
+
+def test_load_mnist_passes_its_deadline_to_every_download(tiny_mirror, tmp_path):
+    server, _, labels = tiny_mirror
+    (_, t), _ = datasets.load_mnist(root=tmp_path, mirrors=[server.url("trickle"), server.url("good")],
+                                    timeout=5, deadline=0.1)
+    np.testing.assert_array_equal(t, labels)
+    assert files_in(tmp_path / "mnist") == sorted(FILENAMES)
+
+
 def test_load_mnist_with_every_mirror_failing_lists_what_was_tried(tiny_mirror, refused_url,
                                                                     tmp_path):
     server, _, _ = tiny_mirror
@@ -454,7 +634,7 @@ def test_load_mnist_with_every_mirror_failing_lists_what_was_tried(tiny_mirror, 
     for reason in ("HTML page", "incomplete", "connection failed"):
         assert reason in message
     assert len(info.value.attempts) == 3
-    assert files_in(tmp_path / "mnist") == []
+    assert not (tmp_path / "mnist").exists()  # the failed download left no empty folder
 
 
 def test_default_mirror_lists_are_https_or_the_authors_host():
@@ -497,6 +677,19 @@ def test_real_fashion_mnist_shapes_and_class_counts():
     assert t.shape == (60000, 10) and t.dtype == np.float32
     assert t.sum(axis=0).tolist() == [6000] * 10
     assert t_test.sum(axis=0).tolist() == [1000] * 10
+
+
+def test_real_fashion_mnist_files_in_the_mnist_folder_are_refused_unless_verify_is_off(tmp_path):
+    fashion = real_data_folder("fashion-mnist")
+    (tmp_path / "mnist").mkdir()
+    for name in FILENAMES:
+        (tmp_path / "mnist" / name).symlink_to(fashion / name)
+    with pytest.raises(datasets.ChecksumError, match=r"mnist/train-images-idx3-ubyte\.gz: not the original "
+                                                     r"MNIST train-images-idx3-ubyte\.gz .*: it is "
+                                                     r"Fashion-MNIST's train-images-idx3-ubyte\.gz"):
+        datasets.load_mnist(root=tmp_path, download=False)
+    (_, t), _ = datasets.load_mnist(root=tmp_path, download=False, verify=False)
+    assert np.bincount(t).tolist() == [6000] * 10
 
 
 # ---------------------------------------------------------------- synthetic sets
