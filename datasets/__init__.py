@@ -7,6 +7,9 @@
 - :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
 - :mod:`datasets.batching`: ``MiniBatchIterator`` and ``train_val_split``.
 - :mod:`datasets.labels`: ``one_hot``.
+- :mod:`datasets.text`: ``Vocabulary``, characters to ids and back.
+- :mod:`datasets.shakespeare`: ``load_tiny_shakespeare`` (found or downloaded like MNIST).
+- :mod:`datasets.addition`: ``make_addition``, a generated sequence-to-sequence task.
 """
 
 from bprop.datasets.batching import MiniBatchIterator, train_val_split
@@ -27,6 +30,14 @@ from bprop.datasets.mnist import (
     load_fashion_mnist,
     load_mnist,
 )
+from bprop.datasets.addition import ADDITION_VOCAB, AdditionProblems, make_addition
+from bprop.datasets.shakespeare import (
+    TINY_SHAKESPEARE_MIRRORS,
+    CharCorpus,
+    CorpusNotFoundError,
+    load_tiny_shakespeare,
+)
+from bprop.datasets.text import Vocabulary
 from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
@@ -56,4 +67,12 @@ __all__ = [
     "parse_idx",
     "read_idx",
     "train_val_split",
+    "ADDITION_VOCAB",
+    "AdditionProblems",
+    "CharCorpus",
+    "CorpusNotFoundError",
+    "TINY_SHAKESPEARE_MIRRORS",
+    "Vocabulary",
+    "load_tiny_shakespeare",
+    "make_addition",
 ]
