@@ -97,7 +97,8 @@ def summarize(records, metrics=None):
     Returns
     -------
     list of dicts, one per configuration in the order first met: ``config`` (without
-    ``seed``), ``seeds`` (list), ``runs``, ``failed`` (counts), and ``metrics``:
+    ``seed``), ``seeds`` and ``keys`` (lists, one per run), ``runs``, ``failed`` (counts),
+    and ``metrics``:
     ``{name: {'mean', 'std', 'min', 'max'}}`` over the finished runs (population std;
     NaN when none finished).
     """
@@ -121,6 +122,7 @@ def summarize(records, metrics=None):
                             "min": float(values.min()), "max": float(values.max())}
                            if len(values) else dict.fromkeys(("mean", "std", "min", "max"), math.nan))
         summary.append({"config": group["config"], "seeds": [r["seed"] for r in group["records"]],
+                        "keys": [r["key"] for r in group["records"]],
                         "runs": len(group["records"]), "failed": len(group["records"]) - len(done),
                         "metrics": stats})
     return summary
