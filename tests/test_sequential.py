@@ -290,7 +290,7 @@ def test_lenet5_reaches_97_percent_on_a_10000_image_mnist_subset():
     rng = np.random.default_rng(0)
     idx = rng.choice(len(x_train), 10000, replace=False)
     net = lenet5(rng=0)
-    Trainer(net, Adam(lr=2e-3), x_train[idx], t_train[idx], epochs=3, batch_size=50, rng=0,
+    Trainer(net, Adam(lr=2e-3), x_train[idx], t_train[idx], epochs=4, batch_size=50, rng=0,
             verbose=0).fit()
     acc = net.accuracy(x_test, t_test)
     assert acc >= 0.97, acc
