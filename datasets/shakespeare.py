@@ -7,13 +7,15 @@ downloaded from the mirrors, kept only if its sha256 matches, by the same
 :func:`bprop.datasets.download_file` that fetches MNIST.
 """
 
+import hashlib
 import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from bprop.datasets.download import DEFAULT_TIMEOUT, DownloadError, download_file
+from bprop.datasets.download import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, DownloadError, download_file
+from bprop.datasets.idx import ChecksumError
 from bprop.datasets.mnist import ENV_VAR, DatasetNotFoundError, data_root
 from bprop.datasets.text import Vocabulary
 
@@ -71,7 +73,7 @@ def _root_source(root):
 
 
 def load_tiny_shakespeare(root=None, download=True, val_fraction=0.1, *, mirrors=None,
-                          timeout=DEFAULT_TIMEOUT, verbose=1):
+                          timeout=DEFAULT_TIMEOUT, verbose=1, verify=True, deadline=DEFAULT_DEADLINE):
     """Load Tiny Shakespeare as character ids, downloading it if it is missing.
 
     Parameters
@@ -91,16 +93,23 @@ def load_tiny_shakespeare(root=None, download=True, val_fraction=0.1, *, mirrors
         Seconds to wait for a connection or for each read.
     verbose : int
         0 silent; 1 or more a progress bar while downloading, on a terminal only.
+    verify : bool
+        True: the file must be the original (its sha256 is checked). False: load
+        whatever UTF-8 text ``input.txt`` holds, with a vocabulary made from it.
+    deadline : float
+        Seconds one mirror gets to deliver the whole file before the next is tried.
 
     Returns
     -------
-    CharCorpus ``(ids, vocab, train, val)``: the text's ids (int64), its vocabulary of
-    65 characters in sorted order, and the two parts of ``ids``.
+    CharCorpus ``(ids, vocab, train, val)``: the text's ids (int64), its vocabulary in
+    sorted order (65 characters), and the two parts of ``ids``.
 
     Raises
     ------
     CorpusNotFoundError (a DatasetNotFoundError)
         If the file is missing and cannot be downloaded.
+    ChecksumError
+        A ValueError: with ``verify``, the file on disk is not the original.
     ValueError
         For a ``val_fraction`` outside [0, 1), or a file that is not UTF-8 text.
     """
@@ -119,17 +128,29 @@ def load_tiny_shakespeare(root=None, download=True, val_fraction=0.1, *, mirrors
         elif isinstance(mirrors, str):
             mirrors = (mirrors,)
         try:
-            download_file(FILENAME, tuple(mirrors), folder, SHA256, timeout=timeout, verbose=verbose)
+            download_file(FILENAME, tuple(mirrors), folder, SHA256, timeout=timeout, verbose=verbose,
+                          deadline=deadline)
         except DownloadError as e:
             raise CorpusNotFoundError(folder, e.attempts, reason=f"No mirror delivered an intact {FILENAME}.",
                                       root_source=source) from None
         except OSError as e:
             raise CorpusNotFoundError(folder, reason=f"Cannot download into {folder}: {e}",
                                       root_source=source) from e
+    data = path.read_bytes()
+    if verify:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != SHA256:
+            raise ChecksumError(
+                str(path), SHA256, digest,
+                f"{path}: not the original Tiny Shakespeare (sha256 {digest}, expected {SHA256}, "
+                f"{len(data)} bytes). To load a text of your own, pass verify=False.",
+            )
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e})") from None
+    if not text:
+        raise ValueError(f"{path}: the file is empty")
     vocab = Vocabulary.from_text(text)
     ids = vocab.encode(text)
     n_train = int(len(ids) * (1.0 - val_fraction))
