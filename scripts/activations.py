@@ -1,8 +1,8 @@
 """Activation functions and their derivatives: step, sigmoid, tanh and ReLU.
 
 Each function is drawn over [-5, 5] above its derivative, the derivative both from
-its formula (``sigmoid' = s (1 - s)``, ``tanh' = 1 - tanh^2``, ``relu' = [x > 0]``,
-``step' = 0`` away from 0) and from central differences (h = 1e-4) as dots; the
+its formula (sigmoid' = s (1 - s), tanh' = 1 - tanh^2, relu' = [x > 0],
+step' = 0 away from 0) and from central differences (h = 1e-4) as dots; the
 script prints how far apart the two are. The step function's derivative is zero
 wherever it exists, which is why a network of step units cannot learn by gradient
 descent; sigmoid's is at most 0.25, which is why deep sigmoid nets learn slowly.
@@ -85,4 +85,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -13,7 +13,8 @@ about 1e-3 the layers' variance falls under BatchNormalization's eps (1e-5).
 A run whose loss becomes NaN or infinite stops there and is marked "diverged".
 
 Writes batch_norm_compare.png, batch_norm_compare.csv (final accuracies per scale)
-and batch_norm_compare.json (every curve).
+and batch_norm_compare.json (every curve). Ctrl-C writes the scales finished so far
+(both runs done) and exits with status 130.
 """
 
 import numpy as np
@@ -30,7 +31,7 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
                         use_batchnorm=batchnorm, dtype=np.float32, rng=seed)
     trainer = Trainer(net, SGD(lr=0.01), x, t, epochs=epochs, batch_size=100, rng=seed + 1000,
                       verbose=0)
-    history, error = common.fit(trainer)
+    history, error, _ = common.fit(trainer)
     if error is not None:
         return history["train_acc"], None, True
     return history["train_acc"], net.accuracy(x_test, t_test), False
@@ -38,9 +39,11 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="4 scales, 3 epochs, 300 training images")
-    parser.add_argument("--train-size", type=int, default=1000, help="training images (default: 1000)")
-    parser.add_argument("--epochs", type=int, default=20, help="default: 20")
-    parser.add_argument("--scales", type=int, default=16, help="number of weight scales (default: 16)")
+    parser.add_argument("--train-size", type=common.positive_int, default=1000,
+                        help="training images (default: 1000)")
+    parser.add_argument("--epochs", type=common.positive_int, default=20, help="default: 20")
+    parser.add_argument("--scales", type=common.positive_int, default=16,
+                        help="number of weight scales from 1 to 1e-4 (default: 16)")
     args = parser.parse_args(argv)
     if args.quick:
         args.train_size, args.epochs, args.scales = min(args.train_size, 300), min(args.epochs, 3), 4
@@ -53,17 +56,23 @@ def main(argv=None):
     rows, curves = [], []
     print(f"784-100x5-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 100, {args.epochs} epochs")
     print("weight std  train acc (BN / plain)  test acc (BN / plain)")
-    for scale in scales:
-        bn = train(x_train, t_train, x_test, t_test, scale, True, args.epochs, args.seed)
-        plain = train(x_train, t_train, x_test, t_test, scale, False, args.epochs, args.seed)
-        curves.append({"scale": scale, "batchnorm": bn[0], "plain": plain[0],
-                       "batchnorm_diverged": bn[2], "plain_diverged": plain[2]})
-        row = [float(scale), bn[0][-1] if bn[0] else None, plain[0][-1] if plain[0] else None, bn[1], plain[1]]
-        rows.append(row)
-        print(f"  {scale:9.2e}  {_fmt(row[1], bn[2])} / {_fmt(row[2], plain[2])}"
-              f"       {_fmt(bn[1], bn[2])} / {_fmt(plain[1], plain[2])}")
+    interrupted = False
+    try:
+        for scale in scales:
+            bn = train(x_train, t_train, x_test, t_test, scale, True, args.epochs, args.seed)
+            plain = train(x_train, t_train, x_test, t_test, scale, False, args.epochs, args.seed)
+            curves.append({"scale": scale, "batchnorm": bn[0], "plain": plain[0],
+                           "batchnorm_diverged": bn[2], "plain_diverged": plain[2]})
+            row = [float(scale), bn[0][-1] if bn[0] else None, plain[0][-1] if plain[0] else None,
+                   bn[1], plain[1]]
+            rows.append(row)
+            print(f"  {scale:9.2e}  {_fmt(row[1], bn[2])} / {_fmt(row[2], plain[2])}"
+                  f"       {_fmt(bn[1], bn[2])} / {_fmt(plain[1], plain[2])}")
+    except KeyboardInterrupt:
+        interrupted = True
+        common.interrupted(f"after {len(curves)} of {len(scales)} weight scales", finished=bool(curves))
 
-    n = len(scales)
+    n = len(curves)
     cols = 4 if n >= 4 else n
     nrows = -(-n // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.7 * nrows), sharex=True, sharey=True,
@@ -95,10 +104,11 @@ def main(argv=None):
     common.save_figure(fig, args.out, "batch_norm_compare.png")
     common.save_csv(header, rows, args.out, "batch_norm_compare.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01,
-                            "batch_size": 100, "seed": args.seed},
+                            "batch_size": 100, "seed": args.seed, "scales": len(scales)},
+               "interrupted": interrupted,
                "table": [dict(zip(header, r)) for r in rows], "curves": curves}
     common.save_json(results, args.out, "batch_norm_compare.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -107,4 +117,4 @@ def _fmt(value, diverged):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -1,24 +1,25 @@
 """Time training epochs against the machine's matrix-multiply floor.
 
 For each configuration (layer sizes, optimizer, dtype) this script times one epoch of
-training (60000 MNIST-shaped samples, reshuffled, batch 100: ``loss_and_gradient`` and
-``update`` per batch, exactly what the Trainer does per step), and in the same process
-the *GEMM floor*: the time ``np.matmul`` alone needs for the matrix products of that
-epoch at the same shapes, layouts and dtype (forward ``x @ W``, backward ``x.T @ dout``
-and ``dout @ W.T``; the first layer needs no ``dx``; a convolution counts as its
-im2col products). The ratio epoch / floor says how much time goes to everything that
-is not a matrix product: activations, softmax, bias sums, the optimizer, Python,
+training (60000 MNIST-shaped samples, reshuffled, batch 100: loss_and_gradient and
+update per batch, exactly what the Trainer does per step), and in the same process
+the GEMM floor: the time np.matmul alone needs for the matrix products of that
+epoch at the same shapes, layouts and dtype (forward x @ W, backward x.T @ dout
+and dout @ W.T; the first layer needs no dx; a convolution counts as its im2col
+products). The ratio epoch / floor says how much time goes to everything that is not
+a matrix product: activations, softmax, bias sums, the optimizer, Python,
 im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
-Usage::
+Usage:
+  python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
+  python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
+  python scripts/benchmark.py --json out.json --config a b-sgd
+  python scripts/benchmark.py --threads 1 2   # each configuration on 1 and 2 BLAS threads
 
-    python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
-    python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
-    python scripts/benchmark.py --json out.json --config a b-sgd
-    python scripts/benchmark.py --threads 1 2        # each configuration on 1 and 2 BLAS threads
-
-Runs on MNIST when ``BPROP_DATA`` (or ~/.cache/bprop) holds it, else on random data
-of the same shape (the timing does not depend on the values).
+Runs on MNIST when BPROP_DATA (or ~/.cache/bprop) holds it, else on random data of the
+same shape (the timing does not depend on the values). The table names the BLAS library,
+its kernel and the CPU count: timings hold for that machine only. Ctrl-C prints (and
+writes with --json) the configurations timed so far, and exits with status 130.
 """
 
 import argparse
@@ -36,6 +37,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from bprop.datasets import MiniBatchIterator, load_mnist
 from bprop.networks import MultiLayerNet, SimpleConvNet
 from bprop.optim import get_optimizer
+import common
 
 MLP_CONFIGS = {
     "a": ([784, 100, 10], "sgd"),
@@ -185,42 +187,56 @@ def bench(name, dtype, x, t, repeats, batch, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", nargs="+", choices=CONFIGS, default=CONFIGS,
                         help="configurations to time (default: all)")
-    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per configuration (default 5)")
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"],
+                        help="default: both")
+    parser.add_argument("--repeats", type=common.positive_int, default=5,
+                        help="timed epochs per configuration (default: 5)")
+    parser.add_argument("--batch-size", type=common.positive_int, default=100, help="default: 100")
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of an epoch and one repeat: checks the script, not the speed")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--threads", type=int, nargs="+", default=[0], metavar="N",
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the results as JSON (its folder is created and checked first)")
+    parser.add_argument("--threads", type=common.nonneg_int, nargs="+", default=[0], metavar="N",
                         help="BLAS thread counts to time each configuration with; 0 is the BLAS "
                              "default (default: 0). Epoch and floor always run with the same count")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=common.nonneg_int, default=0, help="default: 0")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error(f"--repeats must be >= 1, got {args.repeats}")
-    if any(n < 0 for n in args.threads):
-        parser.error(f"--threads must be >= 0, got {args.threads}")
+    if args.json:
+        if os.path.isdir(args.json):
+            parser.error(f"argument --json: {args.json!r} is a folder, not a file")
+        try:
+            common.writable_dir(os.path.dirname(os.path.abspath(args.json)))
+        except ValueError as err:
+            parser.error(f"argument --json: cannot write {args.json!r}: {err}")
     repeats = 1 if args.quick else args.repeats
 
     rng = np.random.default_rng(args.seed)
     results = []
     source = None
-    for dtype_name in args.dtype:
-        dtype = np.dtype(dtype_name)
-        x, t, source = load_data(dtype, rng)
-        if args.quick:
-            x, t = x[:6000], t[:6000]
-        for name in args.config:
-            for threads in args.threads:
-                with threadpool_limits(limits=threads or None, user_api="blas"):
-                    r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed)
-                    r["threads"] = blas_threads()
-                results.append(r)
-                print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch {r['epoch_s_median']:.3f} s, "
-                      f"floor {r['floor_s_median']:.3f} s, x{r['ratio_to_floor']:.2f}", file=sys.stderr)
+    interrupted = False
+    try:
+        for dtype_name in args.dtype:
+            dtype = np.dtype(dtype_name)
+            x, t, source = load_data(dtype, rng)
+            if args.quick:
+                x, t = x[:6000], t[:6000]
+            for name in args.config:
+                for threads in args.threads:
+                    with threadpool_limits(limits=threads or None, user_api="blas"):
+                        r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed)
+                        r["threads"] = blas_threads()
+                    results.append(r)
+                    print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "
+                          f"{r['epoch_s_median']:.3f} s, floor {r['floor_s_median']:.3f} s, "
+                          f"x{r['ratio_to_floor']:.2f}", file=sys.stderr)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\ninterrupted by Ctrl-C after {len(results)} configuration(s); "
+              "printing what is finished", flush=True)
 
     blas = blas_info()
     header = f"{'config':<11} {'dtype':<8} {'thr':>3} {'network':<24} {'opt':<9} {'epoch s (min-max)':<22} " \
@@ -242,16 +258,18 @@ def main(argv=None):
     if args.json:
         report = {"results": results, "blas": blas, "data": source, "repeats": repeats,
                   "peak_memory_mb": peak_memory_mb(), "numpy": np.__version__,
-                  "python": platform.python_version(), "cpus": os.cpu_count(), "quick": args.quick}
-        folder = os.path.dirname(os.path.abspath(args.json))
-        os.makedirs(folder, exist_ok=True)
+                  "python": platform.python_version(), "cpus": os.cpu_count(), "quick": args.quick,
+                  "interrupted": interrupted}
         tmp = args.json + ".tmp"
         with open(tmp, "w") as f:
             json.dump(report, f, indent=2)
         os.replace(tmp, args.json)
         print(f"wrote {args.json}")
+    if interrupted:
+        print("stopped by Ctrl-C", flush=True)
+        raise SystemExit(common.INTERRUPTED_STATUS)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

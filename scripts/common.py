@@ -1,9 +1,18 @@
-"""What the experiment scripts share: the common flags, the output folder, saving figures and numbers.
+"""What the experiment scripts share: the common flags, checked argument types, the output
+folder, saving figures and numbers, and stopping cleanly on Ctrl-C.
 
-Every script builds its parser with :func:`make_parser` (``--seed``, ``--out``,
-``--show``, ``--quick``, ``--threads``), gets pyplot from :func:`pyplot` (the Agg
-backend unless ``--show``), writes with :func:`save_figure`, :func:`save_json` and
-:func:`save_csv` (each prints where it wrote), and ends with :func:`finish`.
+Every script builds its parser with :func:`make_parser` (--seed, --out, --show, --quick,
+--threads) and gives each option one of the argument types below (:func:`positive_int`,
+:func:`fraction`, ...), so that a bad value is a one-line usage error (exit status 2)
+before any data is loaded; the --out folder is created and tried for writing at the same
+moment. It gets pyplot from :func:`pyplot` (the Agg backend unless --show), writes with
+:func:`save_figure`, :func:`save_json` and :func:`save_csv` (each prints where it wrote),
+and ends with :func:`finish`.
+
+Ctrl-C: a script catches the KeyboardInterrupt around its training, writes what is finished
+(completed epochs, runs or trials), and :func:`finish` then exits with status 130; the
+script's ``__main__`` block runs ``main`` through :func:`run`, which turns a Ctrl-C at any
+other moment into one line and status 130 instead of a traceback.
 """
 
 import argparse
@@ -12,27 +21,116 @@ import json
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 DEFAULT_OUT = "results"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: exit status of a script stopped by Ctrl-C: 128 + SIGINT, what a shell reports for it
+INTERRUPTED_STATUS = 130
+
+
+# --- argument types -----------------------------------------------------------------
+# Each turns the text of one command-line value into a value or raises
+# argparse.ArgumentTypeError, which argparse reports as a usage error naming the option:
+#     train_mnist.py: error: argument --lr: expected a number > 0, got '-1'
+
+
+def _argument_type(name, convert, valid, expected):
+    def parse(text):
+        try:
+            value = convert(text)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = parse.__qualname__ = name
+    parse.__doc__ = f"An argument type: {expected}."
+    return parse
+
+
+positive_int = _argument_type("positive_int", int, lambda v: v >= 1, "an integer >= 1")
+nonneg_int = _argument_type("nonneg_int", int, lambda v: v >= 0, "an integer >= 0")
+# A comparison with NaN is False and inf fails the upper bound, so both are refused.
+positive_float = _argument_type("positive_float", float, lambda v: 0 < v < math.inf,
+                                "a finite number > 0")
+nonneg_float = _argument_type("nonneg_float", float, lambda v: 0 <= v < math.inf,
+                              "a finite number >= 0")
+fraction = _argument_type("fraction", float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+open_fraction = _argument_type("open_fraction", float, lambda v: 0 < v < 1, "a number in (0, 1)")
+
+#: names :func:`weight_init` accepts besides a number (``relu`` and ``sigmoid`` are the
+#: networks' aliases of He and Xavier)
+INIT_NAMES = ("he", "xavier", "relu", "sigmoid")
+
+
+def _init_value(text):
+    return text.lower() if text.lower() in INIT_NAMES else float(text)
+
+
+weight_init = _argument_type(
+    "weight_init", _init_value, lambda v: isinstance(v, str) or 0 < v < math.inf,
+    "he, xavier (or their aliases relu, sigmoid) or a standard deviation > 0")
 
 
 class ScriptParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that also applies ``--threads`` once the arguments are parsed."""
+    """An ``ArgumentParser`` that, once the arguments are parsed, runs the checks that involve
+    several options (:meth:`add_check`), creates ``--out`` and tries writing in it, then
+    applies ``--threads``; each failure is a usage error."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._checks = []
+
+    def add_check(self, check):
+        """Add ``check(args) -> str or None``, a test of several options together: the
+        message it returns is reported as a usage error."""
+        self._checks.append(check)
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
+        for check in self._checks:
+            message = check(parsed)
+            if message:
+                self.error(message)
+        if getattr(parsed, "out", None) is not None:
+            try:
+                writable_dir(parsed.out)
+            except ValueError as err:
+                self.error(f"argument --out: {err}")
         threads = getattr(parsed, "threads", None)
-        if threads is not None and threads < 0:
-            self.error(f"--threads must be >= 0, got {threads}")
         if threads is None and not any(os.environ.get(v) for v in THREAD_VARIABLES):
             threads = 1
         if threads:
             limit_blas_threads(threads)
         return parsed
+
+
+def writable_dir(path):
+    """Create the folder ``path`` (and its parents) if needed and check that a file can be
+    written in it; return it as a ``Path``.
+
+    Raises ``ValueError`` saying why not: the path is a file, a parent is a file, or the
+    folder is read-only. Writing is tried rather than asked of ``os.access``: root may write
+    where the mode bits say no, and a read-only file system refuses whatever they say.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{str(path)!r} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create the folder {str(path)!r}: {err.strerror or err}") from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write in the folder {str(path)!r}: {err.strerror or err}") from None
+    return path
 
 
 def limit_blas_threads(n):
@@ -45,21 +143,23 @@ def limit_blas_threads(n):
 def make_parser(description, quick="a run of a few seconds with a smaller set-up (for tests)"):
     """An ``ArgumentParser`` with the flags every script has.
 
-    ``description`` is the script's docstring: its first paragraph is the summary and
-    the rest is shown after the options. ``quick`` says what ``--quick`` does.
+    ``description`` is the script's docstring, written as plain text: its first paragraph
+    is the summary and the rest is shown after the options, as written. ``quick`` says
+    what ``--quick`` does.
     """
     summary, _, rest = description.strip().partition("\n\n")
     parser = ScriptParser(
         description=summary, epilog=rest or None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=nonneg_int, default=0,
                         help="seed of every random choice: data order, weights, subsets (default: 0)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"folder for the figures and numbers (default: {DEFAULT_OUT}/)")
+                        help=f"folder for the figures and numbers, created if needed and checked "
+                             f"for writing before anything runs (default: {DEFAULT_OUT}/)")
     parser.add_argument("--show", action="store_true", help="also open the figures in a window")
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument(
-        "--threads", type=int, default=None, metavar="N",
+        "--threads", type=nonneg_int, default=None, metavar="N",
         help="BLAS threads; 0 leaves the BLAS default. Default: 1, unless OPENBLAS_NUM_THREADS, "
              "OMP_NUM_THREADS or MKL_NUM_THREADS is set. The matrix products here are small: two "
              "threads are at best 10-20%% faster on an idle machine, and many times slower when "
@@ -149,11 +249,45 @@ def save_csv(header, rows, out, name):
     return path
 
 
-def finish(plt, show):
-    """Show the figures when asked, then close them all."""
-    if show:
+def finish(plt, show, interrupted=False, out=None):
+    """Show the figures when asked, then close them all.
+
+    After a Ctrl-C (``interrupted``) nothing is shown: say where the finished part was
+    written (``out``) and exit with status 130.
+    """
+    if show and not interrupted:
         plt.show()
     plt.close("all")
+    if interrupted:
+        _say(f"stopped by Ctrl-C; what was finished is in {out}")
+        raise SystemExit(INTERRUPTED_STATUS)
+
+
+def interrupted(what, finished=True):
+    """Say that Ctrl-C stopped the work ``what`` (e.g. "during epoch 3 of 10").
+
+    The script then writes what is finished and calls :func:`finish`; when nothing is
+    (``finished`` false) there is nothing to write, and this exits with status 130 at once.
+    """
+    if finished:
+        _say(f"\ninterrupted by Ctrl-C {what}; writing what is finished")
+    else:
+        _say(f"\ninterrupted by Ctrl-C {what}; nothing (more) was finished, nothing to write")
+        raise SystemExit(INTERRUPTED_STATUS)
+
+
+def run(main):
+    """Run a script's ``main()`` as the program.
+
+    A Ctrl-C that ``main`` does not handle itself (while the data loads, say, or a second
+    one while the finished part is written) ends the script with one line and status 130
+    instead of a traceback.
+    """
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("\ninterrupted by Ctrl-C", file=sys.stderr, flush=True)
+        sys.exit(INTERRUPTED_STATUS)
 
 
 def format_table(header, rows):
@@ -169,19 +303,69 @@ def format_table(header, rows):
     return "\n".join(lines)
 
 
-def fit(trainer):
-    """Run ``trainer.fit()`` and keep a diverged run's history instead of raising.
+def fit(trainer, catch_interrupt=False):
+    """Run ``trainer.fit()`` and keep the history of a run that did not finish instead of raising.
 
-    Returns ``(history, error)``: ``error`` is the ``TrainingDivergedError`` (its message,
-    printed here, says where and why) or None when training finished.
+    Returns ``(history, error, interrupted)``. ``error`` is the ``TrainingDivergedError``
+    (its message, printed here, says where and why) or None. With ``catch_interrupt``, a
+    Ctrl-C ends training: ``interrupted`` is True and ``history`` holds the completed epochs
+    only (:func:`completed_epochs`); the network is as the interrupted step left it, and
+    :class:`LastEpoch` can put it back. Without it the ``KeyboardInterrupt`` propagates, for
+    scripts that train many times and catch it around their loop.
     """
     from bprop.optim import TrainingDivergedError
 
     try:
-        return trainer.fit(), None
+        return trainer.fit(), None, False
     except TrainingDivergedError as err:
         _say(f"error: {err}")
-        return err.history, err
+        return err.history, err, False
+    except KeyboardInterrupt:
+        if not catch_interrupt:
+            raise
+        return completed_epochs(trainer.history), None, True
+
+
+def completed_epochs(history):
+    """A Trainer's ``history`` cut to its completed epochs, in place: the mini-batch losses
+    (``iter_loss``) of an interrupted epoch are dropped. Returns ``history``."""
+    done = history["iteration"][-1] if history["iteration"] else 0
+    del history["iter_loss"][done:]
+    return history
+
+
+class LastEpoch:
+    """A Trainer callback that keeps a copy of the network's arrays as of the end of the
+    last completed epoch, so that an interrupted run can go back to them.
+
+    The arrays are ``network.state_dict()`` (parameters and batch-norm running statistics)
+    when the network has it, else ``network.params``; :meth:`restore` writes the copy back
+    into them in place, as the Trainer's ``restore_best`` does.
+    """
+
+    def __init__(self, network):
+        self.network = network
+        self.epoch = 0
+        self._saved = None
+
+    def _arrays(self):
+        net = self.network
+        return net.state_dict() if hasattr(net, "state_dict") else net.params
+
+    def __call__(self, trainer, record):
+        self._saved = {k: np.array(v, copy=True) for k, v in self._arrays().items()}
+        self.epoch = record["epoch"]
+
+    def restore(self, history):
+        """Put the network back to the end of the last epoch ``history`` recorded; return
+        that epoch (0 when none was completed: then the network is left as it is)."""
+        done = len(history["epoch"])
+        # If the copy is older than the history, Ctrl-C came after the epoch was recorded and
+        # before this callback finished: the network has not changed since that epoch ended.
+        if done and self.epoch == done:
+            for k, arr in self._arrays().items():
+                arr[...] = self._saved[k]
+        return done
 
 
 def plot_history(plt, history, title, val_name="test", train_name="train"):

@@ -15,11 +15,19 @@ mean over seeds of the mini-batch loss (smoothed over 50 iterations) with a band
 the lowest to the highest seed; the table gives the test accuracy (10000 images)
 after the last iteration, mean +- standard deviation over the seeds.
 
-Takes about 70 seconds on one core (30 runs of 2-2.5 s; one BLAS thread by default,
-see --threads); --quick takes seconds.
+Ranking: the optimizers are put in groups, best first. Optimizers whose intervals
+(mean - std, mean + std) overlap, directly or through another one, share a group: the
+seeds do not separate them, and a group is listed in the fixed order above, not ranked.
+An order inside a group can reverse on another machine (another BLAS kernel rounds
+differently), so only the groups are ordered.
+
+Takes about 70 seconds with one BLAS thread on this project's 2-core AMD EPYC machine
+(OpenBLAS 0.3.31, SkylakeX kernels): 30 runs of 2-2.5 s; --quick takes seconds.
 
 Writes compare_optimizers_paths.png, compare_optimizers_mnist.png,
 compare_optimizers.csv (the accuracy table) and compare_optimizers.json (everything).
+Ctrl-C during (b) writes the runs finished so far (the seeds run in turn, every
+optimizer on one seed before the next seed) and exits with status 130.
 """
 
 import time
@@ -71,12 +79,35 @@ def train_one(name, seed, data, iterations, batch_size):
     return np.array(history["iter_loss"]), net.accuracy(x_test, t_test), seconds
 
 
+def tie_groups(means, stds):
+    """Group the optimizers that the seeds do not separate.
+
+    Two optimizers are not separated when their intervals ``mean +- std`` overlap (touching
+    counts); a group is a chain of such overlaps, so it is cut only where a gap separates
+    every member above from every member below. Returns lists of indices into ``means``,
+    the group with the highest means first, each list in increasing index order.
+    """
+    lo = np.asarray(means, dtype=np.float64) - np.asarray(stds, dtype=np.float64)
+    hi = np.asarray(means, dtype=np.float64) + np.asarray(stds, dtype=np.float64)
+    groups, reach = [], -np.inf
+    for i in np.argsort(lo, kind="stable"):
+        if groups and lo[i] <= reach:
+            groups[-1].append(int(i))
+            reach = max(reach, hi[i])
+        else:
+            groups.append([int(i)])
+            reach = hi[i]
+    return [sorted(g) for g in reversed(groups)]
+
+
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="100 iterations, 2 seeds, 5000 training and 2000 test images")
-    parser.add_argument("--iterations", type=int, default=2000, help="default: 2000")
-    parser.add_argument("--batch-size", type=int, default=128, help="default: 128")
-    parser.add_argument("--seeds", type=int, default=5, help="runs per optimizer (default: 5)")
-    parser.add_argument("--path-steps", type=int, default=30, help="steps on the valley (default: 30)")
+    parser.add_argument("--iterations", type=common.positive_int, default=2000, help="default: 2000")
+    parser.add_argument("--batch-size", type=common.positive_int, default=128, help="default: 128")
+    parser.add_argument("--seeds", type=common.positive_int, default=5,
+                        help="runs per optimizer (default: 5; with 1 there is no spread, so no ranking)")
+    parser.add_argument("--path-steps", type=common.positive_int, default=30,
+                        help="steps on the valley (default: 30)")
     args = parser.parse_args(argv)
     train_size = test_size = None
     if args.quick:
@@ -108,30 +139,63 @@ def main(argv=None):
     seeds = [args.seed + i for i in range(args.seeds)]
     print(f"(b) 784-100x4-10 ReLU on {len(data[0][0])} MNIST images, {args.iterations} iterations "
           f"of batch {args.batch_size}, seeds {seeds}:")
+    runs = {name: [] for name in ORDER}  # (mini-batch losses, test accuracy, seconds) per finished run
+    interrupted = False
+    try:
+        # Seed by seed: a Ctrl-C leaves every optimizer with the same number of runs, give or take one.
+        for s in seeds:
+            for name in ORDER:
+                runs[name].append(train_one(name, s, data, args.iterations, args.batch_size))
+            print(f"  seed {s}: test accuracy " + ", ".join(
+                f"{NAMES[name]} {runs[name][-1][1]:.4f}" for name in ORDER))
+    except KeyboardInterrupt:
+        interrupted = True
+        done = sum(len(r) for r in runs.values())
+        common.interrupted(f"after {done} of {len(ORDER) * len(seeds)} MNIST runs", finished=done > 0)
+
+    names = [name for name in ORDER if runs[name]]
     losses, rows, results["mnist"] = {}, [], {}
-    for name in ORDER:
-        runs = [train_one(name, s, data, args.iterations, args.batch_size) for s in seeds]
-        losses[name] = np.array([r[0] for r in runs])
-        accs = np.array([r[1] for r in runs])
-        secs = [r[2] for r in runs]
+    for name in names:
+        losses[name] = np.array([r[0] for r in runs[name]])
+        accs = np.array([r[1] for r in runs[name]])
+        secs = [r[2] for r in runs[name]]
         final_loss = float(np.mean(losses[name][:, -100:]))
-        rows.append([NAMES[name], MNIST_LR[name], float(accs.mean()), float(accs.std()),
+        rows.append([NAMES[name], MNIST_LR[name], len(accs), float(accs.mean()), float(accs.std()),
                      float(accs.min()), float(accs.max()), final_loss, float(np.mean(secs))])
-        results["mnist"][name] = {"lr": MNIST_LR[name], "test_accuracy": accs.tolist(),
-                                  "mean": accs.mean(), "std": accs.std(),
+        results["mnist"][name] = {"lr": MNIST_LR[name], "seeds": seeds[:len(accs)],
+                                  "test_accuracy": accs.tolist(), "mean": accs.mean(), "std": accs.std(),
                                   "final_loss_mean_last_100": final_loss, "seconds": secs}
-        print(f"  {NAMES[name]:<9} lr {MNIST_LR[name]:<6g} test accuracy {accs.mean():.4f} +- "
-              f"{accs.std():.4f}, final loss {final_loss:.4f}, {np.mean(secs):.1f} s per run")
-    header = ["optimizer", "lr", "test_acc_mean", "test_acc_std", "test_acc_min", "test_acc_max",
-              "loss_last_100", "seconds_per_run"]
+    # With one run an optimizer has no spread: nothing can be said about the order.
+    ranked = min(len(runs[name]) for name in names) >= 2
+    groups = tie_groups([r[3] for r in rows], [r[4] for r in rows]) if ranked else []
+    group_of = {i: g + 1 for g, members in enumerate(groups) for i in members}
+    for i, row in enumerate(rows):
+        row.insert(1, group_of.get(i))
+        results["mnist"][names[i]]["group"] = group_of.get(i)
+    results["groups"] = [[names[i] for i in members] for members in groups]
+    results["interrupted"] = interrupted
+    header = ["optimizer", "group", "lr", "seeds", "test_acc_mean", "test_acc_std", "test_acc_min",
+              "test_acc_max", "loss_last_100", "seconds_per_run"]
     print(common.format_table(header, rows))
-    fig_mnist = _plot_mnist(plt, losses, rows, len(data[1][0]), args)
+    print(_ranking_text(groups, rows))
+    fig_mnist = _plot_mnist(plt, losses, rows, groups, len(data[1][0]), args)
 
     common.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
     common.save_csv(header, rows, args.out, "compare_optimizers.csv")
     common.save_json(results, args.out, "compare_optimizers.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
+
+
+def _ranking_text(groups, rows):
+    if not groups:
+        return "one seed per optimizer (or fewer): no spread to compare, so no ranking"
+    lines = ["groups by test accuracy, best first; inside a group the mean +- std intervals "
+             "overlap, so the seeds do not separate its members:"]
+    for g, members in enumerate(groups, 1):
+        names = ", ".join(rows[i][0] for i in members)
+        lines.append(f"  {g}. {names}" + (" (not separated)" if len(members) > 1 else ""))
+    return "\n".join(lines)
 
 
 def _plot_paths(plt, paths, steps):
@@ -156,39 +220,53 @@ def _plot_paths(plt, paths, steps):
     return fig
 
 
-def _plot_mnist(plt, losses, rows, n_test, args):
+def _plot_mnist(plt, losses, rows, groups, n_test, args):
     fig, axes = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1.6, 1]})
+    colors = {name: f"C{ORDER.index(name)}" for name in losses}
     ax = axes[0]
-    for i, (name, runs) in enumerate(losses.items()):
+    for name, runs in losses.items():
         smoothed = np.array([common.smooth(r, 50) for r in runs])
         it = np.arange(1, smoothed.shape[1] + 1)
-        ax.plot(it, smoothed.mean(axis=0), color=f"C{i}", lw=1.8, label=NAMES[name])
-        ax.fill_between(it, smoothed.min(axis=0), smoothed.max(axis=0), color=f"C{i}", alpha=0.2, lw=0)
+        ax.plot(it, smoothed.mean(axis=0), color=colors[name], lw=1.8, label=NAMES[name])
+        ax.fill_between(it, smoothed.min(axis=0), smoothed.max(axis=0), color=colors[name], alpha=0.2, lw=0)
+    n_seeds = sorted({r[3] for r in rows})
+    seeds = f"{n_seeds[0]}-{n_seeds[-1]}" if len(n_seeds) > 1 else n_seeds[0]  # fewer after Ctrl-C
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch of %d)" % args.batch_size)
     ax.set_ylabel("training loss (mean of last 50 batches)")
-    ax.set_title(f"784-100x4-10 ReLU on MNIST: mean and min-max over {args.seeds} seeds")
+    ax.set_title(f"784-100x4-10 ReLU on MNIST: mean and min-max over {seeds} seeds")
     ax.grid(True, which="both")
     ax.legend()
+
     ax = axes[1]
-    names = [r[0] for r in rows]
-    means = np.array([r[2] for r in rows])
-    stds = np.array([r[3] for r in rows])
+    means = np.array([r[4] for r in rows])
+    stds = np.array([r[5] for r in rows])
     y = np.arange(len(rows))[::-1]
-    ax.barh(y, means, xerr=stds, color=[f"C{i}" for i in range(len(rows))], alpha=0.8, capsize=4)
     lo = max(0.0, float(np.min(means - stds)) - 0.02)
+    # Each group's span (from its lowest mean - std to its highest mean + std) as a grey band:
+    # the optimizers in one band are not separated by the seeds.
+    for members in groups:
+        ax.axvspan(min(means[i] - stds[i] for i in members), max(means[i] + stds[i] for i in members),
+                   color="0.88", zorder=0)
+    ax.barh(y, means, xerr=stds, color=list(colors.values()), alpha=0.8, capsize=4, zorder=2)
     ax.set_xlim(lo, min(1.0, float(np.max(means + stds)) + 0.01))
-    for yi, m, s in zip(y, means, stds):
-        ax.text(lo + 0.004 * (1 - lo), yi, f"{m:.4f} ± {s:.4f}", va="center", fontsize="small",
+    for yi, row in zip(y, rows):
+        label = f"{row[4]:.4f} ± {row[5]:.4f}" + (f"   group {row[1]}" if row[1] is not None else "")
+        ax.text(lo + 0.004 * (1 - lo), yi, label, va="center", fontsize="small", zorder=3,
                 bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 1})
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{n} (lr {r[1]:g})" for n, r in zip(names, rows)])
+    ax.set_yticklabels([f"{row[0]} (lr {row[2]:g})" for row in rows])
     ax.set_xlabel(f"test accuracy ({n_test} images) after {args.iterations} iterations")
-    ax.set_title("final test accuracy, mean ± std over seeds")
-    ax.grid(True, axis="x")
+    if groups:
+        title = ("final test accuracy, mean ± std over seeds\ngroup 1 is best; a grey band is one group: "
+                 "its optimizers' intervals overlap, not separated")
+    else:
+        title = "final test accuracy (one seed: no spread, not ranked)"
+    ax.set_title(title)
+    ax.grid(True, axis="x", zorder=1)
     fig.tight_layout()
     return fig
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -1,9 +1,9 @@
 """Numerical gradients and gradient descent on f(x0, x1) = x0^2 + x1^2.
 
 The gradient is taken by central differences (h = 1e-4) with
-``layers.numerical_gradient``, never from the formula ``(2 x0, 2 x1)``. Its negative
+bprop.layers.numerical_gradient, never from the formula (2 x0, 2 x1). Its negative
 points downhill, toward the minimum at (0, 0), and is longer the farther away one is.
-Gradient descent ``x <- x - lr * grad f(x)`` from (-3, 4):
+Gradient descent x <- x - lr * grad f(x) from (-3, 4):
 
 - lr 0.1, 100 steps: each step multiplies x by 0.8, ending about 1e-9 from (0, 0);
 - lr 10: each step multiplies x by -19, so x explodes until the differences of h = 1e-4
@@ -44,7 +44,7 @@ def gradient_descent(f, init, lr, steps):
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="the same (this script takes about a second)")
-    parser.add_argument("--steps", type=int, default=100, help="descent steps (default: 100)")
+    parser.add_argument("--steps", type=common.positive_int, default=100, help="descent steps (default: 100)")
     args = parser.parse_args(argv)
     plt = common.pyplot(args.show)
 
@@ -105,4 +105,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -1,17 +1,18 @@
 """Logic gates from perceptrons: AND, NAND, OR by hand, XOR from their composition, then XOR learned.
 
-A perceptron outputs ``step(x @ w + b)``: with hand-set weights it computes AND
+A perceptron outputs step(x @ w + b): with hand-set weights it computes AND
 (w = (0.5, 0.5), b = -0.7), NAND (-0.5, -0.5, 0.7) and OR (0.5, 0.5, -0.2). No single
 perceptron computes XOR, because its two classes are not separable by a line;
-two layers do: ``XOR(x) = AND(NAND(x), OR(x))``. Finally a 2-8-2 sigmoid network
+two layers do: XOR(x) = AND(NAND(x), OR(x)). Finally a 2-8-2 sigmoid network
 learns XOR from the four examples by backpropagation (full-batch SGD, lr 1.0).
 
 Writes perceptron_gates.png (the decision regions of each gate and of the trained
 network, and its loss curve) and perceptron_gates.json (truth tables, predictions).
+Ctrl-C while the network trains writes the gates and the network as of its last
+completed step, and exits with status 130.
 
-Example::
-
-    python scripts/perceptron_gates.py --out results/
+Example:
+  python scripts/perceptron_gates.py --out results/
 """
 
 import numpy as np
@@ -44,18 +45,26 @@ def gate(name, x):
 
 
 def train_xor(hidden, lr, steps, seed):
-    """A 2-hidden-2 sigmoid net trained on the four XOR examples; returns (net, history)."""
+    """A 2-hidden-2 sigmoid net trained on the four XOR examples; returns ``(net, history,
+    interrupted)``, after a Ctrl-C (``interrupted``) as of the last completed step."""
     x, t = make_logic_gate("XOR")
     net = MultiLayerNet(2, [hidden], 2, activation="sigmoid", weight_init_std="xavier", rng=seed)
-    history = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=4, rng=seed, verbose=0).fit()
-    return net, history
+    last_step = common.LastEpoch(net)
+    trainer = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=4, rng=seed, verbose=0,
+                      callbacks=[last_step])
+    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
+    if interrupted:
+        last_step.restore(history)
+    return net, history, interrupted
 
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="fewer training steps (still learns XOR)")
-    parser.add_argument("--hidden", type=int, default=8, help="hidden units of the XOR network (default: 8)")
-    parser.add_argument("--lr", type=float, default=1.0, help="learning rate of the XOR network (default: 1.0)")
-    parser.add_argument("--steps", type=int, default=2000,
+    parser.add_argument("--hidden", type=common.positive_int, default=8,
+                        help="hidden units of the XOR network (default: 8)")
+    parser.add_argument("--lr", type=common.positive_float, default=1.0,
+                        help="learning rate of the XOR network, > 0 (default: 1.0)")
+    parser.add_argument("--steps", type=common.positive_int, default=2000,
                         help="full-batch training steps (default: 2000; 1000 with --quick)")
     args = parser.parse_args(argv)
     steps = min(args.steps, 1000) if args.quick else args.steps
@@ -71,15 +80,21 @@ def main(argv=None):
         tables[name] = out.tolist()
         print(f"{name:>4}: " + "  ".join(f"{a:.0f}{b:.0f}->{y}" for (a, b), y in zip(inputs, out)))
 
-    net, history = train_xor(args.hidden, args.lr, steps, args.seed)
+    net, history, interrupted = train_xor(args.hidden, args.lr, steps, args.seed)
+    if interrupted:
+        # The hand-set gates are finished; the network is written as of its last step, if any.
+        common.interrupted(f"at training step {history.n_epochs + 1} of {steps}")
+        steps = history.n_epochs
     x, t = make_logic_gate("XOR")
     scores = net.predict(x)
     prob = np.exp(scores - scores.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
     learned = np.argmax(scores, axis=1)
     exact = bool(np.array_equal(learned, t))
-    print(f"MLP 2-{args.hidden}-2 after {steps} steps: loss {history['train_loss'][-1]:.4f}, "
-          f"XOR " + "  ".join(f"{a:.0f}{b:.0f}->{y} (p={p:.3f})"
+    final_loss = history["train_loss"][-1] if steps else None
+    print(f"MLP 2-{args.hidden}-2 after {steps} steps: "
+          + (f"loss {final_loss:.4f}, " if steps else "")
+          + "XOR " + "  ".join(f"{a:.0f}{b:.0f}->{y} (p={p:.3f})"
                               for (a, b), y, p in zip(x, learned, prob[:, 1]))
           + ("  learned exactly" if exact else "  NOT learned"))
 
@@ -101,7 +116,8 @@ def main(argv=None):
     ax.contour(gx, gy, p1.reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
     fig.colorbar(filled, ax=ax, label="P(output = 1)", fraction=0.046)
     _points(ax, x, t)
-    ax.set_title(f"XOR learned by a 2-{args.hidden}-2 sigmoid net")
+    ax.set_title(f"XOR learned by a 2-{args.hidden}-2 sigmoid net"
+                 + (f"\n(interrupted after {steps} steps)" if interrupted else ""))
     ax = axes[1, 2]
     ax.plot(np.arange(1, steps + 1), history["iter_loss"], color="C3")
     ax.set_yscale("log")
@@ -126,11 +142,11 @@ def main(argv=None):
         "truth_tables": tables,
         "mlp": {"hidden": args.hidden, "lr": args.lr, "steps": steps, "seed": args.seed,
                 "predictions": learned.tolist(), "p_one": prob[:, 1].tolist(),
-                "final_loss": history["train_loss"][-1], "learned_exactly": exact},
+                "final_loss": final_loss, "learned_exactly": exact, "interrupted": interrupted},
     }
     common.save_figure(fig, args.out, "perceptron_gates.png")
     common.save_json(results, args.out, "perceptron_gates.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -142,4 +158,4 @@ def _points(ax, x, t):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

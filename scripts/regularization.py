@@ -3,10 +3,10 @@
 A deep network (784 -> 6 x 100 ReLU -> 10, He initialisation, float32) trained on
 only 300 MNIST images (SGD, lr 0.01, batch 100, 200 epochs) learns them perfectly
 while its test accuracy stalls far below: it overfits. The same training with an L2
-penalty ``0.5 * 0.1 * sum(W**2)`` (weight decay 0.1), then with dropout (ratio 0.2
+penalty 0.5 * 0.1 * sum(W**2) (weight decay 0.1), then with dropout (ratio 0.2
 after every hidden activation), narrows the gap between train and test accuracy.
 Both also slow learning down: within 200 epochs neither reaches the plain net's test
-accuracy (dropout's is still rising; try ``--epochs 500``).
+accuracy (dropout's is still rising; try --epochs 500).
 
 Accuracy per epoch is measured on the 300 training images and on a fixed random
 1000 of the test images (to keep 600 evaluations cheap); the final test accuracy is
@@ -14,6 +14,7 @@ on all 10000.
 
 Writes regularization.png (train/test accuracy per epoch for each setting, and the
 gap), regularization.csv (final numbers) and regularization.json (every curve).
+Ctrl-C writes the settings finished so far and exits with status 130.
 """
 
 import numpy as np
@@ -26,10 +27,13 @@ import common
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="30 epochs")
-    parser.add_argument("--train-size", type=int, default=300, help="training images (default: 300)")
-    parser.add_argument("--epochs", type=int, default=200, help="default: 200")
-    parser.add_argument("--weight-decay", type=float, default=0.1, help="L2 strength lambda (default: 0.1)")
-    parser.add_argument("--dropout", type=float, default=0.2, help="dropout ratio (default: 0.2)")
+    parser.add_argument("--train-size", type=common.positive_int, default=300,
+                        help="training images (default: 300)")
+    parser.add_argument("--epochs", type=common.positive_int, default=200, help="default: 200")
+    parser.add_argument("--weight-decay", type=common.positive_float, default=0.1,
+                        help="L2 strength lambda of the second setting, > 0 (default: 0.1)")
+    parser.add_argument("--dropout", type=common.open_fraction, default=0.2, metavar="RATIO",
+                        help="dropout ratio of the third setting, in (0, 1) (default: 0.2)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 30)
@@ -46,17 +50,24 @@ def main(argv=None):
     }
     print(f"784-100x6-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 100, {args.epochs} epochs")
     histories, rows = {}, []
-    for name, kwargs in settings.items():
-        net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
-                            dtype=np.float32, rng=args.seed, **kwargs)
-        history = Trainer(net, SGD(lr=0.01), x_train, t_train, x_curve, t_curve, epochs=args.epochs,
-                          batch_size=100, rng=args.seed + 1000, verbose=0).fit()
-        histories[name] = history
-        train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
-        rows.append([name, train_acc, test_acc, train_acc - test_acc])
-        print(f"  {name:<20} train {train_acc:.4f}  test {test_acc:.4f}  gap {train_acc - test_acc:.4f}")
+    interrupted = False
+    try:
+        for name, kwargs in settings.items():
+            net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
+                                dtype=np.float32, rng=args.seed, **kwargs)
+            history = Trainer(net, SGD(lr=0.01), x_train, t_train, x_curve, t_curve, epochs=args.epochs,
+                              batch_size=100, rng=args.seed + 1000, verbose=0).fit()
+            train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
+            histories[name] = history
+            rows.append([name, train_acc, test_acc, train_acc - test_acc])
+            print(f"  {name:<20} train {train_acc:.4f}  test {test_acc:.4f}  gap {train_acc - test_acc:.4f}")
+    except KeyboardInterrupt:
+        interrupted = True
+        common.interrupted(f"after {len(rows)} of {len(settings)} settings", finished=bool(rows))
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    for ax in axes[len(histories):3]:
+        ax.text(0.5, 0.5, "not trained (interrupted)", transform=ax.transAxes, ha="center")
     for ax, (name, h) in zip(axes, histories.items()):
         ax.plot(h["epoch"], h["train_acc"], "-", color="C0", label="train")
         ax.plot(h["epoch"], h["val_acc"], "-", color="C1", label="test (1000 images)")
@@ -83,13 +94,13 @@ def main(argv=None):
     common.save_csv(header, rows, args.out, "regularization.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01, "batch_size": 100,
                             "weight_decay": args.weight_decay, "dropout": args.dropout, "seed": args.seed},
-               "table": [dict(zip(header, r)) for r in rows],
+               "table": [dict(zip(header, r)) for r in rows], "interrupted": interrupted,
                "curves": {name: {k: h[k] for k in ("train_acc", "val_acc", "train_loss", "val_loss")}
                           for name, h in histories.items()}}
     common.save_json(results, args.out, "regularization.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -2,7 +2,7 @@
 
 Three classes of 100 points each lie on the arms of a spiral (radius 0..1, angle
 4j..4(j+1) plus N(0, 0.2) noise). Both models are trained by full-batch gradient
-descent with lr 1.0 and the L2 penalty ``0.5 * 1e-3 * sum(W**2)``, starting from
+descent with lr 1.0 and the L2 penalty 0.5 * 1e-3 * sum(W**2), starting from
 weights 0.01 * N(0, 1):
 
 - a linear classifier (2 -> 3 softmax), 1000 steps; the article reports a training
@@ -11,7 +11,8 @@ weights 0.01 * N(0, 1):
   the article reports 0.98.
 
 Writes spiral.png (the data, the decision regions of both models on a 0.02 mesh, the
-loss curves) and spiral.json (accuracies, losses, settings).
+loss curves) and spiral.json (accuracies, losses, settings). Ctrl-C writes the models
+as of their last completed step, and exits with status 130.
 """
 
 import numpy as np
@@ -22,13 +23,20 @@ from bprop.optim import SGD, Trainer
 import common
 
 COLORS = ("#d62728", "#2ca02c", "#1f77b4")
+#: training accuracies the article reports
+REPORTED = {"linear": 0.49, "two_layer": 0.98}
 
 
 def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
-    """Full-batch gradient descent on a softmax net with the given hidden layers."""
+    """Full-batch gradient descent on a softmax net with the given hidden layers.
+
+    Returns ``(net, history, interrupted)``; after a Ctrl-C (``interrupted``) the net and
+    the history are those of the last completed step.
+    """
     net = MultiLayerNet(2, hidden, 3, activation="relu", weight_init_std=0.01,
                         weight_decay_lambda=reg, rng=seed)
-    callbacks = []
+    last_step = common.LastEpoch(net)
+    callbacks = [last_step]
     if report_every:
         def report(trainer, record):
             if record["epoch"] % report_every == 0:
@@ -36,34 +44,52 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
                       f"accuracy {record['train_acc']:.3f}")
         callbacks.append(report)
     # One batch of all the points: every epoch is one full-batch step.
-    history = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=len(x), rng=seed, verbose=0,
-                      callbacks=callbacks).fit()
-    return net, history
+    trainer = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=len(x), rng=seed, verbose=0,
+                      callbacks=callbacks)
+    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
+    if interrupted:
+        last_step.restore(history)
+    return net, history, interrupted
 
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="200 linear and 2000 two-layer steps instead of 1000 and 10000")
-    parser.add_argument("--points", type=int, default=100, help="points per class (default: 100)")
-    parser.add_argument("--hidden", type=int, default=100, help="hidden ReLU units (default: 100)")
-    parser.add_argument("--lr", type=float, default=1.0, help="learning rate (default: 1.0)")
-    parser.add_argument("--reg", type=float, default=1e-3, help="L2 strength lambda (default: 1e-3)")
-    parser.add_argument("--linear-steps", type=int, default=1000, help="default: 1000")
-    parser.add_argument("--steps", type=int, default=10000, help="two-layer steps (default: 10000)")
+    parser.add_argument("--points", type=common.positive_int, default=100,
+                        help="points per class (default: 100)")
+    parser.add_argument("--hidden", type=common.positive_int, default=100,
+                        help="hidden ReLU units (default: 100)")
+    parser.add_argument("--lr", type=common.positive_float, default=1.0,
+                        help="learning rate, > 0 (default: 1.0)")
+    parser.add_argument("--reg", type=common.nonneg_float, default=1e-3,
+                        help="L2 strength lambda, >= 0 (default: 1e-3)")
+    parser.add_argument("--linear-steps", type=common.positive_int, default=1000,
+                        help="linear classifier steps (default: 1000)")
+    parser.add_argument("--steps", type=common.positive_int, default=10000,
+                        help="two-layer steps (default: 10000)")
     args = parser.parse_args(argv)
     if args.quick:
         args.linear_steps, args.steps = min(args.linear_steps, 200), min(args.steps, 2000)
     plt = common.pyplot(args.show)
 
     x, t = make_spiral(args.points, 3, noise=0.2, rng=args.seed)
-    print(f"linear softmax classifier, {args.linear_steps} full-batch steps")
-    linear, h_lin = train(x, t, [], args.linear_steps, args.lr, args.reg, args.seed,
-                          report_every=max(args.linear_steps // 5, 1))
-    print(f"two-layer net 2-{args.hidden}-3, {args.steps} full-batch steps")
-    net, h_net = train(x, t, [args.hidden], args.steps, args.lr, args.reg, args.seed,
-                       report_every=max(args.steps // 10, 1))
-    acc_lin, acc_net = h_lin["train_acc"][-1], h_net["train_acc"][-1]
-    print(f"training accuracy: linear {acc_lin:.2f} (article: 0.49), "
-          f"two-layer {acc_net:.2f} (article: 0.98)")
+    # name -> (title, net, history, steps asked): the models trained, or after Ctrl-C trained in part
+    models = {}
+    interrupted = False
+    for key, hidden, steps, title, reports in (
+            ("linear", [], args.linear_steps, "linear classifier", 5),
+            ("two_layer", [args.hidden], args.steps, f"2-{args.hidden}-3 ReLU net", 10)):
+        print(f"{title}, {steps} full-batch steps")
+        net, history, interrupted = train(x, t, hidden, steps, args.lr, args.reg, args.seed,
+                                          report_every=max(steps // reports, 1))
+        if history.n_epochs:
+            models[key] = (title, net, history, steps)
+        if interrupted:
+            common.interrupted(f"at step {history.n_epochs + 1} of {steps} of the {title}",
+                               finished=bool(models))
+            break
+    accuracy = {key: m[2]["train_acc"][-1] for key, m in models.items()}
+    print("training accuracy: " + ", ".join(
+        f"{key.replace('_', '-')} {acc:.2f} (article: {REPORTED[key]})" for key, acc in accuracy.items()))
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 10))
     _scatter(axes[0, 0], x, t)
@@ -72,19 +98,25 @@ def main(argv=None):
     lo, hi = x.min(axis=0) - 1, x.max(axis=0) + 1
     gx, gy = np.meshgrid(np.arange(lo[0], hi[0], h), np.arange(lo[1], hi[1], h))
     mesh = np.column_stack([gx.ravel(), gy.ravel()])
-    for ax, model, title in ((axes[0, 1], linear, f"linear classifier: accuracy {acc_lin:.2f}"),
-                             (axes[1, 0], net, f"2-{args.hidden}-3 ReLU net: accuracy {acc_net:.2f}")):
+    for ax, key in ((axes[0, 1], "linear"), (axes[1, 0], "two_layer")):
+        if key not in models:
+            ax.text(0.5, 0.5, "not trained (interrupted)", transform=ax.transAxes, ha="center")
+            continue
+        title, model, history, steps = models[key]
         z = np.argmax(model.predict(mesh), axis=1).reshape(gx.shape)
         ax.contourf(gx, gy, z, levels=[-0.5, 0.5, 1.5, 2.5], colors=COLORS, alpha=0.3)
         _scatter(ax, x, t)
-        ax.set_title(title)
+        done = "" if history.n_epochs == steps else f" after {history.n_epochs} of {steps} steps"
+        ax.set_title(f"{title}: accuracy {accuracy[key]:.2f}{done}")
     for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
     ax = axes[1, 1]
-    ax.plot(h_lin["epoch"], h_lin["train_loss"], label="linear", color="C1")
-    ax.plot(h_net["epoch"], h_net["train_loss"], label="two-layer", color="C0")
+    for key, label, color in (("linear", "linear", "C1"), ("two_layer", "two-layer", "C0")):
+        if key in models:
+            history = models[key][2]
+            ax.plot(history["epoch"], history["train_loss"], label=label, color=color)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("full-batch step")
@@ -98,15 +130,16 @@ def main(argv=None):
         "settings": {"points_per_class": args.points, "hidden": args.hidden, "lr": args.lr,
                      "reg": args.reg, "linear_steps": args.linear_steps, "steps": args.steps,
                      "seed": args.seed},
-        "linear": {"train_accuracy": acc_lin, "final_loss": h_lin["train_loss"][-1],
-                   "reported_accuracy": 0.49},
-        "two_layer": {"train_accuracy": acc_net, "final_loss": h_net["train_loss"][-1],
-                      "reported_accuracy": 0.98,
-                      "loss_every_1000": h_net["train_loss"][999::1000]},
+        "interrupted": interrupted,
     }
+    for key, (title, net, history, steps) in models.items():
+        results[key] = {"train_accuracy": accuracy[key], "final_loss": history["train_loss"][-1],
+                        "reported_accuracy": REPORTED[key], "steps_done": history.n_epochs}
+    if "two_layer" in models:
+        results["two_layer"]["loss_every_1000"] = models["two_layer"][2]["train_loss"][999::1000]
     common.save_figure(fig, args.out, "spiral.png")
     common.save_json(results, args.out, "spiral.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -119,4 +152,4 @@ def _scatter(ax, x, t):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

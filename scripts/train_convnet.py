@@ -3,30 +3,31 @@
 SimpleConvNet is conv(30 filters 5x5) - ReLU - 2x2 max pool - affine(100) - ReLU -
 affine(10) - softmax; by default it is trained from He-initialised weights with Adam,
 lr 0.001 decayed by 0.8 per epoch, batch 100, for 10 epochs in float32 (99.0% test
-accuracy on MNIST, about 10-15 s per epoch on 2 cores). ``--deep`` trains the
-textbook's VGG-like DeepConvNet instead (six 3x3 convolutions, three poolings, dropout;
-about 99.3-99.4% on MNIST, about 1.5 minutes per epoch). Every epoch is a shuffled
-pass over the 60000 training images; after each one the loss and accuracy are measured
-on a fixed random 10000 of them and on the 10000 test images (the curves only: nothing
-is chosen with the test set).
+accuracy on MNIST, about 10-15 s per epoch on 2 cores). --deep trains the textbook's
+VGG-like DeepConvNet instead (six 3x3 convolutions, three poolings, dropout; about
+99.3-99.4% on MNIST, about 1.5 minutes per epoch). Every epoch is a shuffled pass over
+the 60000 training images; after each one the loss and accuracy are measured on a fixed
+random 10000 of them and on the 10000 test images (the curves only: nothing is chosen
+with the test set).
 
 Writes PREFIX.png (mini-batch loss per iteration, loss and accuracy per epoch),
 PREFIX_filters.png (the first-layer filters before and after training, as image
 grids), PREFIX.json (settings, history, test accuracy, seconds per epoch) and
-PREFIX_weights.npz (``net.load_params`` reads it), with PREFIX convnet_mnist,
-deep_convnet_mnist, convnet_fashion_mnist or deep_convnet_fashion_mnist.
+PREFIX_weights.npz (net.load_params reads it), with PREFIX convnet_mnist,
+deep_convnet_mnist, convnet_fashion_mnist or deep_convnet_fashion_mnist. Ctrl-C stops
+training cleanly: the files then hold the completed epochs (the weights and filters as
+of the last one) and the script exits with status 130.
 
-Examples::
+Examples:
+  python scripts/train_convnet.py                          # SimpleConvNet, ~99%
+  python scripts/train_convnet.py --deep --verbose 2       # DeepConvNet, ~99.3%+
+  python scripts/train_convnet.py --dataset fashion-mnist --epochs 15
+  python scripts/train_convnet.py --optimizer momentum --lr 0.01 --init 0.01
 
-    python scripts/train_convnet.py                          # SimpleConvNet, ~99%
-    python scripts/train_convnet.py --deep --verbose 2       # DeepConvNet, ~99.3%+
-    python scripts/train_convnet.py --dataset fashion-mnist --epochs 15
-    python scripts/train_convnet.py --optimizer momentum --lr 0.01 --init 0.01
-
-Speed: the scripts use one BLAS thread by default (``--threads``). That is as fast as
-two for SimpleConvNet, whose matrix products are small; DeepConvNet's larger ones run
-about 30% faster with ``--threads 2`` on an otherwise idle 2-core machine, but many
-times slower when other processes keep the cores busy.
+Speed: the scripts use one BLAS thread by default (--threads). That is as fast as two
+for SimpleConvNet, whose matrix products are small; DeepConvNet's larger ones run about
+30% faster with --threads 2 on an otherwise idle 2-core machine, but many times slower
+when other processes keep the cores busy.
 """
 
 import time
@@ -39,35 +40,25 @@ from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
 import common
 
 
-def init_arg(value):
-    """``--init``: 'he', 'xavier' or a positive standard deviation."""
-    if value.lower() in ("he", "relu", "xavier", "sigmoid"):
-        return value.lower()
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"--init must be he, xavier or a number, got {value!r}") from None
-
-
 def build_parser():
     parser = common.make_parser(__doc__, quick="500 training and 500 test images, 1 epoch (seconds)")
     add = parser.add_argument
     add("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default: mnist")
     add("--deep", action="store_true", help="train DeepConvNet instead of SimpleConvNet")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default: adam")
-    add("--lr", type=float, default=0.001, help="learning rate (default: 0.001)")
-    add("--epochs", type=int, default=10, help="default: 10")
-    add("--batch-size", type=int, default=100, help="default: 100")
-    add("--init", type=init_arg, default="he",
-        help="weight init: he, xavier or a standard deviation (default: he)")
-    add("--weight-decay", type=float, default=0.0, help="L2 strength lambda (default: 0)")
+    add("--lr", type=common.positive_float, default=0.001, help="learning rate, > 0 (default: 0.001)")
+    add("--epochs", type=common.positive_int, default=10, help="default: 10")
+    add("--batch-size", type=common.positive_int, default=100, help="default: 100")
+    add("--init", type=common.weight_init, default="he",
+        help="weight init: he, xavier or a standard deviation > 0 (default: he)")
+    add("--weight-decay", type=common.nonneg_float, default=0.0, help="L2 strength lambda, >= 0 (default: 0)")
     add("--lr-schedule", choices=("none", "step", "exponential"), default="exponential",
         help="decay the lr per epoch: lr * gamma**epoch (exponential) or "
              "lr * gamma**(epoch // step-size) (step) (default: exponential)")
-    add("--lr-gamma", type=float, default=0.8, help="decay factor (default: 0.8)")
-    add("--lr-step-size", type=int, default=5, help="epochs between step decays (default: 5)")
+    add("--lr-gamma", type=common.positive_float, default=0.8, help="decay factor, > 0 (default: 0.8)")
+    add("--lr-step-size", type=common.positive_int, default=5, help="epochs between step decays (default: 5)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
-    add("--train-size", type=int, default=None, help="train on a random subset of this many images")
+    add("--train-size", type=common.positive_int, default=None, help="train on a random subset of this many images")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
     return parser
@@ -96,24 +87,32 @@ def main(argv=None):
         net = SimpleConvNet(weight_init_std=args.init, weight_decay_lambda=args.weight_decay, dtype=dtype, rng=rng)
     filters_before = net.params["W1"].copy()
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
+    last_epoch = common.LastEpoch(net)
     # Small evaluation batches: a 1000-image batch would unroll a 450 MB im2col matrix in DeepConvNet.
     trainer = Trainer(net, optimizer, x_train, t_train, x_test, t_test, epochs=args.epochs,
                       batch_size=args.batch_size, rng=rng, verbose=args.verbose,
                       train_eval_size=train_eval_size, eval_batch_size=200,
                       lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
-                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size)
+                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size, callbacks=[last_epoch])
     print(f"{args.dataset}: {type(net).__name__} ({net.n_params()} parameters, init {args.init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
     if args.verbose:
         print(net.summary())
     start = time.perf_counter()
-    history, error = common.fit(trainer)
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history["time"]).tolist()
     test_acc = None
-    if diverged is None:
+    if interrupted:
+        done = last_epoch.restore(history)
+        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+        # The test set is the per-epoch validation set: its accuracy after the last
+        # completed epoch is already measured.
+        test_acc = history["val_acc"][-1]
+        print(f"test accuracy {test_acc:.4f} ({len(x_test)} images) after epoch {done}")
+    elif diverged is None:
         eval_start = time.perf_counter()
         test_acc = net.accuracy(x_test, t_test, batch_size=200)
         eval_seconds = time.perf_counter() - eval_start
@@ -126,11 +125,13 @@ def main(argv=None):
         "settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
         "network": type(net).__name__, "n_params": net.n_params(), "summary": net.summary(),
         "test_accuracy": test_acc, "seconds": seconds, "seconds_per_epoch": epoch_seconds,
-        "diverged": diverged, "history": dict(history),
+        "diverged": diverged, "interrupted_after_epoch": history.n_epochs if interrupted else None,
+        "history": dict(history),
     }
     if history["epoch"]:
         title = (f"{args.dataset} {type(net).__name__}, {args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
-                 + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged"))
+                 + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged")
+                 + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
         common.save_figure(common.plot_history(plt, history, title), args.out, f"{prefix}.png")
         fig = _plot_filters(plt, filters_before, net.params["W1"], f"{type(net).__name__}: first-layer filters")
         common.save_figure(fig, args.out, f"{prefix}_filters.png")
@@ -138,8 +139,8 @@ def main(argv=None):
     if diverged is None:
         path = common.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
-        print(f"wrote {path}")
-    common.finish(plt, args.show)
+        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted else ""))
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -173,4 +174,4 @@ def _plot_filters(plt, before, after, title):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

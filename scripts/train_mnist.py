@@ -4,26 +4,26 @@ By default a 784-100-10 ReLU network (He initialisation) is trained with SGD, lr
 batch 100, for 10 epochs in float32 (about 97% test accuracy in a few seconds). Every
 epoch is a shuffled pass over the 60000 training images; after each one the loss and
 accuracy are measured on a fixed random 10000 of them and on the 10000 test images
-(or on a validation split with ``--val-fraction``, which early stopping then watches).
+(or on a validation split with --val-fraction, which early stopping then watches).
 
 Writes PREFIX.png (mini-batch loss per iteration, loss and accuracy per epoch),
 PREFIX.json (settings, history, test accuracy, time) and PREFIX_weights.npz (the
-trained parameters, ``net.load_params`` reads them), with PREFIX train_mnist or
-train_fashion_mnist.
+trained parameters, which net.load_params reads), with PREFIX train_mnist or
+train_fashion_mnist. Ctrl-C stops training cleanly: the three files then hold the
+completed epochs (the weights as of the last one) and the script exits with status 130.
 
-Examples::
+Examples:
+  python scripts/train_mnist.py                                          # 784-100-10, ~97%
+  python scripts/train_mnist.py --hidden 100 100 --optimizer adam --lr 1e-3 --batchnorm
+  python scripts/train_mnist.py --dataset fashion-mnist --dropout 0.2 --epochs 20
+  python scripts/train_mnist.py --val-fraction 0.1 --patience 3 --epochs 50
 
-    python scripts/train_mnist.py                                          # 784-100-10, ~97%
-    python scripts/train_mnist.py --hidden 100 100 --optimizer adam --lr 1e-3 --batchnorm
-    python scripts/train_mnist.py --dataset fashion-mnist --dropout 0.2 --epochs 20
-    python scripts/train_mnist.py --val-fraction 0.1 --patience 3 --epochs 50
-    # the fourth article's net: 784-15-10 sigmoid, weights N(0, 1)
-    python scripts/train_mnist.py --hidden 15 --activation sigmoid --init 1.0 --lr 3.0 --batch-size 10
-    # the fifth article's: 784-64-10 sigmoid, Xavier, full-batch gradient descent with lr 0.1
-    python scripts/train_mnist.py --hidden 64 --activation sigmoid --init xavier --batch-size 60000 --epochs 1000
+  # the fourth article's net: 784-15-10 sigmoid, weights N(0, 1)
+  python scripts/train_mnist.py --hidden 15 --activation sigmoid --init 1.0 --lr 3.0 --batch-size 10
+  # the fifth article's: 784-64-10 sigmoid, Xavier, full-batch gradient descent with lr 0.1
+  python scripts/train_mnist.py --hidden 64 --activation sigmoid --init xavier --batch-size 60000 --epochs 1000
 """
 
-import sys
 import time
 
 import numpy as np
@@ -35,57 +35,64 @@ from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
 import common
 
 
-def init_arg(value):
-    """``--init``: 'he', 'xavier' or a positive standard deviation."""
-    if value.lower() in ("he", "relu", "xavier", "sigmoid"):
-        return value.lower()
-    try:
-        std = float(value)
-    except ValueError:
-        raise ValueError(f"--init must be he, xavier or a number, got {value!r}") from None
-    return std
+#: training images of both datasets, and of the --quick subset
+N_TRAIN, N_TRAIN_QUICK = 60000, 2000
 
 
 def build_parser():
-    parser = common.make_parser(__doc__, quick="2000 training and 2000 test images, 2 epochs")
+    parser = common.make_parser(__doc__, quick=f"{N_TRAIN_QUICK} training and 2000 test images, 2 epochs")
     add = parser.add_argument
     add("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default: mnist")
-    add("--hidden", type=int, nargs="*", default=[100], metavar="N",
+    add("--hidden", type=common.positive_int, nargs="*", default=[100], metavar="N",
         help="hidden layer widths, e.g. --hidden 100 100 (default: 100; none: a linear classifier)")
     add("--activation", choices=("relu", "sigmoid", "tanh"), default="relu", help="default: relu")
-    add("--init", type=init_arg, default=None,
-        help="he, xavier or a standard deviation (default: he for relu, xavier otherwise)")
+    add("--init", type=common.weight_init, default=None,
+        help="he, xavier or a standard deviation > 0 (default: he for relu, xavier otherwise)")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="default: sgd")
-    add("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
-    add("--epochs", type=int, default=10, help="default: 10")
-    add("--batch-size", type=int, default=100, help="default: 100")
-    add("--weight-decay", type=float, default=0.0, help="L2 strength lambda (default: 0)")
+    add("--lr", type=common.positive_float, default=0.1, help="learning rate, > 0 (default: 0.1)")
+    add("--epochs", type=common.positive_int, default=10, help="default: 10")
+    add("--batch-size", type=common.positive_int, default=100, help="default: 100")
+    add("--weight-decay", type=common.nonneg_float, default=0.0,
+        help="L2 strength lambda, >= 0 (default: 0)")
     add("--batchnorm", action="store_true", help="batch normalisation after every hidden Affine")
-    add("--dropout", type=float, default=0.0, metavar="RATIO",
-        help="dropout ratio after every hidden activation (default: 0, no dropout)")
+    add("--dropout", type=common.fraction, default=0.0, metavar="RATIO",
+        help="dropout ratio in [0, 1) after every hidden activation (default: 0, no dropout)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
-    add("--train-size", type=int, default=None, help="train on a random subset of this many images")
-    add("--val-fraction", type=float, default=0.0,
-        help="hold out this fraction of the training images for validation (default: 0: the "
-             "per-epoch curves use the test set, and nothing is chosen with it)")
-    add("--patience", type=int, default=None,
+    add("--train-size", type=common.positive_int, default=None,
+        help="train on a random subset of this many images")
+    add("--val-fraction", type=common.fraction, default=0.0,
+        help="hold out this fraction, in [0, 1), of the training images for validation (default: "
+             "0: the per-epoch curves use the test set, and nothing is chosen with it)")
+    add("--patience", type=common.positive_int, default=None,
         help="early stopping on validation loss (needs --val-fraction); the best epoch's weights are kept")
     add("--lr-schedule", choices=("none", "step", "exponential"), default="none",
         help="decay the lr per epoch (default: none)")
-    add("--lr-gamma", type=float, default=0.5, help="decay factor (default: 0.5)")
-    add("--lr-step-size", type=int, default=5, help="epochs between step decays (default: 5)")
+    add("--lr-gamma", type=common.positive_float, default=0.5, help="decay factor, > 0 (default: 0.5)")
+    add("--lr-step-size", type=common.positive_int, default=5, help="epochs between step decays (default: 5)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
+    parser.add_check(_check_validation)
     return parser
+
+
+def _check_validation(args):
+    if args.patience is not None and args.val_fraction == 0:
+        return "argument --patience: needs a validation split: add e.g. --val-fraction 0.1"
+    if args.val_fraction > 0:
+        n = min(args.train_size or N_TRAIN, N_TRAIN_QUICK if args.quick else N_TRAIN)
+        n_val = round(n * args.val_fraction)
+        if not 0 < n_val < n:
+            return (f"argument --val-fraction: {args.val_fraction:g} of {n} training images leaves "
+                    f"{n_val} for validation and {n - n_val} for training; both need at least one")
+    return None
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.patience is not None and args.val_fraction <= 0:
-        sys.exit("error: --patience needs a validation split: add e.g. --val-fraction 0.1")
     test_size = None
     if args.quick:
-        args.train_size, args.epochs, test_size = min(args.train_size or 2000, 2000), min(args.epochs, 2), 2000
+        args.train_size = min(args.train_size or N_TRAIN_QUICK, N_TRAIN_QUICK)
+        args.epochs, test_size = min(args.epochs, 2), 2000
     plt = common.pyplot(args.show)
     rng = make_rng(args.seed)
     dtype = np.dtype(args.dtype)
@@ -105,45 +112,57 @@ def main(argv=None):
                         weight_decay_lambda=args.weight_decay, use_batchnorm=args.batchnorm,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
+    last_epoch = common.LastEpoch(net)
     trainer = Trainer(net, optimizer, x_train, t_train, x_val, t_val, epochs=args.epochs,
                       batch_size=args.batch_size, rng=rng, verbose=args.verbose, patience=args.patience,
                       lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
-                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size, train_eval_size=10000)
+                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size, train_eval_size=10000,
+                      callbacks=[last_epoch])
     layers = "-".join(str(n) for n in [784, *args.hidden, 10])
     print(f"{args.dataset}: {layers} {args.activation} net ({net.n_params()} parameters, init {init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
     start = time.perf_counter()
-    history, error = common.fit(trainer)
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
+    if interrupted:
+        done = last_epoch.restore(history)
+        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:
-        print(f"test accuracy {test_acc:.4f} ({len(x_test)} images), training took {seconds:.1f} s")
+        print(f"test accuracy {test_acc:.4f} ({len(x_test)} images)"
+              + (f" after epoch {history.n_epochs}" if interrupted else "")
+              + f", training took {seconds:.1f} s")
 
     results = {
         "settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
         "layers": layers, "n_params": net.n_params(), "init": init,
         "test_accuracy": test_acc, "seconds": seconds, "diverged": diverged,
+        "interrupted_after_epoch": history.n_epochs if interrupted else None,
         "history": dict(history),
     }
     if history["epoch"]:
+        if test_acc is None:
+            end = ", diverged"
+        else:
+            end = f", test accuracy {test_acc:.4f}"
+            if interrupted:
+                end += f" (interrupted after epoch {history.n_epochs})"
         fig = common.plot_history(
             plt, history, f"{args.dataset} {layers} {args.activation}, "
-            f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
-            + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged"),
+            f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}" + end,
             val_name=val_name, train_name="train (10000 images)")
         common.save_figure(fig, args.out, f"{prefix}.png")
     common.save_json(results, args.out, f"{prefix}.json")
     if diverged is None:
         path = common.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
-        print(f"wrote {path}")
-        if args.verbose:
+        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted else ""))
+        if args.verbose and not interrupted:
             _per_class(net, x_test, t_test, class_names(args.dataset))
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
-
 
 
 def _per_class(net, x, t, names):
@@ -153,4 +172,4 @@ def _per_class(net, x, t, names):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -1,23 +1,23 @@
 """The first article: a 784-50-10 sigmoid network on MNIST, and numerical vs backprop gradients.
 
-``TwoLayerNet(784, 50, 10)`` (weights 0.01 * N(0, 1), zero biases) is trained with
+TwoLayerNet(784, 50, 10) (weights 0.01 * N(0, 1), zero biases) is trained with
 SGD, lr 0.1, batch 100, for 6000 iterations on a 5000-image training subset (120
 epochs; each epoch is a shuffled pass, each iteration its next batch). The loss of
 every mini-batch is plotted against the iteration, and train/test accuracy after
 every epoch (train on the 5000 images, test on all 10000).
 
-``--gradient-check`` also compares, on 3 training images and the untrained network,
+--gradient-check also compares, on 3 training images and the untrained network,
 the gradients from central differences (h = 1e-4, two forward passes per weight)
 with those from backprop (one forward and one backward pass): the largest absolute
 difference per parameter, and the time each took.
 
 Writes train_two_layer.png and train_two_layer.json, plus gradient_check.json
-with ``--gradient-check``.
+with --gradient-check. Ctrl-C during training writes the completed epochs (curves and
+numbers) and exits with status 130.
 
-Examples::
-
-    python scripts/train_two_layer.py --gradient-check
-    python scripts/train_two_layer.py --train-size 60000 --iterations 10000   # all of MNIST
+Examples:
+  python scripts/train_two_layer.py --gradient-check
+  python scripts/train_two_layer.py --train-size 60000 --iterations 10000   # all of MNIST
 """
 
 import time
@@ -50,12 +50,15 @@ def main(argv=None):
     parser = common.make_parser(
         __doc__, quick="500 training images, 200 iterations, 2000 test images, a 784-10-10 net "
                        "for the gradient check")
-    parser.add_argument("--train-size", type=int, default=5000,
+    parser.add_argument("--train-size", type=common.positive_int, default=5000,
                         help="training images, a random subset (default: 5000; 60000 for all)")
-    parser.add_argument("--iterations", type=int, default=6000, help="SGD steps (default: 6000)")
-    parser.add_argument("--hidden", type=int, default=50, help="hidden sigmoid units (default: 50)")
-    parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
-    parser.add_argument("--batch-size", type=int, default=100, help="default: 100")
+    parser.add_argument("--iterations", type=common.positive_int, default=6000,
+                        help="SGD steps (default: 6000)")
+    parser.add_argument("--hidden", type=common.positive_int, default=50,
+                        help="hidden sigmoid units (default: 50)")
+    parser.add_argument("--lr", type=common.positive_float, default=0.1,
+                        help="learning rate, > 0 (default: 0.1)")
+    parser.add_argument("--batch-size", type=common.positive_int, default=100, help="default: 100")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="of the trained network (default: float32, about twice as fast as the "
                              "article's float64; the gradient check is always float64)")
@@ -95,8 +98,10 @@ def main(argv=None):
           f"{args.iterations} iterations of batch {args.batch_size} "
           f"({trainer.iterations_per_epoch} per epoch)")
     start = time.perf_counter()
-    history = trainer.fit()
+    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
     seconds = time.perf_counter() - start
+    if interrupted:
+        common.interrupted(f"during epoch {history.n_epochs + 1}", finished=history.n_epochs > 0)
     print(f"train accuracy {history['train_acc'][-1]:.4f}, test accuracy {history['val_acc'][-1]:.4f} "
           f"({seconds:.1f} s)")
 
@@ -116,16 +121,18 @@ def main(argv=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(max(0.0, min(history["val_acc"] + history["train_acc"]) - 0.02), 1.0)
-    ax.set_title(f"accuracy per epoch: test {history['val_acc'][-1]:.4f} at the end")
+    ax.set_title(f"accuracy per epoch: test {history['val_acc'][-1]:.4f} at the end"
+                 + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
     ax.grid(True)
     ax.legend(loc="lower right")
     fig.tight_layout()
 
     results.update({"train_accuracy": history["train_acc"][-1], "test_accuracy": history["val_acc"][-1],
-                    "seconds": seconds, "history": dict(history)})
+                    "seconds": seconds, "interrupted_after_epoch": history.n_epochs if interrupted else None,
+                    "history": dict(history)})
     common.save_figure(fig, args.out, "train_two_layer.png")
     common.save_json(results, args.out, "train_two_layer.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -142,4 +149,4 @@ def _reporter(times):
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)

@@ -15,6 +15,7 @@ iterations, float32) from each of std 0.01, Xavier and He initial weights; std 0
 hardly learns at all in that time.
 
 Writes weight_init_activations.png, weight_init_mnist.png and weight_init_compare.json.
+Ctrl-C during (b) writes the runs finished so far and exits with status 130.
 """
 
 import time
@@ -45,7 +46,8 @@ def forward_activations(activation, scale, rng, n=1000, width=100, depth=5):
 
 def main(argv=None):
     parser = common.make_parser(__doc__, quick="(b) with 100 iterations on 5000 training images")
-    parser.add_argument("--iterations", type=int, default=2000, help="MNIST iterations (default: 2000)")
+    parser.add_argument("--iterations", type=common.positive_int, default=2000,
+                        help="MNIST iterations (default: 2000)")
     args = parser.parse_args(argv)
     train_size = None
     if args.quick:
@@ -97,20 +99,26 @@ def main(argv=None):
     print(f"(b) 784-100x4-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 128, "
           f"{args.iterations} iterations:")
     curves, results["mnist"] = {}, {}
-    for name, init in MNIST_INITS.items():
-        net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std=init,
-                            dtype=np.float32, rng=args.seed)
-        trainer = Trainer(net, SGD(lr=0.01), x_train, t_train, iterations=args.iterations,
-                          batch_size=128, rng=args.seed + 1000, verbose=0, train_eval_size=10000)
-        start = time.perf_counter()
-        history, _ = common.fit(trainer)
-        curves[name] = history["iter_loss"]
-        entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
-                 "train_accuracy": history["train_acc"][-1] if history["train_acc"] else None,
-                 "seconds": time.perf_counter() - start}
-        results["mnist"][name] = entry
-        print(f"  {name:<8}: loss {entry['final_loss_mean_last_100']:.4f} (mean of the last 100 batches), "
-              f"train accuracy {entry['train_accuracy']:.4f}, {entry['seconds']:.1f} s")
+    interrupted = False
+    try:
+        for name, init in MNIST_INITS.items():
+            net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std=init,
+                                dtype=np.float32, rng=args.seed)
+            trainer = Trainer(net, SGD(lr=0.01), x_train, t_train, iterations=args.iterations,
+                              batch_size=128, rng=args.seed + 1000, verbose=0, train_eval_size=10000)
+            start = time.perf_counter()
+            history, _, _ = common.fit(trainer)
+            curves[name] = history["iter_loss"]
+            entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
+                     "train_accuracy": history["train_acc"][-1] if history["train_acc"] else None,
+                     "seconds": time.perf_counter() - start}
+            results["mnist"][name] = entry
+            print(f"  {name:<8}: loss {entry['final_loss_mean_last_100']:.4f} (mean of the last 100 "
+                  f"batches), train accuracy {entry['train_accuracy']:.4f}, {entry['seconds']:.1f} s")
+    except KeyboardInterrupt:
+        interrupted = True
+        common.interrupted(f"after {len(curves)} of {len(MNIST_INITS)} MNIST runs", finished=bool(curves))
+    results["interrupted"] = interrupted
 
     fig2, ax = plt.subplots(figsize=(8, 5))
     for k, (name, losses) in enumerate(curves.items()):
@@ -126,9 +134,9 @@ def main(argv=None):
     fig2.tight_layout()
     common.save_figure(fig2, args.out, "weight_init_mnist.png")
     common.save_json(results, args.out, "weight_init_compare.json")
-    common.finish(plt, args.show)
+    common.finish(plt, args.show, interrupted, args.out)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)
