@@ -116,6 +116,8 @@ class TimeEmbedding(Embedding):
     batch of sequences, and one sample's shape ``(T,)`` becomes ``(T, D)``.
     """
 
+    default_name = "Embedding"  # named Embedding1, ... in a network
+
     def output_shape(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(f"{self!r}: expects a sequence of ids (T,) per sample, got shape {tuple(input_shape)}")

@@ -163,6 +163,7 @@ class TimeGRU(TimeRecurrent):
     """
 
     kind = "gru"
+    default_name = "GRU"  # named GRU1, GRU2, ... in a network
     param_names = ("Wx", "Wh", "b", "bhn")
 
     def __init__(self, Wx, Wh, b=None, bhn=None, *, stateful=False, input_grad=True, init="xavier",

@@ -139,6 +139,7 @@ class TimeLSTM(TimeRecurrent):
     """
 
     kind = "lstm"
+    default_name = "LSTM"  # named LSTM1, LSTM2, ... in a network
     state_names = ("h", "c")
 
     def __init__(self, Wx, Wh, b=None, *, stateful=False, input_grad=True, init="xavier", rng=None,

@@ -101,6 +101,7 @@ class TimeRNN(TimeRecurrent):
     """
 
     kind = "rnn"
+    default_name = "RNN"  # named RNN1, RNN2, ... in a network
 
     def __init__(self, Wx, Wh, b=None, *, stateful=False, input_grad=True, init="xavier", rng=None,
                  dtype=np.float64):

@@ -330,6 +330,11 @@ def test_time_recurrent_rejects_bad_input_and_dout(kind):
         layer.backward(np.zeros((2, 4, 4)))
 
 
+def test_time_recurrent_layers_are_named_after_their_cell_in_a_network():
+    assert [cls.stem() for cls in (TimeRNN, TimeLSTM, TimeGRU)] == ["RNN", "LSTM", "GRU"]
+    assert [cls.stem() for cls in (TimeAffine, TimeDropout)] == ["TimeAffine", "TimeDropout"]
+
+
 def test_time_recurrent_output_shape_and_repr():
     layer = TimeLSTM(16, 32, stateful=True)
     assert layer.output_shape((35, 16)) == (35, 32)
