@@ -140,12 +140,13 @@ def limit_blas_threads(n):
     threadpool_limits(limits=n, user_api="blas")
 
 
-def make_parser(description, quick="a run of a few seconds with a smaller set-up (for tests)"):
+def make_parser(description, quick="a run of a few seconds with a smaller set-up (for tests)",
+                out=DEFAULT_OUT):
     """An ``ArgumentParser`` with the flags every script has.
 
     ``description`` is the script's docstring, written as plain text: its first paragraph
     is the summary and the rest is shown after the options, as written. ``quick`` says
-    what ``--quick`` does.
+    what ``--quick`` does; ``out`` is the default of ``--out``.
     """
     summary, _, rest = description.strip().partition("\n\n")
     parser = ScriptParser(
@@ -153,9 +154,9 @@ def make_parser(description, quick="a run of a few seconds with a smaller set-up
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=nonneg_int, default=0,
                         help="seed of every random choice: data order, weights, subsets (default: 0)")
-    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    parser.add_argument("--out", default=out, metavar="DIR",
                         help=f"folder for the figures and numbers, created if needed and checked "
-                             f"for writing before anything runs (default: {DEFAULT_OUT}/)")
+                             f"for writing before anything runs (default: {out.rstrip('/')}/)")
     parser.add_argument("--show", action="store_true", help="also open the figures in a window")
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument(
