@@ -23,6 +23,7 @@ import functools
 import multiprocessing
 import os
 import pickle
+import signal
 import socket
 import threading
 import time
@@ -96,6 +97,8 @@ def _exit_with_driver():
 
 
 def _init_local_worker(blas_threads):
+    # Ctrl-C reaches the whole process group: the driver handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if blas_threads:
         for name in BLAS_THREAD_VARIABLES:  # for BLAS libraries loaded later
             os.environ[name] = str(blas_threads)

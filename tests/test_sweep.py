@@ -128,14 +128,15 @@ def test_run_sweep_refuses_bad_arguments(tmp_path):
 
 def test_summarize_groups_seeds_and_leaves_failed_runs_out():
     def record(seed, lr, status, acc=None):
-        return {"config": {"seed": seed, "lr": lr}, "seed": seed, "status": status,
-                "metrics": {} if acc is None else {"acc": acc}}
+        return {"key": f"{lr}/{seed}", "config": {"seed": seed, "lr": lr}, "seed": seed,
+                "status": status, "metrics": {} if acc is None else {"acc": acc}}
 
     rows = summarize([record(0, 0.1, "done", 0.5), record(1, 0.1, "done", 0.7),
                       record(0, 9.0, "failed"), record(1, 9.0, "done", 0.2)])
     assert [r["config"] for r in rows] == [{"lr": 0.1}, {"lr": 9.0}]
     assert rows[0]["metrics"]["acc"] == pytest.approx({"mean": 0.6, "std": 0.1, "min": 0.5, "max": 0.7})
     assert (rows[1]["runs"], rows[1]["failed"], rows[1]["seeds"]) == (2, 1, [0, 1])
+    assert rows[1]["keys"] == ["9.0/0", "9.0/1"]
     assert rows[1]["metrics"]["acc"]["mean"] == 0.2
 
 
@@ -279,12 +280,12 @@ def test_sweep_script_quick_writes_its_files_and_resumes(tmp_path, capsys):
     require_mnist()
     sweep = importlib.import_module("sweep")
     out = tmp_path / "out"
-    results = sweep.main(["--quick", "--out", str(out), "--workers", "2"])
+    results = sweep.main(["--quick", "--out", str(out), "--workers", "1"])
     for name in ("sweep.sqlite", "summary.csv", "runs.csv", "sweep_curves.png", "sweep_final.png"):
         assert (out / name).is_file(), name
     assert results["executed"] == results["runs"] > 0 and results["failed"] == 0
     header = (out / "summary.csv").read_text().splitlines()[0].split(",")
     assert {"test_acc_mean", "test_acc_std", "test_acc_min", "test_acc_max"} <= set(header)
     assert "test_acc" in capsys.readouterr().out  # the summary table
-    again = sweep.main(["--quick", "--out", str(out), "--workers", "2"])
+    again = sweep.main(["--quick", "--out", str(out), "--workers", "1"])
     assert again["executed"] == 0 and again["runs"] == results["runs"]
