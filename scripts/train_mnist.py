@@ -77,7 +77,8 @@ def build_parser():
 
 def _check_validation(args):
     if args.patience is not None and args.val_fraction == 0:
-        return "argument --patience: needs a validation split: add e.g. --val-fraction 0.1"
+        return (f"argument --patience: early stopping (--patience {args.patience}) needs a validation "
+                "split: add e.g. --val-fraction 0.1")
     if args.val_fraction > 0:
         n = min(args.train_size or N_TRAIN, N_TRAIN_QUICK if args.quick else N_TRAIN)
         n_val = round(n * args.val_fraction)

@@ -1,0 +1,422 @@
+"""The scripts as programs: every bad command-line value is a one-line usage error before any
+work starts, --out is checked up front, and Ctrl-C keeps the finished work.
+
+The usage errors and the real Ctrl-C run the scripts as subprocesses (``sys.executable
+scripts/NAME.py``); the other interruption tests call ``main`` in this process and make a
+chosen training step raise ``KeyboardInterrupt``, which is what a Ctrl-C there does.
+"""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import common
+from bprop.optim import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: script -> bad values, one per case: (arguments, the option the error must name, the value
+#: it must quote). Every option with a range or a set of choices, in every script.
+COMMON_BAD = [(["--seed", "-1"], "--seed", "-1"), (["--threads", "-1"], "--threads", "-1")]
+BAD_VALUES = {
+    "activations": COMMON_BAD,
+    "gradient_descent": COMMON_BAD + [(["--steps", "0"], "--steps", "0")],
+    "perceptron_gates": COMMON_BAD + [
+        (["--hidden", "0"], "--hidden", "0"), (["--lr", "-1"], "--lr", "-1"),
+        (["--steps", "0"], "--steps", "0")],
+    "spiral": COMMON_BAD + [
+        (["--points", "0"], "--points", "0"), (["--hidden", "0"], "--hidden", "0"),
+        (["--lr", "0"], "--lr", "0"), (["--reg", "-1"], "--reg", "-1"),
+        (["--linear-steps", "0"], "--linear-steps", "0"), (["--steps", "-3"], "--steps", "-3")],
+    "train_two_layer": COMMON_BAD + [
+        (["--train-size", "-5"], "--train-size", "-5"), (["--iterations", "0"], "--iterations", "0"),
+        (["--hidden", "0"], "--hidden", "0"), (["--lr", "-1"], "--lr", "-1"),
+        (["--batch-size", "0"], "--batch-size", "0"), (["--dtype", "float16"], "--dtype", "float16")],
+    "train_mnist": COMMON_BAD + [
+        (["--lr", "-1"], "--lr", "-1"), (["--lr", "nan"], "--lr", "nan"), (["--lr", "inf"], "--lr", "inf"),
+        (["--hidden", "0"], "--hidden", "0"), (["--hidden", "100", "-5"], "--hidden", "-5"),
+        (["--epochs", "0"], "--epochs", "0"), (["--batch-size", "0"], "--batch-size", "0"),
+        (["--dropout", "1.5"], "--dropout", "1.5"), (["--dropout", "-0.5"], "--dropout", "-0.5"),
+        (["--train-size", "-5"], "--train-size", "-5"), (["--init", "foo"], "--init", "foo"),
+        (["--init", "-0.1"], "--init", "-0.1"), (["--weight-decay", "-1"], "--weight-decay", "-1"),
+        (["--val-fraction", "1"], "--val-fraction", "1"), (["--patience", "0"], "--patience", "0"),
+        (["--patience", "3"], "--patience", "3"),  # early stopping without a validation split
+        (["--val-fraction", "0.5", "--train-size", "1"], "--val-fraction", "0.5"),
+        (["--lr-gamma", "0"], "--lr-gamma", "0"), (["--lr-step-size", "0"], "--lr-step-size", "0"),
+        (["--verbose", "3"], "--verbose", "3"), (["--optimizer", "foo"], "--optimizer", "foo"),
+        (["--dataset", "foo"], "--dataset", "foo"), (["--activation", "foo"], "--activation", "foo"),
+        (["--lr-schedule", "foo"], "--lr-schedule", "foo"), (["--dtype", "float16"], "--dtype", "float16")],
+    "train_convnet": COMMON_BAD + [
+        (["--lr", "-1"], "--lr", "-1"), (["--epochs", "0"], "--epochs", "0"),
+        (["--batch-size", "0"], "--batch-size", "0"), (["--init", "foo"], "--init", "foo"),
+        (["--weight-decay", "-1"], "--weight-decay", "-1"), (["--lr-gamma", "-0.8"], "--lr-gamma", "-0.8"),
+        (["--lr-step-size", "0"], "--lr-step-size", "0"), (["--train-size", "-5"], "--train-size", "-5"),
+        (["--verbose", "3"], "--verbose", "3"), (["--optimizer", "foo"], "--optimizer", "foo"),
+        (["--dataset", "foo"], "--dataset", "foo"), (["--lr-schedule", "foo"], "--lr-schedule", "foo"),
+        (["--dtype", "float16"], "--dtype", "float16")],
+    "compare_optimizers": COMMON_BAD + [
+        (["--seeds", "0"], "--seeds", "0"), (["--iterations", "0"], "--iterations", "0"),
+        (["--batch-size", "0"], "--batch-size", "0"), (["--path-steps", "0"], "--path-steps", "0")],
+    "weight_init_compare": COMMON_BAD + [(["--iterations", "0"], "--iterations", "0")],
+    "batch_norm_compare": COMMON_BAD + [
+        (["--train-size", "0"], "--train-size", "0"), (["--epochs", "0"], "--epochs", "0"),
+        (["--scales", "0"], "--scales", "0")],
+    "regularization": COMMON_BAD + [
+        (["--train-size", "-5"], "--train-size", "-5"), (["--epochs", "0"], "--epochs", "0"),
+        (["--weight-decay", "-0.1"], "--weight-decay", "-0.1"), (["--dropout", "1.5"], "--dropout", "1.5"),
+        (["--dropout", "0"], "--dropout", "0")],
+    "hyperparameter_search": COMMON_BAD + [
+        (["--trials", "0"], "--trials", "0"), (["--epochs", "0"], "--epochs", "0"),
+        (["--train-size", "0"], "--train-size", "0"), (["--val-fraction", "0"], "--val-fraction", "0"),
+        (["--val-fraction", "1"], "--val-fraction", "1"),
+        (["--val-fraction", "0.5", "--train-size", "1"], "--val-fraction", "0.5")],
+    "benchmark": [
+        (["--seed", "-1"], "--seed", "-1"), (["--threads", "1", "-2"], "--threads", "-2"),
+        (["--repeats", "0"], "--repeats", "0"), (["--batch-size", "0"], "--batch-size", "0"),
+        (["--config", "foo"], "--config", "foo"), (["--dtype", "float16"], "--dtype", "float16")],
+}
+CASES = [pytest.param(name, args, option, value, id=f"{name} {' '.join(args)}")
+         for name, cases in BAD_VALUES.items() for args, option, value in cases]
+
+
+def script_env(tmp_path):
+    """The environment of a script run: Agg, one BLAS thread, and BPROP_DATA where no data can
+    be (a path under a regular file): a script that tried to load data would fail at once
+    with exit status 1, never succeed, so exit status 2 proves the check came first."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    return dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
+                BPROP_DATA=str(blocker / "data"))
+
+
+def run_script(name, args, tmp_path, env=None):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args], cwd=tmp_path,
+                          env=env or script_env(tmp_path), capture_output=True, text=True, timeout=60)
+
+
+def assert_usage_error(result, option, value):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing ran, nothing was printed
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("usage: ")
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    assert errors == lines[-1:]
+    assert f"argument {option}:" in errors[0] and value in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("name, args, option, value", CASES)
+def test_bad_value_is_a_one_line_usage_error_before_any_data_is_loaded(name, args, option, value, tmp_path):
+    result = run_script(name, args, tmp_path)
+    assert_usage_error(result, option, value)
+    assert not (tmp_path / common.DEFAULT_OUT).exists()  # not even the output folder
+
+
+def test_usage_errors_name_the_valid_range_or_choices(tmp_path):
+    expected = {
+        ("train_mnist", "--lr", "-1"): "expected a finite number > 0, got '-1'",
+        ("train_mnist", "--hidden", "0"): "expected an integer >= 1, got '0'",
+        ("train_mnist", "--dropout", "1.5"): "expected a number in [0, 1), got '1.5'",
+        ("train_mnist", "--seed", "-1"): "expected an integer >= 0, got '-1'",
+        ("train_mnist", "--init", "foo"): "expected he, xavier (or their aliases relu, sigmoid) or a "
+                                          "standard deviation > 0, got 'foo'",
+        ("train_mnist", "--optimizer", "foo"): "invalid choice: 'foo' (choose from 'adagrad', 'adam', "
+                                               "'momentum', 'nesterov', 'rmsprop', 'sgd')",
+        ("compare_optimizers", "--seeds", "0"): "expected an integer >= 1, got '0'",
+    }
+    for (name, option, value), message in expected.items():
+        result = run_script(name, [option, value], tmp_path)
+        assert result.stderr.splitlines()[-1] == f"{name}.py: error: argument {option}: {message}"
+
+
+# --- --out ------------------------------------------------------------------------------------
+
+
+def test_out_that_is_a_file_or_under_a_file_is_a_usage_error(tmp_path):
+    afile = tmp_path / "results.png"
+    afile.write_bytes(b"")
+    assert_usage_error(run_script("train_mnist", ["--out", str(afile)], tmp_path), "--out", "is a file")
+    assert_usage_error(run_script("train_mnist", ["--out", str(afile / "sub")], tmp_path),
+                       "--out", "Not a directory")
+
+
+def test_out_is_created_with_its_parents_before_anything_runs(tmp_path):
+    parser = common.make_parser("Test.")
+    out = tmp_path / "a" / "b"
+    parser.parse_args(["--out", str(out), "--threads", "0"])
+    assert out.is_dir() and list(out.iterdir()) == []  # the write test leaves nothing behind
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's /sys")
+def test_out_in_a_folder_nobody_can_write_is_a_usage_error(tmp_path):
+    # sysfs refuses new files even to root, so this folder is read-only for every user;
+    # tests often run as root, for whom a chmod'ed folder would still be writable.
+    result = run_script("train_mnist", ["--out", "/sys"], tmp_path)
+    assert_usage_error(result, "--out", "cannot write in the folder '/sys'")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root writes into a read-only folder anyway")
+def test_out_read_only_folder_is_a_usage_error(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = run_script("train_mnist", ["--out", str(folder)], tmp_path)
+    finally:
+        folder.chmod(0o755)
+    assert_usage_error(result, "--out", "cannot write in the folder")
+
+
+# --- the argument types -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parse, good, bad", [
+    (common.positive_int, {"1": 1, "60000": 60000}, ["0", "-1", "1.5", "x", ""]),
+    (common.nonneg_int, {"0": 0, "7": 7}, ["-1", "0.5", "x"]),
+    (common.positive_float, {"1e-3": 1e-3, "3": 3.0}, ["0", "-1", "nan", "inf", "x"]),
+    (common.nonneg_float, {"0": 0.0, "0.1": 0.1}, ["-1e-9", "nan", "inf"]),
+    (common.fraction, {"0": 0.0, "0.999": 0.999}, ["1", "-0.5", "1.5", "nan"]),
+    (common.open_fraction, {"0.2": 0.2}, ["0", "1", "nan"]),
+    (common.weight_init, {"he": "he", "Xavier": "xavier", "0.01": 0.01}, ["foo", "0", "-0.1", "nan"]),
+])
+def test_argument_types_accept_their_range_and_refuse_the_rest(parse, good, bad):
+    import argparse
+
+    for text, value in good.items():
+        assert parse(text) == value
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"expected .*, got {text!r}"):
+            parse(text)
+
+
+# --- Ctrl-C -----------------------------------------------------------------------------------
+
+
+def test_sigint_after_the_first_epoch_keeps_history_figure_and_weights(tmp_path, mnist_root):
+    """A real SIGINT to train_mnist.py once epoch 1 is reported: exit status 130, no traceback,
+    and --out holds the completed epochs: the JSON history, the figure, and the weights of the
+    last completed epoch (their test accuracy is the one the history recorded for it)."""
+    out = tmp_path / "out"
+    env = dict(script_env(tmp_path), BPROP_DATA=mnist_root)
+    # Python turns SIGINT into KeyboardInterrupt only if it is not ignored when it starts
+    # (a shell's background job ignores it): restore the default in the child.
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train_mnist.py"), "--out", str(out), "--train-size", "1000",
+         "--epochs", "10000", "--verbose", "2"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        seen = []
+        while not any(line.startswith("epoch 1/") for line in seen):
+            seen.append(lines.get(timeout=60))  # queue.Empty fails the test if epoch 1 never comes
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    stdout = "".join(seen) + "".join(lines.get() for _ in range(lines.qsize()))
+    stderr = proc.stderr.read()
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "interrupted by Ctrl-C" in stdout and f"what was finished is in {out}" in stdout
+
+    results = json.loads((out / "train_mnist.json").read_text())
+    history = results["history"]
+    done = results["interrupted_after_epoch"]
+    assert done >= 1 and history["epoch"] == list(range(1, done + 1))
+    assert len(history["val_acc"]) == done
+    assert len(history["iter_loss"]) == history["iteration"][-1] == done * 10  # 1000 images, batch 100
+    png = (out / "train_mnist.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("train_mnist.png", "train_mnist.json", "train_mnist_weights.npz"):
+        assert str(out / name) in stdout  # it says where
+
+    from bprop.datasets import load_mnist
+    from bprop.networks import MultiLayerNet
+
+    net = MultiLayerNet(784, [100], 10, dtype=np.float32)
+    net.load_params(out / "train_mnist_weights.npz")
+    _, (x_test, t_test) = load_mnist(root=mnist_root, download=False, verbose=0)
+    # No validation split: the per-epoch validation set is the whole test set.
+    assert net.accuracy(x_test, t_test) == pytest.approx(history["val_acc"][-1], abs=1e-12)
+    assert results["test_accuracy"] == pytest.approx(history["val_acc"][-1], abs=1e-12)
+
+
+@pytest.fixture
+def ctrl_c(monkeypatch):
+    """``ctrl_c(run, step)``: the ``run``-th ``Trainer.fit`` of the test (1-based) raises
+    ``KeyboardInterrupt`` at its ``step``-th optimizer update, before the update, as a Ctrl-C
+    arriving there would."""
+
+    def arm(run, step):
+        original, fits = Trainer.fit, []
+
+        def fit(self):
+            fits.append(self)
+            if len(fits) == run:
+                update, updates = self.optimizer.update, []
+
+                def interrupted_update(params, grads):
+                    updates.append(1)
+                    if len(updates) == step:
+                        raise KeyboardInterrupt
+                    return update(params, grads)
+
+                monkeypatch.setattr(self.optimizer, "update", interrupted_update)
+            return original(self)
+
+        monkeypatch.setattr(Trainer, "fit", fit)
+
+    return arm
+
+
+def run_interrupted(name, out, *args):
+    import importlib
+
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(name).main(["--out", str(out), "--seed", "0", *args])
+    assert stop.value.code == common.INTERRUPTED_STATUS
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def test_ctrl_c_in_the_middle_of_an_epoch_restores_the_last_completed_one(ctrl_c):
+    """LastEpoch puts back exactly the weights a run stopping after that epoch would have."""
+    from bprop.datasets import make_blobs
+    from bprop.networks import MultiLayerNet
+    from bprop.optim import SGD
+
+    x, t = make_blobs(100, 2, rng=0)  # 200 points
+
+    def run(epochs, last_epoch=None):
+        net = MultiLayerNet(2, [8], 2, rng=0)
+        trainer = Trainer(net, SGD(lr=0.1), x, t, epochs=epochs, batch_size=50, rng=1, verbose=0,
+                          callbacks=[last_epoch] if last_epoch else [])
+        return net, trainer
+
+    reference, trainer = run(2)
+    trainer.fit()
+    net, trainer = run(5)
+    last_epoch = common.LastEpoch(net)
+    trainer.callbacks = (last_epoch,)
+    ctrl_c(run=1, step=11)  # 4 updates per epoch: the 3rd update of epoch 3
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    assert interrupted and error is None
+    assert history["epoch"] == [1, 2] and len(history["iter_loss"]) == 8
+    assert last_epoch.restore(history) == 2
+    for k in reference.params:
+        np.testing.assert_array_equal(net.params[k], reference.params[k])
+
+
+def test_ctrl_c_before_the_first_epoch_ends_writes_nothing(ctrl_c, tmp_path, mnist_root, capsys):
+    ctrl_c(run=1, step=2)
+    run_interrupted("train_convnet", tmp_path / "out", "--quick", "--verbose", "0")
+    assert not list((tmp_path / "out").iterdir())
+    assert "nothing (more) was finished, nothing to write" in capsys.readouterr().out
+
+
+def test_ctrl_c_train_two_layer_keeps_the_completed_epochs(ctrl_c, tmp_path, mnist_root):
+    ctrl_c(run=1, step=13)  # 500 images, batch 100: 5 updates per epoch, so in epoch 3
+    run_interrupted("train_two_layer", tmp_path, "--quick")
+    results = read_json(tmp_path / "train_two_layer.json")
+    assert results["interrupted_after_epoch"] == 2 and results["history"]["epoch"] == [1, 2]
+    assert (tmp_path / "train_two_layer.png").is_file()
+
+
+def test_ctrl_c_spiral_keeps_the_finished_model_and_the_steps_of_the_other(ctrl_c, tmp_path):
+    ctrl_c(run=2, step=50)
+    run_interrupted("spiral", tmp_path, "--quick")
+    results = read_json(tmp_path / "spiral.json")
+    assert results["interrupted"] is True
+    assert results["linear"]["steps_done"] == 200 and results["two_layer"]["steps_done"] == 49
+    assert (tmp_path / "spiral.png").is_file()
+
+
+def test_ctrl_c_perceptron_gates_keeps_the_gates_and_the_steps_done(ctrl_c, tmp_path):
+    ctrl_c(run=1, step=100)
+    run_interrupted("perceptron_gates", tmp_path, "--quick")
+    results = read_json(tmp_path / "perceptron_gates.json")
+    assert results["truth_tables"]["XOR"] == [0, 1, 1, 0]
+    assert results["mlp"]["interrupted"] is True and results["mlp"]["steps"] == 99
+    assert (tmp_path / "perceptron_gates.png").is_file()
+
+
+def test_ctrl_c_compare_optimizers_keeps_the_finished_runs(ctrl_c, tmp_path, mnist_root):
+    ctrl_c(run=8, step=5)  # seed 0 done for all six, then seed 1 of SGD; Momentum interrupted
+    run_interrupted("compare_optimizers", tmp_path, "--quick")
+    results = read_json(tmp_path / "compare_optimizers.json")
+    assert results["interrupted"] is True
+    runs = {name: len(r["test_accuracy"]) for name, r in results["mnist"].items()}
+    assert runs == {"sgd": 2, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 1}
+    assert results["groups"] == []  # one seed has no spread: no ranking
+    for name in ("compare_optimizers_paths.png", "compare_optimizers_mnist.png", "compare_optimizers.csv"):
+        assert (tmp_path / name).is_file()
+
+
+@pytest.mark.parametrize("name, run, files, count", [
+    ("weight_init_compare", 2, ["weight_init_mnist.png"], lambda r: len(r["mnist"])),
+    ("batch_norm_compare", 3, ["batch_norm_compare.png", "batch_norm_compare.csv"],
+     lambda r: len(r["table"])),
+    ("regularization", 2, ["regularization.png", "regularization.csv"], lambda r: len(r["table"])),
+    ("hyperparameter_search", 3, ["hyperparameter_search.png", "hyperparameter_search.csv"],
+     lambda r: len(r["trials"])),
+])
+def test_ctrl_c_multi_run_scripts_keep_the_finished_runs(ctrl_c, tmp_path, mnist_root, name, run, files,
+                                                         count):
+    ctrl_c(run=run, step=2)
+    run_interrupted(name, tmp_path, "--quick")
+    results = read_json(tmp_path / f"{name}.json")
+    assert results["interrupted"] is True
+    # batch_norm_compare trains twice per weight scale: its 3rd run is the 2nd scale's first
+    assert count(results) == (1 if name == "batch_norm_compare" else run - 1)
+    for f in files:
+        assert (tmp_path / f).is_file()
+
+
+def test_ctrl_c_benchmark_prints_and_writes_the_configurations_timed(monkeypatch, tmp_path, capsys):
+    import benchmark
+
+    original, calls = benchmark.bench, []
+
+    def bench(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(benchmark, "bench", bench)
+    out = tmp_path / "bench.json"
+    with pytest.raises(SystemExit) as stop:
+        benchmark.main(["--quick", "--config", "a", "b-sgd", "--dtype", "float32", "--threads", "1",
+                        "--json", str(out)])
+    assert stop.value.code == 130
+    report = json.loads(out.read_text())
+    assert report["interrupted"] is True and [r["config"] for r in report["results"]] == ["a"]
+    assert "x floor" in capsys.readouterr().out
+
+
+def test_ctrl_c_outside_the_training_ends_with_one_line_and_status_130(capsys):
+    def main():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as stop:
+        common.run(main)
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.strip() == "interrupted by Ctrl-C"
