@@ -207,7 +207,13 @@ class Trainer:
 
     Attributes
     ----------
-    history : History of the last (or current) ``fit``; kept when training diverges.
+    history : History of the last (or current) ``fit``, filled in as training goes: each
+        epoch's values are appended when the epoch ends, each mini-batch loss as soon as
+        it is computed. So after any exception out of ``fit`` (a divergence, or a ``KeyboardInterrupt``
+        from Ctrl-C) it holds every completed epoch, and ``iter_loss`` may also hold the
+        losses of the interrupted epoch's steps (``history['iteration'][-1]`` counts the
+        completed ones). The network's weights are then those of the last step taken; a
+        callback that copies them after each epoch keeps the last completed epoch's.
     iterations_per_epoch : int, ``ceil(N / batch_size)``.
 
     Examples
