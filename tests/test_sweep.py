@@ -289,3 +289,49 @@ def test_sweep_script_quick_writes_its_files_and_resumes(tmp_path, capsys):
     assert "test_acc" in capsys.readouterr().out  # the summary table
     again = sweep.main(["--quick", "--out", str(out), "--workers", "1"])
     assert again["executed"] == 0 and again["runs"] == results["runs"]
+
+
+@pytest.mark.parametrize("args, option, value", [
+    (["--lrs", "0.1", "0"], "--lrs", "0"), (["--lrs", "nan"], "--lrs", "nan"),
+    (["--hidden", "100x"], "--hidden", "100x"), (["--hidden", "100-0"], "--hidden", "100-0"),
+    (["--batch-sizes", "0"], "--batch-sizes", "0"), (["--weight-decays", "-1"], "--weight-decays", "-1"),
+    (["--epochs", "0"], "--epochs", "0"), (["--seeds", "0"], "--seeds", "0"),
+    (["--random", "0"], "--random", "0"), (["--lr-range", "1", "0.1"], "--lr-range", "1"),
+    (["--weight-decay-range", "0", "1"], "--weight-decay-range", "0"),
+    (["--optimizers", "foo"], "--optimizers", "foo"), (["--dataset", "foo"], "--dataset", "foo"),
+    (["--workers", "0"], "--workers", "0"), (["--scheduler", "foo"], "--scheduler", "foo"),
+    (["--scheduler", "tcp://host:8786", "--workers", "2"], "--workers", "tcp://host:8786"),
+    (["--max-attempts", "0"], "--max-attempts", "0"), (["--train-size", "-5"], "--train-size", "-5"),
+])
+def test_sweep_script_refuses_bad_values_with_a_usage_error(tmp_path, capsys, args, option, value):
+    sweep = importlib.import_module("sweep")
+    with pytest.raises(SystemExit) as exit_info:
+        sweep.build_parser().parse_args([*args, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"error: argument {option}" in error and value in error, error
+
+
+def test_sweep_script_on_ctrl_c_writes_the_finished_runs_and_exits_130(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "scripts" / "sweep.py"), "--dataset", "spiral", "--epochs", "200",
+               "--batch-sizes", "30", "--lrs", "0.1", "0.01", "--seeds", "4", "--workers", "1", "--out", str(out)]
+    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does.
+    script = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
+    try:
+        end = time.monotonic() + TIMEOUT
+        while committed_rows(out / "sweep.sqlite") == 0 and script.poll() is None and time.monotonic() < end:
+            time.sleep(0.02)
+        os.killpg(script.pid, signal.SIGINT)
+        output, _ = script.communicate(timeout=TIMEOUT)
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+            script.wait(timeout=TIMEOUT)
+    assert script.returncode == 130, output
+    finished = committed_rows(out / "sweep.sqlite")
+    assert 1 <= finished < 16, output
+    assert "interrupted by Ctrl-C" in output and "Traceback" not in output
+    assert len((out / "runs.csv").read_text().splitlines()) == 1 + finished
+    assert (out / "summary.csv").is_file() and (out / "sweep_final.png").is_file()
