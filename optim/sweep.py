@@ -232,16 +232,20 @@ def _execute_all(pool, run, todo, store, blas_threads, max_attempts, timeout, ve
     in_flight = {}
     progress = _Progress(len(todo), verbose)
     cancel = True
+
+    def fill():
+        # Never more runs submitted than workers can run: the count of running runs is
+        # true, and a worker's death can only concern the run it was given.
+        capacity = pool.capacity() if queue else 0
+        while queue and len(in_flight) < capacity:
+            item = queue.popleft()
+            item.attempts += 1
+            in_flight[pool.submit(execute, run, item.config, blas_threads)] = item
+        progress.show(len(in_flight))
+
     try:
         while queue or in_flight:
-            # Never more runs submitted than workers can run: the count of running runs is
-            # true, and a worker's death can only concern the run it was given.
-            capacity = pool.capacity() if queue else 0
-            while queue and len(in_flight) < capacity:
-                item = queue.popleft()
-                item.attempts += 1
-                in_flight[pool.submit(execute, run, item.config, blas_threads)] = item
-            progress.show(len(in_flight))
+            fill()
             wait = POLL_SECONDS
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
@@ -253,14 +257,17 @@ def _execute_all(pool, run, todo, store, blas_threads, max_attempts, timeout, ve
                 continue
             finished, _ = concurrent.futures.wait(in_flight, timeout=wait,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
+            records = []
             for future in finished:
                 item = in_flight.pop(future)
                 outcome = _outcome(pool, future, item, max_attempts)
                 if outcome is None:
                     queue.appendleft(item)  # its worker died: run it again first
                     continue
-                record = dict(outcome, key=item.key, config=item.config, seed=item.config["seed"],
-                              attempts=item.attempts)
+                records.append(dict(outcome, key=item.key, config=item.config,
+                                    seed=item.config["seed"], attempts=item.attempts))
+            fill()  # the freed workers start their next runs while the results are committed
+            for record in records:
                 _put(store, record)
                 progress.finished_run(record)
         cancel = False

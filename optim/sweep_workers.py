@@ -25,6 +25,7 @@ import os
 import pickle
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -141,12 +142,18 @@ class LocalWorkers:
 
     def check_picklable(self, run):
         """Raise ValueError now if ``run`` cannot be sent to a worker process."""
+        why = None
         try:
             pickle.dumps(run)
         except Exception as err:
+            why = str(err)
+        main = sys.modules.get("__main__")
+        if why is None and getattr(run, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+            why = "it is defined in an interactive session, which worker processes cannot import"
+        if why is not None:
             raise ValueError(
-                f"run must be a function defined at the top level of an importable module (worker "
-                f"processes import it by name), got {run!r}: {err}") from None
+                f"run must be a function defined at the top level of a module file (worker processes "
+                f"import it by name), got {run!r}: {why}")
 
     def capacity(self):
         return self.n
