@@ -10,12 +10,19 @@ a future means the worker itself failed.
   One pool of ``n`` processes would be marked broken as a whole when one process dies
   (SIGKILL, the OOM killer), failing every run in flight with it; with one process per
   pool, a death fails exactly the run that process had, and only that pool is replaced.
-  The sweep re-executes that run (up to its ``max_attempts``).
+  The sweep re-executes that run (up to its ``max_attempts``). This is the default rather
+  than a Dask ``LocalCluster`` because it needs no optional dependency, starts in a fraction
+  of a second, and accounts for a death as exactly (one process, one run). Its processes
+  come from a forkserver, ignore Ctrl-C (the driver stops them), and leave by themselves
+  when the driver is killed.
 - :class:`DaskWorkers`: a ``distributed.Client`` (a new ``LocalCluster``, or an existing
   cluster by address) through ``client.get_executor()``. Dask notices a dead worker,
   restarts it (its nanny does) and re-executes the run elsewhere by itself; after
   ``distributed.scheduler.allowed-failures`` deaths (3 by default) the future raises
   ``KilledWorker``.
+
+Either way each worker process limits BLAS to ``blas_threads`` threads before its first run
+(:func:`limit_blas_threads`, once per process), so a run gets one core as the sweep intends.
 """
 
 import concurrent.futures
