@@ -35,7 +35,7 @@ INTERRUPTED_STATUS = 130
 # --- argument types -----------------------------------------------------------------
 # Each turns the text of one command-line value into a value or raises
 # argparse.ArgumentTypeError, which argparse reports as a usage error naming the option:
-#     train_mnist.py: error: argument --lr: expected a number > 0, got '-1'
+#     train_mnist.py: error: argument --lr: expected a finite number > 0, got '-1'
 
 
 def _argument_type(name, convert, valid, expected):
