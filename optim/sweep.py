@@ -269,7 +269,7 @@ def _execute_all(pool, run, todo, store, blas_threads, max_attempts, timeout, ve
             fill()  # the freed workers start their next runs while the results are committed
             for record in records:
                 _put(store, record)
-                progress.finished_run(record)
+                progress.finished_run(record, running=len(in_flight))
         cancel = False
     finally:
         progress.close()
@@ -328,16 +328,18 @@ class _Progress:
     def finished(self):
         return self.done + self.failed
 
-    def show(self, running):
+    def show(self, running, refresh=True):
         if self.bar is not None:
-            self.bar.set_postfix_str(f"done {self.done}, failed {self.failed}, running {running}")
+            self.bar.set_postfix_str(f"done {self.done}, failed {self.failed}, running {running}",
+                                     refresh=refresh)
 
-    def finished_run(self, record):
+    def finished_run(self, record, running):
         if record["status"] == "done":
             self.done += 1
         else:
             self.failed += 1
         if self.bar is not None:
+            self.show(running, refresh=False)
             self.bar.update(1)
         elif self.verbose == 2:
             what = ("  ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()
