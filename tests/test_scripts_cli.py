@@ -215,13 +215,24 @@ def test_sigint_after_the_first_epoch_keeps_history_figure_and_weights(tmp_path,
          "--epochs", "10000", "--verbose", "2"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    lines = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    lines = queue.Queue()  # stdout line by line, then None at its end
+
+    def read():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    seen = []
     try:
-        seen = []
         while not any(line.startswith("epoch 1/") for line in seen):
-            seen.append(lines.get(timeout=60))  # queue.Empty fails the test if epoch 1 never comes
+            line = lines.get(timeout=60)  # queue.Empty fails the test if epoch 1 never comes
+            if line is None:
+                proc.wait(timeout=60)
+                pytest.fail(f"train_mnist.py ended (status {proc.returncode}) before epoch 1:\n"
+                            + "".join(seen) + proc.stderr.read())
+            seen.append(line)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     finally:
@@ -229,7 +240,7 @@ def test_sigint_after_the_first_epoch_keeps_history_figure_and_weights(tmp_path,
             proc.kill()
             proc.wait()
     reader.join(timeout=10)
-    stdout = "".join(seen) + "".join(lines.get() for _ in range(lines.qsize()))
+    stdout = "".join(seen) + "".join(line for line in iter(lines.get_nowait, None))
     stderr = proc.stderr.read()
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
