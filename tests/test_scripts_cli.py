@@ -138,6 +138,14 @@ def test_usage_errors_name_the_valid_range_or_choices(tmp_path):
         assert result.stderr.splitlines()[-1] == f"{name}.py: error: argument {option}: {message}"
 
 
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_help_reads_as_plain_text(name, tmp_path):
+    result = run_script(name, ["--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    for markup in ("``", "::", ":func:", ":class:"):
+        assert markup not in result.stdout, f"{markup!r} in the --help of {name}"
+
+
 # --- --out ------------------------------------------------------------------------------------
 
 
