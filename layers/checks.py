@@ -32,3 +32,19 @@ def check_dtype(owner, dtype):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"{owner}: dtype must be float32 or float64, got {dt if dt is not None else repr(dtype)}")
     return dt
+
+
+def check_finite(owner, name, array):
+    """Refuse NaN and inf in a floating-point ``array`` with a ValueError naming ``owner``,
+    ``name``, how many values are bad and the index of the first one (in C order), e.g.
+    ``'Trainer: x_train holds 1 non-finite value(s), the first (nan) at index (3, 17)'``.
+
+    Arrays of other dtypes (integer labels, token ids) cannot hold NaN and pass unchecked.
+    """
+    a = np.asarray(array)
+    if a.dtype.kind not in "fc" or np.isfinite(a).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(a.ravel()))
+    index = tuple(int(i) for i in np.unravel_index(bad[0], a.shape)) if a.ndim else ()
+    raise ValueError(f"{owner}: {name} holds {bad.size} non-finite value(s), the first "
+                     f"({a[index]}) at index {index}")

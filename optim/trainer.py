@@ -1,62 +1,52 @@
 """The training loop: shuffled mini-batches, one update per batch, an evaluation per epoch.
 
 :class:`Trainer` drives any network with ``loss_and_gradient(x, t) -> (loss, grads)``
-and ``params`` (every :class:`networks.Net`) with any optimizer that has
-``update(params, grads)``. It records a :class:`History`, can stop early on a
-validation metric, checkpoints the best parameters, decays the learning rate per
-epoch, and stops with :class:`TrainingDivergedError` when the loss is NaN or infinite.
+and ``params`` (every :class:`networks.Sequential`) with any optimizer that has
+``update(params, grads)``. Each epoch is the textbook's four steps, repeated per batch:
+take a mini-batch, compute the loss (forward), the gradients (backward), update. Around
+that loop, small parts, each in its own module and testable alone, do the rest:
+
+- :mod:`optim.schedules`: the learning rate of each epoch (``StepDecay``, ``ExponentialDecay``);
+- :mod:`optim.early_stopping`: the best epoch, ``EarlyStopping``, ``BestWeights``;
+- :mod:`optim.divergence`: the divergence rule and ``TrainingDivergedError``;
+- :mod:`optim.progress`: the progress bar and the per-epoch lines;
+- :mod:`optim.checkpoint`: the file that lets a killed run continue exactly.
 """
 
 import math
-import shutil
-import sys
+import os
 import time
+from collections.abc import Mapping
 
 import numpy as np
-from tqdm import tqdm
 
 from bprop.datasets.batching import MiniBatchIterator
-from bprop.layers.checks import check_int
+from bprop.layers import BatchNormalization
+from bprop.layers.checks import check_finite, check_int
 from bprop.layers.rng import make_rng
 
-#: metrics early stopping and checkpoints can watch, and whether lower or higher is better
-MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
+from .checkpoint import VERSION as CHECKPOINT_VERSION
+from .checkpoint import load_checkpoint, save_checkpoint
+from .divergence import DIVERGENCE_FACTOR, DivergenceCheck, TrainingDivergedError
+from .early_stopping import MONITORS, BestWeights, EarlyStopping
+from .progress import Progress
 
-#: names accepted by ``lr_schedule``
-LR_SCHEDULES = ("step", "exponential")
+__all__ = ["History", "Trainer", "TrainingDivergedError", "evaluate", "MONITORS", "CHECKPOINT_VERSION"]
+
+#: what the keyword arguments of earlier versions became
+_RENAMED = {
+    "patience": "early_stopping=EarlyStopping(patience, monitor, min_delta, restore_best)",
+    "monitor": "early_stopping=EarlyStopping(patience, monitor=...) or best_weights=BestWeights(path, monitor=...)",
+    "min_delta": "early_stopping=EarlyStopping(patience, min_delta=...)",
+    "restore_best": "early_stopping=EarlyStopping(patience, restore_best=...)",
+    "lr_step_size": "lr_schedule=StepDecay(lr0, step_size, gamma)",
+    "lr_gamma": "lr_schedule=StepDecay(lr0, step_size, gamma) or ExponentialDecay(lr0, gamma)",
+}
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite.
-
-    Attributes
-    ----------
-    epoch : int, 1-based epoch in which it happened.
-    iteration : int, 1-based iteration within that epoch.
-    step : int, 1-based iteration counted from the start of training.
-    loss : float, the non-finite loss.
-    lr : float or None, the learning rate at that moment.
-    history : History, everything recorded up to and including the bad step
-        (its ``iter_loss`` ends with the non-finite loss).
-    """
-
-    def __init__(self, epoch, iteration, step, loss, lr, history):
-        self.epoch = epoch
-        self.iteration = iteration
-        self.step = step
-        self.loss = loss
-        self.lr = lr
-        self.history = history
-        hint = (
-            f" with lr={lr:g}; the learning rate is probably too large, try a smaller one "
-            f"(e.g. lr={lr / 10:g})" if lr is not None
-            else "; the learning rate is probably too large, try a smaller one"
-        )
-        super().__init__(
-            f"training diverged: the loss is {loss} at epoch {epoch}, iteration {iteration} "
-            f"({step} iterations in all){hint}. The history so far is in this error's "
-            "`history` attribute and in `trainer.history`."
-        )
+#: the entries of :meth:`Trainer.state_dict`
+STATE_KEYS = ("setup", "progress", "history", "network", "layer_state", "optimizer", "shuffle_rng",
+              "train_eval_index", "divergence", "early_stopping", "best_weights")
 
 
 class History(dict):
@@ -72,14 +62,17 @@ class History(dict):
     - ``'val_loss'``, ``'val_acc'``: the same on the validation set; empty lists when
       there is none.
     - ``'lr'``: the learning rate used during the epoch (None if the optimizer has none).
-    - ``'time'``: seconds since ``fit`` started, at the end of the epoch.
+    - ``'time'``: seconds of training since the run started, at the end of the epoch (a
+      resumed run goes on counting from the checkpoint's time: wall times are the one
+      thing a resumed run does not repeat exactly).
 
     Per iteration: ``'iter_loss'``, the training-mode mini-batch loss each update was
     computed from (the loss ``loss_and_gradient`` returned; no extra forward pass).
 
-    Scalars: ``'iterations_per_epoch'``; ``'best_epoch'`` and ``'best_score'`` (by
-    ``monitor``, None when it is not tracked); ``'stopped_epoch'`` (the epoch at which
-    early stopping or a callback ended training, else None); ``'diverged'`` (bool).
+    Scalars: ``'iterations_per_epoch'``; ``'best_epoch'`` and ``'best_score'`` (by the
+    monitor of ``early_stopping``, else of ``best_weights``; None when neither is given);
+    ``'stopped_epoch'`` (the epoch at which early stopping or a callback ended training,
+    else None); ``'diverged'`` (bool).
     """
 
     EPOCH_KEYS = ("epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time")
@@ -107,17 +100,17 @@ def _check_pair(x_name, x, t_name, t):
                          f"got len({x_name})={len(x)} and len({t_name})={len(t)}")
     if len(x) == 0:
         raise ValueError(f"Trainer: {x_name} is empty")
+    check_finite("Trainer", x_name, x)
+    check_finite("Trainer", t_name, t)
     return x, t
 
 
-def step_decay(lr0, step_size, gamma):
-    """Schedule ``epoch -> lr0 * gamma ** (epoch // step_size)`` (epoch counted from 0)."""
-    return lambda epoch: lr0 * gamma ** (epoch // step_size)
-
-
-def exponential_decay(lr0, gamma):
-    """Schedule ``epoch -> lr0 * gamma ** epoch`` (epoch counted from 0)."""
-    return lambda epoch: lr0 * gamma ** epoch
+def _has_batchnorm(network):
+    layers = getattr(network, "layers", None)
+    if layers is None:
+        return False
+    layers = layers.values() if isinstance(layers, Mapping) else layers
+    return any(isinstance(layer, BatchNormalization) for layer in layers)
 
 
 def evaluate(network, x, t, batch_size=1000):
@@ -128,7 +121,7 @@ def evaluate(network, x, t, batch_size=1000):
 
     Parameters
     ----------
-    network : a :class:`networks.Net`.
+    network : a :class:`networks.Sequential`.
     x : (N, ...) inputs; t : (N,) labels or (N, C) one-hot rows.
     batch_size : samples per forward pass.
 
@@ -145,7 +138,7 @@ def evaluate(network, x, t, batch_size=1000):
         xb, tb = x[i:i + batch_size], t[i:i + batch_size]
         if dtype is not None and xb.dtype != dtype:
             xb = xb.astype(dtype)
-        total_loss += network.loss(xb, tb, train=False) * len(xb)
+        total_loss += float(network.loss(xb, tb, train=False)) * len(xb)
         predicted = np.argmax(network.last_layer.y, axis=1)
         labels = tb if tb.ndim == 1 else np.argmax(tb, axis=1)
         correct += int(np.count_nonzero(predicted == labels))
@@ -156,65 +149,93 @@ class Trainer:
     """Mini-batch training of a network with an optimizer, epoch by epoch.
 
     Each epoch is one full pass over the training set in a fresh random order (every
-    sample is used exactly once; the last batch is smaller when ``batch_size`` does
-    not divide N). Each iteration takes the next batch, calls
-    ``network.loss_and_gradient`` once and ``optimizer.update`` once. After each epoch
-    the network is evaluated on the training data and on the validation data, if any.
+    sample is used once; the last batch is smaller when ``batch_size`` does not divide
+    N). Each iteration takes the next batch, calls ``network.loss_and_gradient`` once and
+    ``optimizer.update`` once. After each epoch the network is evaluated on the training
+    data and on the validation data, if any; then early stopping, best weights, the
+    callbacks and the checkpoint see the epoch's record, in that order.
 
     Parameters
     ----------
-    network : a :class:`networks.Net` (anything with ``params``, ``loss``,
-        ``loss_and_gradient``, ``last_layer``; ``state_dict``/``save_params`` for
-        early stopping and checkpoints).
-    optimizer : an :mod:`optim.optimizers` optimizer (``update(params, grads)``).
+    network : a :class:`networks.Sequential` (anything with ``params``, ``loss``,
+        ``loss_and_gradient``, ``last_layer``; ``state_dict``/``load_state_dict`` for
+        early stopping and checkpoints, ``save_params`` for best weights).
+    optimizer : an :mod:`optim.optimizers` optimizer (``update(params, grads)``;
+        ``state_dict``/``load_state_dict`` for checkpoints).
     x_train : (N, ...) training inputs, any floating dtype; each batch is cast once
         to the network's ``dtype`` (float32 data can train a float64 net and back).
     t_train : (N,) integer labels or (N, C) one-hot rows.
     x_val, t_val : optional validation set, evaluated after every epoch.
+        NaN or inf anywhere in the four arrays is a ValueError naming the array and the
+        index of the first bad value, raised here, before anything is trained.
+
+    The rest are keyword arguments:
+
     epochs : int >= 1, number of full passes (ignored when ``iterations`` is given).
     batch_size : int >= 1, samples per update.
     iterations : int >= 1 or None. Run exactly this many updates instead of ``epochs``
         passes (the articles' set-ups): each iteration takes the next batch of a
         shuffled pass, a new pass starts with a new permutation, and the network is
         evaluated at the end of each pass and after the last iteration.
-    rng : None, int or np.random.Generator, for the shuffles (and the training
-        subset of ``train_eval_size``).
+    drop_last : None (default), True or False. True drops the last, smaller batch of each
+        pass. None chooses: True when the network has a BatchNormalization layer and
+        N % batch_size == 1 (a batch of one sample has no variance to normalise by), else
+        False.
+    rng : None, int or np.random.Generator, for the shuffles (and the training subset
+        of ``train_eval_size``).
+    lr_schedule : None or a callable ``epoch -> lr`` (``epoch`` counted from 0), for example
+        :class:`StepDecay` or :class:`ExponentialDecay`; the optimizer's ``lr`` is set to it
+        at the start of each epoch.
+    early_stopping : None or an :class:`EarlyStopping`: stop when its monitor has not
+        improved for ``patience`` epochs and (``restore_best``) put the best weights back.
+    best_weights : None, a path, or a :class:`BestWeights`: write the parameters to that
+        ``.npz`` file whenever the monitored metric improves (a path watches
+        ``'val_loss'``). What earlier versions called ``checkpoint``.
+    checkpoint : None or the path of a checkpoint file: after every epoch the whole
+        training state is written there, atomically (see "Checkpoints and resume").
+    resume : bool. Continue from ``checkpoint``, which must exist: the network, the
+        optimizer and everything else are restored from it here, and :meth:`fit` goes on
+        from the epoch after the one the checkpoint was written at.
+    divergence_factor : float > 1 or None (default 100). Training stops with
+        :class:`TrainingDivergedError` when a mini-batch loss is NaN or infinite, or more
+        than ``divergence_factor`` times the first mini-batch loss of the run (see
+        :mod:`optim.divergence`). None: only NaN and inf stop it.
+    callbacks : sequence of callables ``callback(trainer, record)``, called after each
+        epoch with that epoch's values (a dict with the per-epoch keys of
+        :class:`History`); one that returns True stops training. Their own state is not
+        part of a checkpoint.
     verbose : 0 silent; 1 a tqdm progress bar with the running loss during each epoch
         on a terminal (replaced by the epoch's line when it ends), and just one line per
         epoch when stderr is not a terminal; 2 one line per epoch (for log files).
-    callbacks : sequence of callables ``callback(trainer, record)``, called after each
-        epoch with that epoch's values (a dict with the per-epoch keys of
-        :class:`History`); one that returns True stops training.
-    patience : int >= 1 or None. Early stopping: stop when ``monitor`` has not
-        improved (by more than ``min_delta``) for ``patience`` epochs. None: never.
-    monitor : 'val_loss' | 'val_acc' | 'train_loss' | 'train_acc', the metric early
-        stopping and checkpoints watch (losses lower is better, accuracies higher).
-    min_delta : float >= 0, the least change that counts as an improvement.
-    restore_best : bool. With ``patience``, copy the best epoch's parameters (and
-        batch-norm running statistics) back into the network, in place, at the end.
-    checkpoint : path of a ``.npz`` file or None. Whenever ``monitor`` improves, the
-        parameters are written there with ``network.save_params`` (an atomic write).
-    lr_schedule : None, 'step' (``lr0 * lr_gamma ** (epoch // lr_step_size)``),
-        'exponential' (``lr0 * lr_gamma ** epoch``) or a callable ``epoch -> lr``;
-        ``epoch`` counts from 0, ``lr0`` is the optimizer's lr when the Trainer is built,
-        and the optimizer's ``lr`` is set at the start of each epoch.
-    lr_step_size : int >= 1, epochs between two 'step' decays.
-    lr_gamma : float > 0, the decay factor.
     eval_batch_size : int >= 1, batch size of the per-epoch evaluations.
     train_eval_size : int >= 1 or None. None evaluates the whole training set after
         each epoch (cheap enough for MNIST's 60000 samples, as it is done in batches);
         an int evaluates a fixed random subset of that many samples, drawn once.
 
+    Checkpoints and resume
+    ----------------------
+    With ``checkpoint=path`` the Trainer writes, after every epoch, one ``.npz`` file
+    (format in :mod:`optim.checkpoint`, read without pickle) holding: the network's
+    ``state_dict`` (parameters, batch-norm statistics) and its layers' ``state()``
+    (dropout random streams), the optimizer's ``state_dict``, the epoch and iteration
+    counters (which are the learning-rate schedule's position), the shuffling random
+    stream, the training-evaluation subset, the history, the early-stopping and
+    best-weights bookkeeping with the best weights, and the divergence reference. A
+    new process that builds the same network, optimizer and data and passes
+    ``resume=True`` ends with parameters and a history identical, bit for bit, to those
+    of a run that was never interrupted (``'time'`` aside). Resuming checks the file
+    before anything changes: a network of other shapes is refused naming the key and
+    both shapes, as are another optimizer, another number of training or validation
+    samples, or another ``batch_size``, ``drop_last`` or ``train_eval_size``. ``epochs``
+    (or ``iterations``) may be raised to train on; a run that had ended (all epochs done,
+    or stopped early) ends again at once.
+
     Attributes
     ----------
-    history : History of the last (or current) ``fit``, filled in as training goes: each
-        epoch's values are appended when the epoch ends, each mini-batch loss as soon as
-        it is computed. So after any exception out of ``fit`` (a divergence, or a ``KeyboardInterrupt``
-        from Ctrl-C) it holds every completed epoch, and ``iter_loss`` may also hold the
-        losses of the interrupted epoch's steps (``history['iteration'][-1]`` counts the
-        completed ones). The network's weights are then those of the last step taken; a
-        callback that copies them after each epoch keeps the last completed epoch's.
-    iterations_per_epoch : int, ``ceil(N / batch_size)``.
+    history : History of the last (or current) ``fit``; kept when training diverges.
+    iterations_per_epoch : int, ``ceil(N / batch_size)`` (``N // batch_size`` with drop_last).
+    epochs_done, steps_done : epochs and iterations completed.
+    progress, divergence : the :class:`Progress` and :class:`DivergenceCheck` parts.
 
     Examples
     --------
@@ -222,13 +243,21 @@ class Trainer:
     >>> trainer = Trainer(net, SGD(lr=0.1), x_train, t_train, x_test, t_test, epochs=10, rng=0)
     >>> history = trainer.fit()
     >>> history['val_acc'][-1]
+    >>> Trainer(net, Adam(lr=1e-3), x_train, t_train, x_val, t_val, epochs=20, rng=0,
+    ...         lr_schedule=ExponentialDecay(1e-3, gamma=0.8),
+    ...         early_stopping=EarlyStopping(patience=3), best_weights="best.npz",
+    ...         checkpoint="run.npz", resume=os.path.exists("run.npz")).fit()
     """
 
-    def __init__(self, network, optimizer, x_train, t_train, x_val=None, t_val=None, epochs=10,
-                 batch_size=100, iterations=None, rng=None, verbose=1, callbacks=(), patience=None,
-                 monitor="val_loss", min_delta=0.0, restore_best=True, checkpoint=None,
-                 lr_schedule=None, lr_step_size=10, lr_gamma=0.5, eval_batch_size=1000,
-                 train_eval_size=None):
+    def __init__(self, network, optimizer, x_train, t_train, x_val=None, t_val=None, *,
+                 epochs=10, batch_size=100, iterations=None, drop_last=None, rng=None,
+                 lr_schedule=None, early_stopping=None, best_weights=None, checkpoint=None,
+                 resume=False, divergence_factor=DIVERGENCE_FACTOR, callbacks=(), verbose=1,
+                 eval_batch_size=1000, train_eval_size=None, **renamed):
+        for name in renamed:
+            if name in _RENAMED:
+                raise TypeError(f"Trainer: {name}= is now {_RENAMED[name]}")
+            raise TypeError(f"Trainer got an unexpected keyword argument {name!r}")
         for attr in ("params", "loss", "loss_and_gradient"):
             if not hasattr(network, attr):
                 raise ValueError(f"Trainer: network must have `{attr}`, got {type(network).__name__}")
@@ -236,6 +265,8 @@ class Trainer:
             raise ValueError(f"Trainer: optimizer must have update(params, grads), got {optimizer!r}")
         self.network = network
         self.optimizer = optimizer
+
+        # The data, checked at the door: shapes, lengths, and NaN or inf anywhere.
         self.x_train, self.t_train = _check_pair("x_train", x_train, "t_train", t_train)
         if (x_val is None) != (t_val is None):
             raise ValueError("Trainer: give both x_val and t_val, or neither")
@@ -248,227 +279,324 @@ class Trainer:
         self.iterations = check_int("Trainer", "iterations", iterations, 1, allow_none=True)
         self.eval_batch_size = check_int("Trainer", "eval_batch_size", eval_batch_size, 1)
         self.train_eval_size = check_int("Trainer", "train_eval_size", train_eval_size, 1, allow_none=True)
-        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(f"Trainer: verbose must be 0, 1 or 2, got {verbose!r}")
-        self.verbose = verbose
         self.rng = make_rng(rng)
-
+        self.progress = Progress(verbose)
+        self.divergence = DivergenceCheck(divergence_factor)
         self.callbacks = tuple(callbacks)
         for cb in self.callbacks:
             if not callable(cb):
                 raise ValueError(f"Trainer: every callback must be callable, got {cb!r}")
-
-        if monitor not in MONITORS:
-            raise ValueError(f"Trainer: monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
-        self.monitor = monitor
-        self.patience = check_int("Trainer", "patience", patience, 1, allow_none=True)
-        self.min_delta = float(min_delta)
-        if not self.min_delta >= 0 or not math.isfinite(self.min_delta):
-            raise ValueError(f"Trainer: min_delta must be a finite number >= 0, got {min_delta!r}")
-        self.restore_best = bool(restore_best)
-        self.checkpoint = checkpoint
-        if (self.patience is not None or checkpoint is not None) and monitor.startswith("val") \
-                and x_val is None:
-            raise ValueError(
-                f"Trainer: monitor={monitor!r} needs validation data (x_val, t_val) for early "
-                "stopping or checkpoints; pass them, or monitor 'train_loss' / 'train_acc'"
-            )
-        if checkpoint is not None and not hasattr(network, "save_params"):
-            raise ValueError("Trainer: checkpoint needs a network with save_params(path)")
-
-        self.lr_step_size = check_int("Trainer", "lr_step_size", lr_step_size, 1)
-        self.lr_gamma = float(lr_gamma)
-        if not self.lr_gamma > 0 or not math.isfinite(self.lr_gamma):
-            raise ValueError(f"Trainer: lr_gamma must be a finite number > 0, got {lr_gamma!r}")
-        self.lr_schedule = self._make_schedule(lr_schedule)
+        self.lr_schedule = self._check_schedule(lr_schedule)
+        self.early_stopping, self.best_weights = self._check_watchers(early_stopping, best_weights)
+        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        if self.checkpoint is not None:
+            self._check_can_checkpoint()
 
         n = len(self.x_train)
-        self._batches = MiniBatchIterator(self.x_train, self.t_train, self.batch_size, rng=self.rng)
+        self.drop_last = self._choose_drop_last(drop_last, n)
+        self._batches = MiniBatchIterator(self.x_train, self.t_train, self.batch_size,
+                                          drop_last=self.drop_last, rng=self.rng)
         self.iterations_per_epoch = len(self._batches)
         if self.train_eval_size is None or self.train_eval_size >= n:
-            self._train_eval_index = None
+            self._set_train_eval_index(None)
         else:
-            self._train_eval_index = np.sort(self.rng.choice(n, self.train_eval_size, replace=False))
-            self._train_eval_set = (self.x_train[self._train_eval_index], self.t_train[self._train_eval_index])
-        self.history = History()
+            self._set_train_eval_index(np.sort(self.rng.choice(n, self.train_eval_size, replace=False)))
+        self._start_run()
+        self._resumed_from = None
+        if not isinstance(resume, (bool, np.bool_)):
+            raise ValueError(f"Trainer: resume must be True or False, got {resume!r}")
+        if resume:
+            if self.checkpoint is None:
+                raise ValueError("Trainer: resume=True needs checkpoint=PATH, the file to continue from")
+            self.load_checkpoint(self.checkpoint)
 
-    def _make_schedule(self, lr_schedule):
-        if lr_schedule is None:
+    # --- checks of the arguments -----------------------------------------------------
+    def _check_schedule(self, schedule):
+        if schedule is None:
             return None
-        if not callable(lr_schedule) and lr_schedule not in LR_SCHEDULES:
+        if not callable(schedule):
             raise ValueError(
-                f"Trainer: lr_schedule must be None, 'step', 'exponential' or a callable "
-                f"epoch -> lr, got {lr_schedule!r}"
-            )
+                f"Trainer: lr_schedule must be None or a callable epoch -> lr, such as "
+                f"StepDecay(lr0, step_size, gamma) or ExponentialDecay(lr0, gamma), got {schedule!r}")
         if not hasattr(self.optimizer, "lr"):
             raise ValueError(f"Trainer: lr_schedule needs an optimizer with an `lr`, got {self.optimizer!r}")
-        if callable(lr_schedule):
-            return lr_schedule
-        lr0 = float(self.optimizer.lr)
-        if lr_schedule == "step":
-            return step_decay(lr0, self.lr_step_size, self.lr_gamma)
-        return exponential_decay(lr0, self.lr_gamma)
+        return schedule
 
-    # --- the loop ------------------------------------------------------------------
+    def _check_watchers(self, early_stopping, best_weights):
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise ValueError(f"Trainer: early_stopping must be None or an EarlyStopping, got {early_stopping!r}")
+        if best_weights is not None and not isinstance(best_weights, BestWeights):
+            if not isinstance(best_weights, (str, os.PathLike)):
+                raise ValueError(f"Trainer: best_weights must be None, a path or a BestWeights, got {best_weights!r}")
+            best_weights = BestWeights(best_weights)
+        for part, name in ((early_stopping, "early stopping"), (best_weights, "best_weights")):
+            if part is not None and part.best.needs_validation and self.x_val is None:
+                raise ValueError(
+                    f"Trainer: monitor={part.monitor!r} needs validation data (x_val, t_val) for "
+                    f"{name}; pass them, or monitor 'train_loss' / 'train_acc'")
+        if best_weights is not None and not hasattr(self.network, "save_params"):
+            raise ValueError("Trainer: best_weights needs a network with save_params(path)")
+        return early_stopping, best_weights
+
+    def _check_can_checkpoint(self):
+        for attr in ("state_dict", "load_state_dict"):
+            if not hasattr(self.network, attr):
+                raise ValueError(f"Trainer: checkpoint needs a network with {attr}(), "
+                                 f"got {type(self.network).__name__}")
+            if not hasattr(self.optimizer, attr):
+                raise ValueError(f"Trainer: checkpoint needs an optimizer with {attr}(), got {self.optimizer!r}")
+
+    def _choose_drop_last(self, drop_last, n):
+        if drop_last is None:
+            drop_last = _has_batchnorm(self.network) and n % self.batch_size == 1
+            if drop_last and n == 1:
+                raise ValueError("Trainer: a network with batch normalization cannot train on 1 sample "
+                                 "(a batch needs at least 2 to estimate a variance)")
+        elif not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"Trainer: drop_last must be None, True or False, got {drop_last!r}")
+        if drop_last and n < self.batch_size:
+            raise ValueError(f"Trainer: drop_last=True with {n} training samples and batch_size="
+                             f"{self.batch_size} leaves no batch")
+        return bool(drop_last)
+
+    # --- the loop --------------------------------------------------------------------
+    @property
+    def total_steps(self):
+        """Iterations the run makes in all."""
+        return self.iterations if self.iterations is not None else self.epochs * self.iterations_per_epoch
+
+    @property
+    def n_epochs(self):
+        """Epochs (passes, the last one maybe partial) the run makes in all."""
+        return -(-self.total_steps // self.iterations_per_epoch)
+
     def fit(self):
         """Train; return the :class:`History` (also kept as ``self.history``).
 
-        Each call starts a new history and continues from the network's current
-        parameters and the optimizer's current state.
+        Each call starts a new run (a new history) from the network's current parameters
+        and the optimizer's current state, except the first call after ``resume=True``
+        (or :meth:`load_checkpoint`), which continues the run of the checkpoint.
 
         Raises
         ------
         TrainingDivergedError
-            If a mini-batch loss is NaN or infinite; the history so far is attached.
+            When the divergence rule stops training; the history so far is attached.
         """
+        if self._resumed_from is not None:
+            self.progress.say(f"resuming from {self._resumed_from} after epoch {self.epochs_done} "
+                              f"({self.steps_done} iterations)")
+            self._resumed_from = None
+        else:
+            self._start_run()
         # An overflow shows up as a non-finite loss, which is checked after every step and
         # reported with its epoch and iteration; numpy's own warnings would say less.
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._fit()
+            try:
+                return self._fit()
+            finally:
+                self.progress.close()
 
     def _fit(self):
-        net, opt = self.network, self.optimizer
-        dtype = getattr(net, "dtype", None)
-        history = self.history = History()
-        history["iterations_per_epoch"] = self.iterations_per_epoch
-        total = self.iterations if self.iterations is not None else self.epochs * self.iterations_per_epoch
-        n_epochs = -(-total // self.iterations_per_epoch)
-        mode = MONITORS[self.monitor]
-        tracking = self.patience is not None or self.checkpoint is not None
-        best_score, best_state, wait = None, None, 0
-        step, start = 0, time.perf_counter()
-
-        for epoch in range(1, n_epochs + 1):
-            if self.lr_schedule is not None:
-                opt.lr = self.lr_schedule(epoch - 1)
-            lr = getattr(opt, "lr", None)
-            steps_here = min(self.iterations_per_epoch, total - step)
-            bar = self._progress_bar(epoch, n_epochs, steps_here)
-            batches = iter(self._batches)  # a new permutation each pass
-            running = 0.0
-            try:
-                for i in range(steps_here):
-                    xb, tb = next(batches)
-                    if dtype is not None and xb.dtype != dtype:
-                        xb = xb.astype(dtype)
-                    loss, grads = net.loss_and_gradient(xb, tb)
-                    step += 1
-                    history["iter_loss"].append(float(loss))
-                    if not math.isfinite(loss):
-                        history["diverged"] = True
-                        raise TrainingDivergedError(epoch, i + 1, step, float(loss), lr, history)
-                    opt.update(net.params, grads)
-                    running += loss
-                    if bar is not None and (i % 10 == 9 or i == steps_here - 1):
-                        bar.set_postfix_str(f"loss {running / (i + 1):.4f}", refresh=False)
-                        bar.update(i + 1 - bar.n)
-            except BaseException:
-                if bar is not None:
-                    bar.close()
-                raise
-
-            record = self._evaluate(epoch, step, lr, time.perf_counter() - start)
-            for key, value in record.items():
-                history[key].append(value)
-            self._report(bar, record, n_epochs)
-
-            stop = False
-            if tracking:
-                score = record[self.monitor]
-                improved = best_score is None or (
-                    score < best_score - self.min_delta if mode == "min"
-                    else score > best_score + self.min_delta
-                )
-                if improved:
-                    best_score, wait = score, 0
-                    history["best_epoch"], history["best_score"] = epoch, score
-                    if self.patience is not None and self.restore_best:
-                        best_state = self._copy_state()
-                    if self.checkpoint is not None:
-                        net.save_params(self.checkpoint)
-                else:
-                    wait += 1
-                    stop = self.patience is not None and wait >= self.patience
-            for cb in self.callbacks:
-                if cb(self, dict(record)) is True:
-                    stop = True
+        clock = time.perf_counter() - self._elapsed
+        epoch = self.epochs_done
+        while self.history["stopped_epoch"] is None and epoch < self.n_epochs:
+            epoch += 1
+            lr = self._set_lr(epoch)
+            self._train_epoch(epoch, lr)
+            record = self._evaluate(epoch, lr, time.perf_counter() - clock)
+            stop = self._end_epoch(record)
+            self.epochs_done, self._elapsed = epoch, record["time"]
+            if self.checkpoint is not None:
+                self.save_checkpoint(self.checkpoint)
             if stop:
-                history["stopped_epoch"] = epoch
-                if self.verbose:
-                    line = f"stopped after epoch {epoch}"
-                    if history["best_epoch"] is not None:
-                        line += (f"; best {self.monitor} {history['best_score']:.4f} "
-                                 f"at epoch {history['best_epoch']}")
-                    self._print(line)
                 break
+        if self.early_stopping is not None:
+            self.early_stopping.restore(self.network)
+        return self.history
 
-        if best_state is not None:
-            self._load_state(best_state)
-        return history
+    def _train_epoch(self, epoch, lr):
+        """One pass: for each mini-batch, loss and gradients, then an update."""
+        net, opt, dtype = self.network, self.optimizer, getattr(self.network, "dtype", None)
+        steps = min(self.iterations_per_epoch, self.total_steps - self.steps_done)
+        self.progress.start_epoch(epoch, self.n_epochs, steps)
+        batches = iter(self._batches)  # a new permutation each pass
+        for i in range(steps):
+            x, t = next(batches)
+            if dtype is not None and x.dtype != dtype:
+                x = x.astype(dtype)
+            loss, grads = net.loss_and_gradient(x, t)
+            self.steps_done += 1
+            self.history["iter_loss"].append(float(loss))
+            self._check_divergence(epoch, i + 1, float(loss), lr)
+            opt.update(net.params, grads)
+            self.progress.step(loss)
 
-    # --- pieces --------------------------------------------------------------------
-    def _evaluate(self, epoch, step, lr, elapsed):
-        if self._train_eval_index is None:
-            x, t = self.x_train, self.t_train
+    # --- the parts the loop calls ----------------------------------------------------
+    def _start_run(self):
+        """A new run: empty history, counters at 0, the parts' bookkeeping forgotten."""
+        self.history = History()
+        self.history["iterations_per_epoch"] = self.iterations_per_epoch
+        self.epochs_done, self.steps_done, self._elapsed = 0, 0, 0.0
+        self.divergence.reset()
+        for part in (self.early_stopping, self.best_weights):
+            if part is not None:
+                part.reset()
+
+    def _set_lr(self, epoch):
+        if self.lr_schedule is not None:
+            self.optimizer.lr = self.lr_schedule(epoch - 1)
+        lr = getattr(self.optimizer, "lr", None)
+        return None if lr is None else float(lr)
+
+    def _check_divergence(self, epoch, iteration, loss, lr):
+        if self.divergence.diverged(loss):
+            self.history["diverged"] = True
+            reference = self.divergence.reference if math.isfinite(loss) else None
+            raise TrainingDivergedError(epoch, iteration, self.steps_done, loss, lr, self.history,
+                                        reference=reference, factor=self.divergence.factor)
+
+    def _set_train_eval_index(self, index):
+        self._train_eval_index = index
+        if index is None:
+            self._train_eval_set = (self.x_train, self.t_train)
         else:
-            x, t = self._train_eval_set
-        train_loss, train_acc = evaluate(self.network, x, t, self.eval_batch_size)
-        record = {"epoch": epoch, "iteration": step, "train_loss": train_loss, "train_acc": train_acc}
+            self._train_eval_set = (self.x_train[index], self.t_train[index])
+
+    def _evaluate(self, epoch, lr, elapsed):
+        train_loss, train_acc = evaluate(self.network, *self._train_eval_set, self.eval_batch_size)
+        record = {"epoch": epoch, "iteration": self.steps_done, "train_loss": train_loss,
+                  "train_acc": train_acc}
         if self.x_val is not None:
             record["val_loss"], record["val_acc"] = evaluate(
                 self.network, self.x_val, self.t_val, self.eval_batch_size)
-        record["lr"] = None if lr is None else float(lr)
+        record["lr"] = lr
         record["time"] = elapsed
         return record
 
-    def _copy_state(self):
-        state = self.network.state_dict() if hasattr(self.network, "state_dict") else self.network.params
-        return {k: np.array(v, copy=True) for k, v in state.items()}
+    def _end_epoch(self, record):
+        """Record the epoch, show it, let the watchers and callbacks see it; True to stop."""
+        history = self.history
+        for key, value in record.items():
+            history[key].append(value)
+        self.progress.end_epoch(record, self.n_epochs)
+        stop = False
+        if self.early_stopping is not None:
+            stop = self.early_stopping.update(record, self.network)
+        if self.best_weights is not None:
+            self.best_weights.update(record, self.network)
+        watched = self.early_stopping or self.best_weights
+        if watched is not None:
+            history["best_epoch"], history["best_score"] = watched.best.best_epoch, watched.best.best_score
+        for cb in self.callbacks:
+            if cb(self, dict(record)) is True:
+                stop = True
+        if stop:
+            history["stopped_epoch"] = record["epoch"]
+            line = f"stopped after epoch {record['epoch']}"
+            if history["best_epoch"] is not None:
+                line += f"; best {watched.monitor} {history['best_score']:.4f} at epoch {history['best_epoch']}"
+            self.progress.say(line)
+        return stop
 
-    def _load_state(self, saved):
-        state = self.network.state_dict() if hasattr(self.network, "state_dict") else self.network.params
-        for k, arr in state.items():
-            arr[...] = saved[k]
+    # --- checkpoints -----------------------------------------------------------------
+    def _setup(self):
+        """What a checkpoint must agree on with the Trainer that resumes from it."""
+        return {"n_train": len(self.x_train), "n_val": None if self.x_val is None else len(self.x_val),
+                "batch_size": self.batch_size, "drop_last": self.drop_last,
+                "train_eval_size": self.train_eval_size, "optimizer": type(self.optimizer).__name__}
 
-    def _progress_bar(self, epoch, n_epochs, steps):
-        if self.verbose != 1:
-            return None
-        # disable=None: tqdm turns itself off when stderr is not a terminal. The size comes
-        # from shutil, which falls back to 80x24 where a terminal reports 0x0 (tqdm would
-        # then draw nothing).
-        size = shutil.get_terminal_size()
-        bar = tqdm(total=steps, desc=f"epoch {epoch}/{n_epochs}", unit="batch", disable=None,
-                   leave=False, ncols=size.columns, nrows=size.lines)
-        if bar.disable:
-            bar.close()
-            return None
-        return bar
+    def state_dict(self):
+        """The whole training state, as the checkpoint file holds it: a dict of JSON values
+        and arrays (copies), see "Checkpoints and resume"."""
+        net = self.network
+        return {
+            "setup": self._setup(),
+            "progress": {"epochs_done": self.epochs_done, "steps_done": self.steps_done,
+                         "elapsed": self._elapsed},
+            "history": dict(self.history),
+            "network": {k: np.array(v, copy=True) for k, v in net.state_dict().items()},
+            "layer_state": net.state() if hasattr(net, "state") else None,
+            "optimizer": self.optimizer.state_dict(),
+            "shuffle_rng": self.rng.bit_generator.state,
+            "train_eval_index": self._train_eval_index,
+            "divergence": self.divergence.state_dict(),
+            "early_stopping": None if self.early_stopping is None else self.early_stopping.state_dict(),
+            "best_weights": None if self.best_weights is None else self.best_weights.state_dict(),
+        }
 
-    @staticmethod
-    def _format(record, n_epochs):
-        parts = [f"epoch {record['epoch']}/{n_epochs}",
-                 f"loss {record['train_loss']:.4f}", f"acc {record['train_acc']:.4f}"]
-        if "val_loss" in record:
-            parts += [f"val_loss {record['val_loss']:.4f}", f"val_acc {record['val_acc']:.4f}"]
-        if record["lr"] is not None:
-            parts.append(f"lr {record['lr']:.3g}")
-        parts.append(f"{record['time']:.1f}s")
-        return "  ".join(parts)
+    def save_checkpoint(self, path):
+        """Write :meth:`state_dict` to ``path`` as one ``.npz`` file, atomically (a process
+        killed while writing leaves the previous checkpoint intact)."""
+        save_checkpoint(path, self.state_dict())
 
-    def _report(self, bar, record, n_epochs):
-        if self.verbose == 0:
-            return
-        if bar is not None:
-            bar.close()  # the bar vanishes (leave=False); the epoch's line stays
-        self._print(self._format(record, n_epochs))
+    def load_checkpoint(self, path):
+        """Restore everything from the checkpoint file at ``path`` (as ``resume=True``
+        does); the next :meth:`fit` continues that run. Everything is checked before
+        anything changes."""
+        self.load_state_dict(load_checkpoint(path), source=os.fspath(path))
+        self._resumed_from = os.fspath(path)
 
-    def _print(self, line):
-        if self.verbose == 1:
-            tqdm.write(line, file=sys.stdout)
-        else:
-            print(line, flush=True)
+    def load_state_dict(self, state, source="the state"):
+        """Restore a :meth:`state_dict`; the next :meth:`fit` continues that run.
+
+        Raises ValueError naming ``source`` and what does not fit (for another network,
+        the key and both shapes); the Trainer, network and optimizer are then unchanged.
+        """
+        self._check_state(state, source)
+        backup = self.state_dict()
+        try:
+            self._apply_state(state, source)
+        except BaseException:
+            self._apply_state(backup, "the state before loading")
+            raise
+        self._resumed_from = source
+
+    def _apply_state(self, state, source):
+        # The network first: its load checks every key and shape before it changes anything.
+        net = self.network
+        net.load_state_dict(state["network"], source=source)
+        if state["layer_state"] is not None:
+            net.set_state(state["layer_state"])
+        self.optimizer.load_state_dict(state["optimizer"], params=net.params)
+        self.rng.bit_generator.state = state["shuffle_rng"]
+        index = state["train_eval_index"]
+        self._set_train_eval_index(None if index is None else np.array(index))
+        self.history = History()
+        self.history.update(state["history"])
+        progress = state["progress"]
+        self.epochs_done, self.steps_done = int(progress["epochs_done"]), int(progress["steps_done"])
+        self._elapsed = float(progress["elapsed"])
+        self.divergence.load_state_dict(state["divergence"])
+        for name, part in (("early_stopping", self.early_stopping), ("best_weights", self.best_weights)):
+            if part is not None:
+                part.load_state_dict(state[name], source)
+
+    def _check_state(self, state, source):
+        missing = sorted(set(STATE_KEYS) - set(state)) if isinstance(state, Mapping) else "everything"
+        if missing:
+            raise ValueError(f"{source} is not a Trainer state: {missing} missing")
+        saved, mine = state["setup"], self._setup()
+        for key, value in mine.items():
+            if saved.get(key) != value:
+                raise ValueError(f"{source} was written with {key}={saved.get(key)!r}, but this Trainer "
+                                 f"has {key}={value!r}; resume with the same data and settings")
+        for name in ("early_stopping", "best_weights"):
+            here, there = getattr(self, name) is not None, state.get(name) is not None
+            if here != there:
+                raise ValueError(f"{source} was written {'with' if there else 'without'} {name}, but this "
+                                 f"Trainer has {'it' if here else 'none'}; resume with the same settings")
+            if here and state[name]["scalars"]["monitor"] != getattr(self, name).monitor:
+                raise ValueError(f"{source} has {name} watching {state[name]['scalars']['monitor']!r}, "
+                                 f"this Trainer's watches {getattr(self, name).monitor!r}")
+        layer_state = state.get("layer_state")
+        if layer_state is not None and hasattr(self.network, "state"):
+            mine = set(self.network.state())
+            if set(layer_state) != mine:
+                raise ValueError(f"{source} has the layers {sorted(layer_state)}, this network "
+                                 f"{sorted(mine)}")
 
     def __repr__(self):
         mode = f"iterations={self.iterations}" if self.iterations is not None else f"epochs={self.epochs}"
         return (f"Trainer({type(self.network).__name__}, {self.optimizer!r}, n_train={len(self.x_train)}, "
                 f"{mode}, batch_size={self.batch_size})")
+

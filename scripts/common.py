@@ -304,6 +304,55 @@ def format_table(header, rows):
     return "\n".join(lines)
 
 
+# --- checkpoints ----------------------------------------------------------------------------
+
+
+def add_checkpoint_args(parser):
+    """Add ``--checkpoint PATH`` and ``--resume`` to a training script's parser.
+
+    ``--resume`` without ``--checkpoint``, or with no file there, is a usage error, found
+    before any data is loaded.
+    """
+    parser.add_argument(
+        "--checkpoint", metavar="PATH", default=None,
+        help="write the whole training state (weights, optimizer, random streams, history) to "
+             "PATH after every epoch, atomically: after Ctrl-C or a kill it holds the last "
+             "completed epoch, and --resume continues from there (default: no checkpoint)")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="continue the run saved in --checkpoint; give the same options (--epochs may be "
+             "raised): the result is the one an uninterrupted run would have given, bit for bit")
+    parser.add_check(_check_resume)
+
+
+def _check_resume(args):
+    if args.resume and not args.checkpoint:
+        return "argument --resume: needs --checkpoint PATH, the file to continue from"
+    if args.resume and not os.path.isfile(args.checkpoint):
+        return f"argument --resume: there is no checkpoint at {args.checkpoint!r}"
+    if args.checkpoint and not args.resume and os.path.isdir(args.checkpoint):
+        return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
+    return None
+
+
+def make_trainer(args, build):
+    """``build()``, a Trainer; with ``--resume``, a checkpoint it cannot continue from (another
+    network, other data or settings, a damaged file) ends the script with the reason."""
+    try:
+        return build()
+    except (ValueError, OSError) as err:
+        if not getattr(args, "resume", False):
+            raise
+        sys.exit(f"error: cannot resume from {args.checkpoint}: {err}")
+
+
+def resume_hint(args, trainer):
+    """After a Ctrl-C: say where the training state is and how to continue it."""
+    if getattr(args, "checkpoint", None) and trainer.epochs_done:
+        _say(f"the training state after epoch {trainer.epochs_done} is in {args.checkpoint}: "
+             "run the same command with --resume to continue")
+
+
 def fit(trainer, catch_interrupt=False):
     """Run ``trainer.fit()`` and keep the history of a run that did not finish instead of raising.
 
@@ -354,8 +403,13 @@ class LastEpoch:
         return net.state_dict() if hasattr(net, "state_dict") else net.params
 
     def __call__(self, trainer, record):
+        self.snapshot(record["epoch"])
+
+    def snapshot(self, epoch):
+        """Keep a copy of the network's arrays as of the end of ``epoch`` (now); a script
+        that resumed a run calls it once with the epoch it resumed after."""
         self._saved = {k: np.array(v, copy=True) for k, v in self._arrays().items()}
-        self.epoch = record["epoch"]
+        self.epoch = epoch
 
     def restore(self, history):
         """Put the network back to the end of the last epoch ``history`` recorded; return

@@ -16,13 +16,18 @@ grids), PREFIX.json (settings, history, test accuracy, seconds per epoch) and
 PREFIX_weights.npz (net.load_params reads it), with PREFIX convnet_mnist,
 deep_convnet_mnist, convnet_fashion_mnist or deep_convnet_fashion_mnist. Ctrl-C stops
 training cleanly: the files then hold the completed epochs (the weights and filters as
-of the last one) and the script exits with status 130.
+of the last one) and the script exits with status 130. With --checkpoint PATH the whole
+training state is written to PATH after every epoch, so that a run stopped by Ctrl-C or
+killed continues with the same command plus --resume, ending exactly where the
+uninterrupted run would have.
 
 Examples:
   python scripts/train_convnet.py                          # SimpleConvNet, ~99%
   python scripts/train_convnet.py --deep --verbose 2       # DeepConvNet, ~99.3%+
   python scripts/train_convnet.py --dataset fashion-mnist --epochs 15
   python scripts/train_convnet.py --optimizer momentum --lr 0.01 --init 0.01
+  python scripts/train_convnet.py --deep --checkpoint deep.npz             # Ctrl-C, then:
+  python scripts/train_convnet.py --deep --checkpoint deep.npz --resume
 
 Speed: the scripts use one BLAS thread by default (--threads). That is as fast as two
 for SimpleConvNet, whose matrix products are small; DeepConvNet's larger ones run about
@@ -37,6 +42,7 @@ import numpy as np
 from bprop.layers import make_rng
 from bprop.networks import DeepConvNet, SimpleConvNet
 from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
+from bprop.optim.schedules import make_schedule
 import common
 
 
@@ -61,6 +67,7 @@ def build_parser():
     add("--train-size", type=common.positive_int, default=None, help="train on a random subset of this many images")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
+    common.add_checkpoint_args(parser)
     return parser
 
 
@@ -89,11 +96,13 @@ def main(argv=None):
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
     last_epoch = common.LastEpoch(net)
     # Small evaluation batches: a 1000-image batch would unroll a 450 MB im2col matrix in DeepConvNet.
-    trainer = Trainer(net, optimizer, x_train, t_train, x_test, t_test, epochs=args.epochs,
-                      batch_size=args.batch_size, rng=rng, verbose=args.verbose,
-                      train_eval_size=train_eval_size, eval_batch_size=200,
-                      lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
-                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size, callbacks=[last_epoch])
+    trainer = common.make_trainer(args, lambda: Trainer(
+        net, optimizer, x_train, t_train, x_test, t_test, epochs=args.epochs, batch_size=args.batch_size,
+        rng=rng, verbose=args.verbose, train_eval_size=train_eval_size, eval_batch_size=200,
+        lr_schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
+        callbacks=[last_epoch], checkpoint=args.checkpoint, resume=args.resume))
+    if args.resume:
+        last_epoch.snapshot(trainer.epochs_done)
     print(f"{args.dataset}: {type(net).__name__} ({net.n_params()} parameters, init {args.init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
@@ -107,6 +116,7 @@ def main(argv=None):
     test_acc = None
     if interrupted:
         done = last_epoch.restore(history)
+        common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
         # The test set is the per-epoch validation set: its accuracy after the last
         # completed epoch is already measured.

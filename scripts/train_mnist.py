@@ -11,12 +11,17 @@ PREFIX.json (settings, history, test accuracy, time) and PREFIX_weights.npz (the
 trained parameters, which net.load_params reads), with PREFIX train_mnist or
 train_fashion_mnist. Ctrl-C stops training cleanly: the three files then hold the
 completed epochs (the weights as of the last one) and the script exits with status 130.
+With --checkpoint PATH the whole training state is written to PATH after every epoch, so
+that a run stopped by Ctrl-C or killed continues with the same command plus --resume,
+ending exactly where the uninterrupted run would have.
 
 Examples:
   python scripts/train_mnist.py                                          # 784-100-10, ~97%
   python scripts/train_mnist.py --hidden 100 100 --optimizer adam --lr 1e-3 --batchnorm
   python scripts/train_mnist.py --dataset fashion-mnist --dropout 0.2 --epochs 20
   python scripts/train_mnist.py --val-fraction 0.1 --patience 3 --epochs 50
+  python scripts/train_mnist.py --epochs 20 --checkpoint run.npz            # Ctrl-C, then:
+  python scripts/train_mnist.py --epochs 20 --checkpoint run.npz --resume
 
   # the fourth article's net: 784-15-10 sigmoid, weights N(0, 1)
   python scripts/train_mnist.py --hidden 15 --activation sigmoid --init 1.0 --lr 3.0 --batch-size 10
@@ -31,7 +36,8 @@ import numpy as np
 from bprop.datasets import class_names, train_val_split
 from bprop.layers import make_rng
 from bprop.networks import MultiLayerNet
-from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
+from bprop.optim import OPTIMIZERS, EarlyStopping, Trainer, get_optimizer
+from bprop.optim.schedules import make_schedule
 import common
 
 
@@ -71,6 +77,7 @@ def build_parser():
     add("--lr-step-size", type=common.positive_int, default=5, help="epochs between step decays (default: 5)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
+    common.add_checkpoint_args(parser)
     parser.add_check(_check_validation)
     return parser
 
@@ -114,11 +121,14 @@ def main(argv=None):
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
     last_epoch = common.LastEpoch(net)
-    trainer = Trainer(net, optimizer, x_train, t_train, x_val, t_val, epochs=args.epochs,
-                      batch_size=args.batch_size, rng=rng, verbose=args.verbose, patience=args.patience,
-                      lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
-                      lr_gamma=args.lr_gamma, lr_step_size=args.lr_step_size, train_eval_size=10000,
-                      callbacks=[last_epoch])
+    trainer = common.make_trainer(args, lambda: Trainer(
+        net, optimizer, x_train, t_train, x_val, t_val, epochs=args.epochs, batch_size=args.batch_size,
+        rng=rng, verbose=args.verbose, train_eval_size=10000, callbacks=[last_epoch],
+        early_stopping=None if args.patience is None else EarlyStopping(args.patience),
+        lr_schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
+        checkpoint=args.checkpoint, resume=args.resume))
+    if args.resume:
+        last_epoch.snapshot(trainer.epochs_done)
     layers = "-".join(str(n) for n in [784, *args.hidden, 10])
     print(f"{args.dataset}: {layers} {args.activation} net ({net.n_params()} parameters, init {init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
@@ -129,6 +139,7 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     if interrupted:
         done = last_epoch.restore(history)
+        common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:

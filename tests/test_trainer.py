@@ -4,7 +4,17 @@ import numpy as np
 import pytest
 
 from bprop.networks import MultiLayerNet
-from bprop.optim import SGD, Adam, History, Trainer, TrainingDivergedError
+from bprop.optim import (
+    SGD,
+    Adam,
+    BestWeights,
+    EarlyStopping,
+    ExponentialDecay,
+    History,
+    StepDecay,
+    Trainer,
+    TrainingDivergedError,
+)
 
 
 def make_data(n=50, d=4, seed=0, dtype=np.float64):
@@ -160,7 +170,9 @@ def test_train_eval_size_uses_a_fixed_subset():
 
 def test_nan_loss_raises_naming_epoch_iteration_and_lr_and_keeps_history():
     x, t = make_data(64)
-    trainer = Trainer(make_net(), SGD(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0)
+    # divergence_factor=None: only NaN and inf stop training, as before the rule existed.
+    trainer = Trainer(make_net(), SGD(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0,
+                      divergence_factor=None)
     with pytest.raises(TrainingDivergedError, match=r"epoch \d+, iteration \d+.*lr=1e\+06") as info:
         trainer.fit()
     err = info.value
@@ -184,7 +196,8 @@ def test_early_stopping_restores_the_best_params_in_place():
     seen = {}
     # A min_delta no change can beat: epoch 1 stays best, training stops after epoch 3.
     history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
-                      patience=2, min_delta=1e9, callbacks=[snapshots(seen)]).fit()
+                      early_stopping=EarlyStopping(patience=2, min_delta=1e9),
+                      callbacks=[snapshots(seen)]).fit()
     assert history["best_epoch"] == 1 and history["stopped_epoch"] == 3
     assert len(history["epoch"]) == 3
     for k, p in net.params.items():
@@ -200,21 +213,23 @@ def test_early_stopping_on_accuracy_and_without_restore():
     net = make_net()
     seen = {}
     history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
-                      patience=1, monitor="val_acc", min_delta=2.0, restore_best=False,
+                      early_stopping=EarlyStopping(1, monitor="val_acc", min_delta=2.0, restore_best=False),
                       callbacks=[snapshots(seen)]).fit()
     assert history["best_epoch"] == 1 and history["stopped_epoch"] == 2
     for k, p in net.params.items():
         np.testing.assert_array_equal(p, seen[2][k])
 
 
-def test_checkpoint_holds_the_best_params_written_atomically(tmp_path):
+@pytest.mark.parametrize("as_path", [True, False])
+def test_best_weights_holds_the_best_params_written_atomically(tmp_path, as_path):
     x, t = make_data(40)
     xv, tv = make_data(20, seed=1)
     path = tmp_path / "best.npz"
     net = make_net()
     seen = {}
+    best_weights = path if as_path else BestWeights(path, monitor="val_loss")
     history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=3, batch_size=8, rng=0, verbose=0,
-                      checkpoint=path, monitor="val_loss", callbacks=[snapshots(seen)]).fit()
+                      best_weights=best_weights, callbacks=[snapshots(seen)]).fit()
     assert sorted(os.listdir(tmp_path)) == ["best.npz"]  # no temporary file left behind
     other = make_net(seed=1)
     other.load_params(path)
@@ -240,16 +255,16 @@ def test_callback_returning_true_stops_training():
 # --- learning-rate schedules -----------------------------------------------------
 
 
-@pytest.mark.parametrize("schedule, kwargs, expected", [
-    ("step", {"lr_step_size": 2, "lr_gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
-    ("exponential", {"lr_gamma": 0.9}, [0.1 * 0.9 ** e for e in range(5)]),
-    (lambda epoch: 0.1 / (1 + epoch), {}, [0.1 / (1 + e) for e in range(5)]),
+@pytest.mark.parametrize("schedule, expected", [
+    (StepDecay(0.1, step_size=2, gamma=0.5), [0.1, 0.1, 0.05, 0.05, 0.025]),
+    (ExponentialDecay(0.1, gamma=0.9), [0.1 * 0.9 ** e for e in range(5)]),
+    (lambda epoch: 0.1 / (1 + epoch), [0.1 / (1 + e) for e in range(5)]),
 ])
-def test_lr_schedules_set_the_optimizer_lr_per_epoch(schedule, kwargs, expected):
+def test_lr_schedules_set_the_optimizer_lr_per_epoch(schedule, expected):
     x, t = make_data(20)
     opt = SGD(lr=0.1)
     history = Trainer(make_net(), opt, x, t, epochs=5, batch_size=10, rng=0, verbose=0,
-                      lr_schedule=schedule, **kwargs).fit()
+                      lr_schedule=schedule).fit()
     np.testing.assert_allclose(history["lr"], expected)
     assert opt.lr == pytest.approx(expected[-1])
 
@@ -289,12 +304,18 @@ def test_verbose_0_is_silent(capsys):
     ({"iterations": 0}, "iterations"),
     ({"eval_batch_size": 0}, "eval_batch_size"),
     ({"verbose": 3}, "verbose"),
-    ({"patience": 0, "monitor": "train_loss"}, "patience"),
-    ({"monitor": "accuracy"}, "monitor"),
-    ({"patience": 2}, "needs validation data"),
-    ({"lr_schedule": "cosine"}, "lr_schedule"),
-    ({"lr_schedule": "step", "lr_gamma": 0.0}, "lr_gamma"),
+    ({"early_stopping": 3}, "early_stopping must be None or an EarlyStopping"),
+    ({"early_stopping": EarlyStopping(2)}, "needs validation data"),
+    ({"best_weights": "best.npz"}, "needs validation data"),
+    ({"best_weights": 3}, "best_weights must be None, a path or a BestWeights"),
+    ({"lr_schedule": "cosine"}, "lr_schedule must be None or a callable"),
     ({"callbacks": [1]}, "callback"),
+    ({"divergence_factor": 1.0}, "divergence_factor must be a finite number > 1 or None"),
+    ({"divergence_factor": "10"}, "divergence_factor"),
+    ({"drop_last": "yes"}, "drop_last must be None, True or False"),
+    ({"drop_last": True, "batch_size": 50}, "leaves no batch"),
+    ({"resume": True}, "resume=True needs checkpoint=PATH"),
+    ({"resume": "yes", "checkpoint": "c.npz"}, "resume must be True or False"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
     x, t = make_data(20)
@@ -310,3 +331,199 @@ def test_mismatched_lengths_raise_value_error_naming_the_arrays():
         Trainer(make_net(), SGD(lr=0.1), x, t, x[:5], t[:4])
     with pytest.raises(ValueError, match="both x_val and t_val"):
         Trainer(make_net(), SGD(lr=0.1), x, t, x_val=x)
+
+
+def test_old_keyword_arguments_say_what_they_became():
+    x, t = make_data(20)
+    with pytest.raises(TypeError, match=r"patience= is now early_stopping=EarlyStopping"):
+        Trainer(make_net(), SGD(lr=0.1), x, t, patience=3)
+    with pytest.raises(TypeError, match=r"lr_gamma= is now lr_schedule=StepDecay"):
+        Trainer(make_net(), SGD(lr=0.1), x, t, lr_gamma=0.5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epochz'"):
+        Trainer(make_net(), SGD(lr=0.1), x, t, epochz=3)
+
+
+# --- bad data, caught before training ------------------------------------------------
+
+
+@pytest.mark.parametrize("name, index, value", [
+    ("x_train", (7, 2), np.nan), ("x_train", (0, 0), np.inf), ("t_train", (3, 1), np.nan),
+    ("x_val", (4, 3), -np.inf), ("t_val", (2, 0), np.nan),
+])
+def test_nan_or_inf_in_the_data_is_a_value_error_naming_the_array_and_index(name, index, value):
+    x, t = make_data(20)
+    xv, tv = make_data(10, seed=1)
+    arrays = {"x_train": x, "t_train": np.eye(2)[t], "x_val": xv, "t_val": np.eye(2)[tv]}
+    arrays[name][index] = value
+    net = make_net()
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=rf"Trainer: {name} holds 1 non-finite value\(s\), the first "
+                                         rf"\({value}\) at index \({index[0]}, {index[1]}\)"):
+        Trainer(net, SGD(lr=0.1), arrays["x_train"], arrays["t_train"], arrays["x_val"], arrays["t_val"],
+                verbose=0)
+    assert all(np.array_equal(before[k], net.params[k]) for k in before)  # nothing trained
+
+
+# --- divergence ----------------------------------------------------------------------
+
+
+def test_exploding_finite_loss_stops_training_naming_the_rule():
+    x, t = make_data(64)
+    trainer = Trainer(make_net(), Adam(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0)
+    with pytest.raises(TrainingDivergedError, match=r"more than divergence_factor=100 times the first "
+                                                    r"mini-batch loss .*lr=1e\+06") as info:
+        trainer.fit()
+    err = info.value
+    first = trainer.history["iter_loss"][0]
+    assert np.isfinite(err.loss) and err.loss > 100 * first
+    assert err.reference == first and err.factor == 100
+    assert err.history["diverged"] is True and err.history["iter_loss"][-1] == err.loss
+    assert all(v <= 100 * first for v in err.history["iter_loss"][:-1])
+    assert err.step < 10  # stopped within a few steps, not after 50 epochs
+
+
+def test_divergence_factor_none_lets_a_finite_exploding_loss_train_on():
+    x, t = make_data(64)
+    history = Trainer(make_net(), Adam(lr=1e6), x, t, epochs=2, batch_size=16, rng=0, verbose=0,
+                      divergence_factor=None).fit()
+    assert max(history["iter_loss"]) > 1e4 * history["iter_loss"][0]
+    assert history["diverged"] is False
+
+
+def test_divergence_check_alone():
+    from bprop.optim.divergence import DivergenceCheck
+
+    check = DivergenceCheck(10)
+    assert check.diverged(0.0) is False and check.reference is None  # waits for a positive loss
+    assert [check.diverged(v) for v in (2.0, 19.9, 20.0, 0.1)] == [False, False, False, False]
+    assert check.reference == 2.0
+    assert check.diverged(20.1) is True
+    assert check.diverged(float("nan")) is True
+    check.reset()
+    assert check.reference is None
+    off = DivergenceCheck(None)
+    assert off.diverged(1.0) is False and off.diverged(1e300) is False and off.diverged(float("inf")) is True
+    restored = DivergenceCheck(10)
+    restored.load_state_dict({"factor": 10.0, "reference": 2.0})
+    assert restored.diverged(25.0) is True
+
+
+# --- batch norm and a last batch of one sample ----------------------------------------
+
+
+def test_batchnorm_net_with_a_last_batch_of_one_sample_drops_it():
+    x, t = make_data(21)  # 21 % 10 == 1
+    net = make_net(use_batchnorm=True)
+    spy = Spy(net)
+    trainer = Trainer(spy, SGD(lr=0.1), x, t, epochs=3, batch_size=10, rng=0, verbose=0)
+    assert trainer.drop_last is True and trainer.iterations_per_epoch == 2
+    history = trainer.fit()
+    assert [len(b) for b in spy.batches] == [10] * 6
+    assert history["iteration"] == [2, 4, 6]
+
+
+def test_drop_last_is_chosen_only_for_batchnorm_and_a_remainder_of_one():
+    x, t = make_data(21)
+    assert Trainer(make_net(), SGD(lr=0.1), x, t, batch_size=10).drop_last is False  # no batch norm
+    bn = make_net(use_batchnorm=True)
+    assert Trainer(bn, SGD(lr=0.1), x, t, batch_size=7).drop_last is False  # 21 % 7 == 0
+    assert Trainer(bn, SGD(lr=0.1), x[:20], t[:20], batch_size=6).drop_last is False  # remainder 2
+    assert Trainer(bn, SGD(lr=0.1), x, t, batch_size=10, drop_last=False).drop_last is False
+    assert Trainer(make_net(), SGD(lr=0.1), x, t, batch_size=10, drop_last=True).iterations_per_epoch == 2
+    with pytest.raises(ValueError, match="batch normalization cannot train on 1 sample"):
+        Trainer(bn, SGD(lr=0.1), x[:1], t[:1], batch_size=10)
+
+
+# --- the parts, each alone -------------------------------------------------------------
+
+
+def test_best_epoch_for_losses_and_accuracies_with_min_delta():
+    from bprop.optim.early_stopping import BestEpoch
+
+    best = BestEpoch("val_loss", min_delta=0.1)
+    flags = [best.update({"epoch": e, "val_loss": v}) for e, v in enumerate([1.0, 0.95, 0.85, 0.9], 1)]
+    assert flags == [True, False, True, False]
+    assert (best.best_epoch, best.best_score, best.wait) == (3, 0.85, 1)
+    acc = BestEpoch("train_acc")
+    assert [acc.update({"epoch": e, "train_acc": v}) for e, v in enumerate([0.5, 0.5, 0.6], 1)] == [True, False, True]
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        BestEpoch("accuracy")
+    with pytest.raises(ValueError, match="min_delta must be a finite number >= 0"):
+        BestEpoch("val_loss", min_delta=-1)
+
+
+class ArraysNet:
+    """The least a watcher needs of a network: its arrays, and save_params."""
+
+    def __init__(self):
+        self.params = {"W1": np.zeros(3)}
+        self.saved = []
+
+    def save_params(self, path):
+        self.saved.append((path, self.params["W1"].copy()))
+
+
+def test_early_stopping_alone_stops_after_patience_and_restores_in_place():
+    net = ArraysNet()
+    arr = net.params["W1"]
+    stop = EarlyStopping(patience=2, monitor="val_loss")
+    decisions = []
+    for epoch, loss in enumerate([3.0, 1.0, 2.0, 2.0], 1):
+        net.params["W1"][...] = epoch
+        decisions.append(stop.update({"epoch": epoch, "val_loss": loss}, net))
+    assert decisions == [False, False, False, True]
+    stop.restore(net)
+    assert net.params["W1"] is arr and np.array_equal(arr, [2.0, 2.0, 2.0])
+    state = stop.state_dict()
+    again = EarlyStopping(patience=2)
+    again.load_state_dict(state)
+    assert again.best.best_epoch == 2 and again.best.wait == 2
+    assert np.array_equal(again.best_arrays["W1"], [2.0, 2.0, 2.0])
+    for bad, match in [(0, "patience must be an integer >= 1"), (1.5, "patience"), (True, "patience")]:
+        with pytest.raises(ValueError, match=match):
+            EarlyStopping(bad)
+
+
+def test_best_weights_alone_writes_only_when_the_metric_improves():
+    net = ArraysNet()
+    best = BestWeights("best.npz", monitor="train_acc")
+    for epoch, acc in enumerate([0.5, 0.7, 0.6, 0.8], 1):
+        net.params["W1"][...] = epoch
+        best.update({"epoch": epoch, "train_acc": acc}, net)
+    assert [int(w[0]) for _, w in net.saved] == [1, 2, 4]
+    assert best.best.best_epoch == 4 and best.best.best_score == 0.8
+
+
+def test_schedules_alone():
+    assert [StepDecay(1.0, step_size=3, gamma=0.1)(e) for e in range(7)] == pytest.approx(
+        [1, 1, 1, 0.1, 0.1, 0.1, 0.01])
+    assert ExponentialDecay(2.0, gamma=0.5)(3) == 0.25
+    assert repr(StepDecay(0.1, 5, 0.5)) == "StepDecay(lr0=0.1, step_size=5, gamma=0.5)"
+    from bprop.optim.schedules import make_schedule
+
+    assert make_schedule("none", 0.1) is None
+    assert make_schedule("exponential", 0.1, gamma=0.8)(1) == pytest.approx(0.08)
+    for bad, match in [(lambda: StepDecay(0.1, step_size=0), "step_size"),
+                       (lambda: StepDecay(0.1, gamma=0), "gamma must be a finite number > 0"),
+                       (lambda: ExponentialDecay(float("nan")), "lr0"),
+                       (lambda: make_schedule("cosine", 0.1), "unknown lr schedule")]:
+        with pytest.raises(ValueError, match=match):
+            bad()
+
+
+def test_progress_alone(capsys):
+    from bprop.optim.progress import Progress
+
+    record = {"epoch": 2, "train_loss": 0.5, "train_acc": 0.75, "lr": 0.01, "time": 1.25}
+    for verbose in (0, 1, 2):
+        progress = Progress(verbose)
+        progress.start_epoch(2, 3, steps=4)
+        for loss in (1.0, 0.5):
+            progress.step(loss)
+        progress.end_epoch(record, 3)
+    out, err = capsys.readouterr()
+    # verbose 1 off a terminal and verbose 2 both give the line; verbose 0 nothing.
+    assert out.splitlines() == ["epoch 2/3  loss 0.5000  acc 0.7500  lr 0.01  1.2s"] * 2
+    assert err == ""
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        Progress(True)

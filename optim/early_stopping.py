@@ -1,0 +1,187 @@
+"""Watching one metric epoch by epoch: which epoch is best, early stopping, best weights.
+
+Each part is given the per-epoch record of the Trainer (``{'epoch': 3, 'val_loss': ...}``)
+after every epoch and keeps its own bookkeeping, which ``state_dict()`` returns and
+``load_state_dict()`` restores, so that a resumed run stops at the same epoch and keeps
+the same best weights as one never interrupted.
+"""
+
+import math
+import os
+import numbers
+
+import numpy as np
+
+#: metrics that can be watched, and whether lower or higher is better
+MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
+
+
+def network_arrays(network):
+    """The arrays that hold a network's weights: ``state_dict()`` (parameters and batch-norm
+    running statistics) where the network has it, else ``params``."""
+    return network.state_dict() if hasattr(network, "state_dict") else network.params
+
+
+class BestEpoch:
+    """The best epoch so far by ``monitor``, and the epochs since it.
+
+    An epoch is an improvement when its score beats the best one by more than
+    ``min_delta`` (lower for losses, higher for accuracies); the first epoch always is.
+
+    Parameters
+    ----------
+    monitor : 'val_loss' | 'val_acc' | 'train_loss' | 'train_acc'.
+    min_delta : float >= 0, the least change that counts as an improvement.
+
+    Attributes
+    ----------
+    best_score, best_epoch : of the best epoch so far (None before the first).
+    wait : epochs since the best one.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, owner="BestEpoch"):
+        if monitor not in MONITORS:
+            raise ValueError(f"{owner}: monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
+                or not (min_delta >= 0 and math.isfinite(min_delta)):
+            raise ValueError(f"{owner}: min_delta must be a finite number >= 0, got {min_delta!r}")
+        self.monitor = monitor
+        self.mode = MONITORS[monitor]
+        self.min_delta = float(min_delta)
+        self.best_score, self.best_epoch, self.wait = None, None, 0
+
+    def reset(self):
+        """Forget every epoch seen: a new run starts."""
+        self.best_score, self.best_epoch, self.wait = None, None, 0
+
+    @property
+    def needs_validation(self):
+        return self.monitor.startswith("val")
+
+    def update(self, record):
+        """Take an epoch's record; return True if it is the new best."""
+        score = record[self.monitor]
+        if self.best_score is None:
+            improved = True
+        elif self.mode == "min":
+            improved = score < self.best_score - self.min_delta
+        else:
+            improved = score > self.best_score + self.min_delta
+        if improved:
+            self.best_score, self.best_epoch, self.wait = float(score), int(record["epoch"]), 0
+        else:
+            self.wait += 1
+        return improved
+
+    def state_dict(self):
+        return {"monitor": self.monitor, "best_score": self.best_score,
+                "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state, source="the state"):
+        if state.get("monitor") != self.monitor:
+            raise ValueError(f"{source} watched {state.get('monitor')!r}, this run watches {self.monitor!r}")
+        self.best_score, self.best_epoch, self.wait = state["best_score"], state["best_epoch"], int(state["wait"])
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved (by more than ``min_delta``) for ``patience``
+    epochs in a row; then, with ``restore_best``, put the best epoch's weights back.
+
+    Parameters
+    ----------
+    patience : int >= 1, epochs without improvement that end training.
+    monitor : 'val_loss' (default) | 'val_acc' | 'train_loss' | 'train_acc'.
+    min_delta : float >= 0.
+    restore_best : bool. Keep a copy of the network's arrays (parameters and batch-norm
+        running statistics) at each new best epoch and copy it back into the network, in
+        place, when training ends, whether it ended early or not.
+
+    Examples
+    --------
+    >>> Trainer(net, opt, x, t, x_val, t_val, epochs=50, early_stopping=EarlyStopping(patience=3))
+    """
+
+    def __init__(self, patience, monitor="val_loss", min_delta=0.0, restore_best=True):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
+            raise ValueError(f"EarlyStopping: patience must be an integer >= 1, got {patience!r}")
+        self.patience = int(patience)
+        self.best = BestEpoch(monitor, min_delta, owner="EarlyStopping")
+        self.restore_best = bool(restore_best)
+        self.best_arrays = None
+
+    @property
+    def monitor(self):
+        return self.best.monitor
+
+    def reset(self):
+        """Forget the best epoch and its arrays: a new run starts."""
+        self.best.reset()
+        self.best_arrays = None
+
+    def update(self, record, network):
+        """Take the epoch's record; return True when training should stop."""
+        if self.best.update(record) and self.restore_best:
+            self.best_arrays = {k: np.array(v, copy=True) for k, v in network_arrays(network).items()}
+        return self.best.wait >= self.patience
+
+    def restore(self, network):
+        """Copy the best epoch's arrays back into ``network`` in place (with ``restore_best``)."""
+        if self.best_arrays is None:
+            return
+        for k, arr in network_arrays(network).items():
+            arr[...] = self.best_arrays[k]
+
+    def state_dict(self):
+        """``{'scalars': JSON-able bookkeeping, 'arrays': the best epoch's arrays (copies)}``."""
+        return {"scalars": dict(self.best.state_dict(), patience=self.patience,
+                                restore_best=self.restore_best),
+                "arrays": {} if self.best_arrays is None else dict(self.best_arrays)}
+
+    def load_state_dict(self, state, source="the state"):
+        scalars, arrays = state["scalars"], state["arrays"]
+        self.best.load_state_dict(scalars, source)
+        self.best_arrays = {k: np.array(v, copy=True) for k, v in arrays.items()} or None
+
+    def __repr__(self):
+        return (f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r}, "
+                f"min_delta={self.best.min_delta!r}, restore_best={self.restore_best})")
+
+
+class BestWeights:
+    """Write the network's weights to ``path`` whenever ``monitor`` improves.
+
+    The file is written with ``network.save_params`` (atomic and verified), so it always
+    holds the best epoch's parameters and batch-norm statistics; ``load_params`` reads it.
+
+    Parameters
+    ----------
+    path : path of the ``.npz`` file.
+    monitor : 'val_loss' (default) | 'val_acc' | 'train_loss' | 'train_acc'.
+    min_delta : float >= 0.
+    """
+
+    def __init__(self, path, monitor="val_loss", min_delta=0.0):
+        self.path = os.fspath(path)
+        self.best = BestEpoch(monitor, min_delta, owner="BestWeights")
+
+    @property
+    def monitor(self):
+        return self.best.monitor
+
+    def reset(self):
+        """Forget the best epoch: a new run starts."""
+        self.best.reset()
+
+    def update(self, record, network):
+        """Take the epoch's record; write the weights if it is the best so far."""
+        if self.best.update(record):
+            network.save_params(self.path)
+
+    def state_dict(self):
+        return {"scalars": dict(self.best.state_dict(), path=self.path), "arrays": {}}
+
+    def load_state_dict(self, state, source="the state"):
+        self.best.load_state_dict(state["scalars"], source)
+
+    def __repr__(self):
+        return f"BestWeights({self.path!r}, monitor={self.monitor!r}, min_delta={self.best.min_delta!r})"
