@@ -135,6 +135,9 @@ class RecurrentWeights(Layer):
         h = self.hidden_size
         out = []
         for name, s in states:
+            if isinstance(s, bool):  # forward(x, train) called on a cell, as a network would
+                raise ValueError(f"{self!r}: a cell's forward takes (x, {', '.join(n for n, _ in states)}), "
+                                 f"got {name}={s!r}; over sequences in a network use Time{self.name}")
             if s is None:
                 out.append(np.zeros((n, h), dtype=dtype))
                 continue
@@ -161,8 +164,10 @@ class RecurrentWeights(Layer):
 class TimeRecurrent(RecurrentWeights):
     """A recurrent cell run over a sequence, with the state at the start of each call.
 
-    Parameters (beyond those of :class:`RecurrentWeights`)
-    ----------------------------------------------------
+    Takes the arguments of :class:`RecurrentWeights`, and these keywords:
+
+    Parameters
+    ----------
     stateful : bool, default False
         False: every ``forward`` starts from zeros (or from what
         :meth:`set_initial_state` set just before). True: it starts from the state the

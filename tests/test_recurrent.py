@@ -266,6 +266,12 @@ def test_cell_rejects_bad_input_and_state_shapes(kind):
         cell.backward(np.zeros((4, 3)), *[np.zeros_like(o) for o in outs[1:]])
 
 
+def test_cell_called_like_a_network_layer_points_to_the_time_layer():
+    with pytest.raises(ValueError, match=r"LSTM\(3 -> 2\): a cell's forward takes \(x, h_prev, c_prev\), "
+                                         r"got h_prev=True; over sequences in a network use TimeLSTM"):
+        LSTM(3, 2).forward(np.zeros((1, 3)), True)
+
+
 @pytest.mark.parametrize("kind", sorted(CELLS))
 def test_cell_backward_before_forward_raises(kind):
     with pytest.raises(BackwardBeforeForwardError):
