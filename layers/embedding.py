@@ -120,7 +120,8 @@ class TimeEmbedding(Embedding):
 
     def output_shape(self, input_shape):
         if len(input_shape) != 1:
-            raise ValueError(f"{self!r}: expects a sequence of ids (T,) per sample, got shape {tuple(input_shape)}")
+            raise ValueError(f"{self!r}: expects a sequence of ids (T,) per sample, "
+                             f"got shape {tuple(input_shape)}")
         return super().output_shape(input_shape)
 
     def forward(self, ids, train=True):

@@ -8,6 +8,7 @@ import numpy as np
 
 from .affine import Affine
 from .base import Layer, check_dout
+from .checks import is_size
 from .dropout import Dropout
 from .functional import check_targets, softmax_cross_entropy_checked
 
@@ -99,7 +100,7 @@ class TimeSoftmaxWithLoss(Layer):
     """
 
     def __init__(self, ignore_label=None):
-        if ignore_label is not None and (isinstance(ignore_label, bool) or not isinstance(ignore_label, (int, np.integer))):
+        if ignore_label is not None and not is_size(ignore_label):
             raise ValueError(f"TimeSoftmaxWithLoss: ignore_label must be an integer or None, got {ignore_label!r}")
         self.ignore_label = None if ignore_label is None else int(ignore_label)
         self.y = None
