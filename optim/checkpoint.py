@@ -101,10 +101,12 @@ def load_checkpoint(path):
         or lacks an array its JSON names. The message names the file and the cause.
     """
     source = os.fspath(path)
+    if not os.path.exists(source):
+        raise FileNotFoundError(f"no checkpoint at {source}")
+    if not zipfile.is_zipfile(source):  # np.load would try to unpickle anything else
+        raise CheckpointError(f"{source} is not a readable .npz file (not a zip archive)")
     try:
         entries = load_npz(source)
-    except FileNotFoundError:
-        raise
     except ValueError as err:  # an object array: np.load refuses to unpickle it
         raise CheckpointError(f"{source} holds a pickled object array, which is never loaded: {err}") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:

@@ -580,6 +580,15 @@ class Trainer:
             if saved.get(key) != value:
                 raise ValueError(f"{source} was written with {key}={saved.get(key)!r}, but this Trainer "
                                  f"has {key}={value!r}; resume with the same data and settings")
+        done = state["progress"]["steps_done"]
+        if done > self.total_steps:
+            raise ValueError(f"{source} is after iteration {done} (epoch {state['progress']['epochs_done']}), "
+                             f"past the end of this Trainer's run ({self.total_steps} iterations)")
+        if done % self.iterations_per_epoch and done != self.total_steps:
+            # The order of that pass is gone: the run can only end where it ended.
+            raise ValueError(f"{source} ended inside a pass (iteration {done}, passes of "
+                             f"{self.iterations_per_epoch}); it cannot be continued to {self.total_steps} "
+                             "iterations, only to its own end")
         for name in ("early_stopping", "best_weights"):
             here, there = getattr(self, name) is not None, state.get(name) is not None
             if here != there:

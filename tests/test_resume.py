@@ -1,0 +1,388 @@
+"""Checkpoints and exact resume (optim.checkpoint and the Trainer's checkpoint/resume), with
+real processes: a run killed by SIGKILL after epoch 2 of 4 and resumed in a new process ends
+bit for bit where the uninterrupted run ends; a process killed again and again while it
+writes checkpoints never leaves a broken one; every file that cannot be resumed from is
+refused, naming why.
+
+This file is also the program the subprocesses run: ``python test_resume.py run SPEC``.
+Wall times (the history's ``'time'``) are the one thing a resumed run cannot repeat; they are
+left out of every comparison.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bprop.datasets import make_spiral, train_val_split
+from bprop.networks import MultiLayerNet
+from bprop.networks.files import save_npz
+from bprop.optim import (
+    SGD,
+    Adam,
+    CheckpointError,
+    EarlyStopping,
+    ExponentialDecay,
+    Momentum,
+    Trainer,
+    load_checkpoint,
+)
+
+OPTIMIZERS = {"sgd": (SGD, 0.1), "momentum": (Momentum, 0.05), "adam": (Adam, 0.01)}
+#: seconds a test waits at most for a subprocess to reach a point or to end
+WAIT = 60
+
+
+def spiral_data():
+    x, t = make_spiral(n_per_class=70, n_classes=3, rng=0)  # 210 points
+    return train_val_split(x, t, 0.2, rng=1)  # 168 for training: 168 % 32 == 8
+
+
+def build(optimizer="adam", epochs=4, hidden=(32, 32), batch_size=32, checkpoint=None, resume=False,
+          early_stopping=None, callbacks=(), iterations=None):
+    """The run every test here repeats: batch norm, dropout, an lr schedule, a training
+    subset for the per-epoch evaluation, and each random stream seeded on its own."""
+    if isinstance(early_stopping, dict):  # as a subprocess gets it, in JSON
+        early_stopping = EarlyStopping(**early_stopping)
+    (x, t), (xv, tv) = spiral_data()
+    net = MultiLayerNet(2, list(hidden), 3, use_batchnorm=True, use_dropout=True, dropout_ratio=0.2, rng=0)
+    cls, lr = OPTIMIZERS[optimizer]
+    return Trainer(net, cls(lr=lr), x, t, xv, tv, epochs=epochs, iterations=iterations,
+                   batch_size=batch_size, rng=1, verbose=0, lr_schedule=ExponentialDecay(lr, 0.8),
+                   early_stopping=early_stopping, train_eval_size=100, checkpoint=checkpoint,
+                   resume=resume, callbacks=callbacks)
+
+
+def without_time(history):
+    return {k: v for k, v in history.items() if k != "time"}
+
+
+def assert_same_run(a_net, a_history, b_net, b_history):
+    """Bit for bit: every array of the networks, every entry of the histories but 'time'."""
+    a, b = a_net.state_dict(), b_net.state_dict()
+    assert list(a) == list(b)
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    assert without_time(a_history) == without_time(b_history)
+
+
+# --- the subprocess ------------------------------------------------------------------------
+
+
+def child(spec):
+    """Run ``build(**spec['build'])`` and write the final arrays and history to spec['out'].
+
+    ``spec['hang_at']``: a callback sleeps at the end of that epoch, before its checkpoint
+    is written, so a test can kill the process knowing which checkpoint is on disk.
+    """
+    callbacks = []
+    if spec.get("hang_at"):
+        def hang(trainer, record):
+            if record["epoch"] == spec["hang_at"]:
+                time.sleep(10 * WAIT)
+        callbacks.append(hang)
+    trainer = build(callbacks=callbacks, **spec["build"])
+    history = trainer.fit()
+    arrays = {k: np.array(v) for k, v in trainer.network.state_dict().items()}
+    save_npz(spec["out"] + ".npz", arrays)
+    with open(spec["out"] + ".json", "w") as f:
+        json.dump(without_time(history), f)
+
+
+def start(tmp_path, name, **spec):
+    spec["out"] = str(tmp_path / name)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, __file__, "run", json.dumps(spec)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc, tmp_path, name):
+    out, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 0, out + err
+    with np.load(tmp_path / f"{name}.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    return arrays, json.loads((tmp_path / f"{name}.json").read_text())
+
+
+def wait_for_epoch(path, epoch, proc):
+    """Poll the checkpoint until it holds ``epoch`` (bounded by WAIT seconds)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (status {proc.returncode}) before epoch {epoch}: {proc.stderr.read()}")
+        if os.path.exists(path) and load_checkpoint(path)["progress"]["epochs_done"] >= epoch:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"no checkpoint of epoch {epoch} within {WAIT} s")
+
+
+def kill_resume_and_compare(tmp_path, build_kwargs, kill_after):
+    path = str(tmp_path / "run.npz")
+    reference = start(tmp_path, "reference", build=build_kwargs)
+    doomed = start(tmp_path, "doomed", build=dict(build_kwargs, checkpoint=path), hang_at=kill_after + 1)
+    try:
+        wait_for_epoch(path, kill_after, doomed)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=WAIT)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+    assert doomed.returncode == -signal.SIGKILL
+    assert load_checkpoint(path)["progress"]["epochs_done"] == kill_after
+    resumed = start(tmp_path, "resumed", build=dict(build_kwargs, checkpoint=path, resume=True))
+    ref_arrays, ref_history = finish(reference, tmp_path, "reference")
+    res_arrays, res_history = finish(resumed, tmp_path, "resumed")
+    assert list(ref_arrays) == list(res_arrays)
+    for k in ref_arrays:
+        assert np.array_equal(ref_arrays[k], res_arrays[k]), k
+    assert res_history == ref_history
+    return ref_history
+
+
+def test_run_killed_after_epoch_2_of_4_resumes_in_a_new_process_bit_for_bit(tmp_path):
+    history = kill_resume_and_compare(tmp_path, {"optimizer": "adam", "epochs": 4}, kill_after=2)
+    assert history["epoch"] == [1, 2, 3, 4]
+    assert history["lr"] == [0.01 * 0.8 ** e for e in range(4)]
+
+
+def test_early_stopping_that_triggers_after_the_resume_matches_the_uninterrupted_run(tmp_path):
+    # No epoch can beat the first by 1e9: the run stops after epoch 1 + patience = 4, and the
+    # weights it ends with are epoch 1's, which the resumed process knows from the checkpoint only.
+    early = {"patience": 3, "min_delta": 1e9}
+    history = kill_resume_and_compare(
+        tmp_path, {"optimizer": "adam", "epochs": 10, "early_stopping": early}, kill_after=2)
+    assert history["stopped_epoch"] == 4 and history["best_epoch"] == 1
+    assert history["epoch"] == [1, 2, 3, 4]
+
+
+def test_a_process_killed_20_times_while_writing_checkpoints_never_leaves_a_broken_one(tmp_path):
+    """A forked child writes checkpoints in a loop, each one of 'generation' k (the counters
+    and every parameter equal k); it is killed at random moments. After each kill the
+    checkpoint loads and is of one generation; the next write removes what the kills left."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs os.fork")
+    path = tmp_path / "run.npz"
+    trainer = build("adam", epochs=1, hidden=(400, 400), checkpoint=path)  # about 2.5 MB of state
+    trainer.fit()
+    for arr in trainer.network.params.values():
+        arr[...] = 0
+    trainer.epochs_done = 0
+    trainer.save_checkpoint(path)  # generation 0
+    rng = np.random.default_rng(0)
+    left_behind = 0
+    for kill in range(20):
+        pid = os.fork()
+        if pid == 0:  # the child: write, write, write, until killed
+            try:
+                generation = 1000 * (kill + 1)
+                while True:
+                    generation += 1
+                    for arr in trainer.network.params.values():
+                        arr[...] = generation
+                    trainer.epochs_done = generation
+                    trainer.save_checkpoint(path)
+            finally:
+                os._exit(1)
+        time.sleep(rng.uniform(0.02, 0.12))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        left_behind += any(name.endswith(".tmp") for name in os.listdir(tmp_path))
+        state = load_checkpoint(path)
+        generation = state["progress"]["epochs_done"]
+        for key, arr in state["network"].items():
+            if not key.startswith("BatchNorm"):
+                assert np.all(arr == generation), (kill, key)
+    assert left_behind >= 5  # the kills did land in the middle of writes
+    trainer.save_checkpoint(path)
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]
+    resumed = build("adam", epochs=1, hidden=(400, 400), checkpoint=path, resume=True)
+    assert resumed.epochs_done == trainer.epochs_done
+
+
+# --- in one process ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_resume_after_2_of_5_epochs_is_bit_identical(tmp_path, optimizer):
+    path = tmp_path / "run.npz"
+    early = EarlyStopping(patience=10, monitor="val_acc")  # bookkeeping and best weights, no stop
+    reference = build(optimizer, epochs=5, early_stopping=early)
+    reference.fit()
+    build(optimizer, epochs=2, checkpoint=path, early_stopping=EarlyStopping(10, monitor="val_acc")).fit()
+    resumed = build(optimizer, epochs=5, checkpoint=path, resume=True,
+                    early_stopping=EarlyStopping(10, monitor="val_acc"))
+    assert resumed.epochs_done == 2 and resumed.history["epoch"] == [1, 2]
+    resumed.fit()
+    assert_same_run(reference.network, reference.history, resumed.network, resumed.history)
+    assert resumed.history["time"] == sorted(resumed.history["time"])
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no temporary file
+
+
+def interrupt_at(epoch):
+    """A callback raising KeyboardInterrupt at the end of ``epoch``, before its checkpoint."""
+    def callback(trainer, record):
+        if record["epoch"] == epoch:
+            raise KeyboardInterrupt
+    return callback
+
+
+def test_resume_in_iterations_mode_and_of_a_finished_run(tmp_path):
+    path = tmp_path / "run.npz"
+    reference = build("momentum", iterations=13)  # 6 batches per pass: 6, 12, 13
+    reference.fit()
+    with pytest.raises(KeyboardInterrupt):
+        build("momentum", iterations=13, checkpoint=path, callbacks=[interrupt_at(2)]).fit()
+    resumed = build("momentum", iterations=13, checkpoint=path, resume=True)
+    assert resumed.steps_done == 6
+    resumed.fit()
+    assert resumed.history["iteration"] == [6, 12, 13]
+    assert_same_run(reference.network, reference.history, resumed.network, resumed.history)
+    finished = build("momentum", iterations=13, checkpoint=path, resume=True)
+    before = {k: v.copy() for k, v in finished.network.params.items()}
+    history = finished.fit()  # nothing left to do
+    assert without_time(history) == without_time(resumed.history)
+    assert all(np.array_equal(before[k], v) for k, v in finished.network.params.items())
+    with pytest.raises(ValueError, match=r"ended inside a pass \(iteration 13, passes of 6\); it cannot "
+                                         r"be continued to 20 iterations"):
+        build("momentum", iterations=20, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match=r"after iteration 13 \(epoch 3\), past the end of this "
+                                         r"Trainer's run \(12 iterations\)"):
+        build("momentum", epochs=2, checkpoint=path, resume=True)
+
+
+def test_more_epochs_continue_a_finished_run_as_if_it_had_been_longer(tmp_path):
+    path = tmp_path / "run.npz"
+    reference = build("sgd", epochs=3)
+    reference.fit()
+    build("sgd", epochs=2, checkpoint=path).fit()
+    longer = build("sgd", epochs=3, checkpoint=path, resume=True)
+    longer.fit()
+    assert_same_run(reference.network, reference.history, longer.network, longer.history)
+
+
+def test_checkpoint_file_is_an_npz_of_arrays_with_json_metadata(tmp_path):
+    path = tmp_path / "run.npz"
+    trainer = build("adam", epochs=2, checkpoint=path, early_stopping=EarlyStopping(5))
+    trainer.fit()
+    with np.load(path, allow_pickle=False) as data:
+        files = set(data.files)
+        meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+    assert meta["format"] == "bprop-trainer-checkpoint" and meta["version"] == 1
+    state = meta["state"]
+    assert state["progress"]["epochs_done"] == 2 and state["progress"]["steps_done"] == 12
+    assert state["history"]["epoch"] == [1, 2]
+    assert state["optimizer"]["scalars"]["type"] == "Adam" and state["optimizer"]["scalars"]["t"] == 12
+    assert state["shuffle_rng"]["bit_generator"] == "PCG64"
+    assert state["layer_state"]["Dropout1"]["rng"]["bit_generator"] == "PCG64"
+    assert {"network/W1", "network/BatchNorm1.running_mean", "optimizer/arrays/m/W1",
+            "optimizer/arrays/v/W1", "train_eval_index", "early_stopping/arrays/W1"} <= files
+    assert all(data_key == "meta" or "/" in data_key or data_key == "train_eval_index" for data_key in files)
+
+
+# --- what is refused -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    """A checkpoint of 2 epochs of ``build('adam')``."""
+    path = tmp_path / "run.npz"
+    build("adam", epochs=2, checkpoint=path).fit()
+    return path
+
+
+def test_checkpoint_of_another_network_is_refused_naming_the_key_and_both_shapes(checkpoint):
+    with pytest.raises(ValueError, match=r"key 'W1' has shape \(2, 32\) in .*run\.npz, but this "
+                                         r"network's W1 has shape \(2, 16\)"):
+        build("adam", hidden=(16, 32), checkpoint=checkpoint, resume=True)
+
+
+def test_checkpoint_of_another_optimizer_is_refused(checkpoint):
+    with pytest.raises(ValueError, match=r"written with optimizer='Adam', but this Trainer has optimizer='SGD'"):
+        build("sgd", checkpoint=checkpoint, resume=True)
+
+
+def test_checkpoint_of_another_batch_size_is_refused(checkpoint):
+    with pytest.raises(ValueError, match=r"written with batch_size=32, but this Trainer has batch_size=16"):
+        build("adam", batch_size=16, checkpoint=checkpoint, resume=True)
+
+
+def test_checkpoint_without_early_stopping_is_refused_by_a_run_with_it(checkpoint):
+    with pytest.raises(ValueError, match=r"written without early_stopping, but this Trainer has it"):
+        build("adam", checkpoint=checkpoint, resume=True, early_stopping=EarlyStopping(3))
+
+
+def test_resume_from_a_missing_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        build("adam", checkpoint=tmp_path / "none.npz", resume=True)
+
+
+def test_a_weights_file_is_not_a_checkpoint(tmp_path):
+    trainer = build("adam")
+    trainer.network.save_params(tmp_path / "weights.npz")
+    with pytest.raises(CheckpointError, match=r"weights\.npz is not a training checkpoint: it has no 'meta'"):
+        build("adam", checkpoint=tmp_path / "weights.npz", resume=True)
+
+
+def test_a_file_that_is_not_an_npz_is_refused(tmp_path):
+    path = tmp_path / "run.npz"
+    path.write_bytes(b"not a zip file at all")
+    with pytest.raises(CheckpointError, match=r"run\.npz is not a readable \.npz file"):
+        load_checkpoint(path)
+
+
+def test_a_truncated_checkpoint_is_refused(checkpoint):
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"run\.npz is not a readable \.npz file"):
+        load_checkpoint(checkpoint)
+
+
+def test_a_pickled_object_in_the_file_is_never_loaded(tmp_path):
+    path = tmp_path / "run.npz"
+    np.savez(path, meta=np.array([{"format": "bprop-trainer-checkpoint"}], dtype=object))
+    with pytest.raises(CheckpointError, match="pickled object array, which is never loaded"):
+        load_checkpoint(path)
+
+
+def test_a_newer_format_version_is_refused(checkpoint):
+    entries = dict(np.load(checkpoint, allow_pickle=False))
+    meta = json.loads(entries["meta"].tobytes())
+    meta["version"] = 99
+    entries["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(checkpoint, **entries)
+    with pytest.raises(CheckpointError, match="format version 99; this bprop reads versions 1 to 1"):
+        load_checkpoint(checkpoint)
+
+
+def test_a_checkpoint_missing_an_array_is_refused(checkpoint):
+    entries = dict(np.load(checkpoint, allow_pickle=False))
+    del entries["optimizer/arrays/m/W2"]
+    np.savez(checkpoint, **entries)
+    with pytest.raises(CheckpointError, match="incomplete: array 'optimizer/arrays/m/W2' is missing"):
+        load_checkpoint(checkpoint)
+
+
+def test_a_state_that_fails_late_leaves_network_and_optimizer_unchanged(checkpoint):
+    """The optimizer's arrays are checked after the network is loaded: the network is put back."""
+    state = load_checkpoint(checkpoint)
+    state["optimizer"]["arrays"]["m/W1"] = state["optimizer"]["arrays"]["v/W1"] = np.zeros((5, 5))
+    trainer = build("adam")
+    before = {k: v.copy() for k, v in trainer.network.state_dict().items()}
+    dropout = trainer.network.state()["Dropout1"]
+    with pytest.raises(ValueError, match=r"the loaded state of 'W1' has shape \(5, 5\), but params\['W1'\] has shape \(2, 32\)"):
+        trainer.load_state_dict(state, source="the bad state")
+    for k, v in trainer.network.state_dict().items():
+        assert np.array_equal(v, before[k]), k
+    assert trainer.network.state()["Dropout1"] == dropout
+    assert trainer.optimizer.state_dict()["arrays"] == {} and trainer.epochs_done == 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["run"]:
+        child(json.loads(sys.argv[2]))
