@@ -35,7 +35,8 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from bprop.datasets import MiniBatchIterator, load_mnist
-from bprop.networks import MultiLayerNet, SimpleConvNet
+from bprop.layers import Affine, Convolution
+from bprop.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
 from bprop.optim import get_optimizer
 import common
 
@@ -48,7 +49,7 @@ MLP_CONFIGS = {
 }
 #: SimpleConvNet's defaults: 30 filters 5x5 on 1x28x28, 2x2 pooling, 100 hidden units
 CONV = {"filters": 30, "kernel": 5, "hidden": 100}
-CONFIGS = list(MLP_CONFIGS) + ["conv"]
+CONFIGS = list(MLP_CONFIGS) + ["conv", "deep"]
 LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 
 
@@ -82,29 +83,31 @@ def load_data(dtype, rng):
         return x, t, "synthetic"
 
 
-def mlp_products(sizes, batch):
-    """The matrix products of one MLP training step as ``(m, k, n, layout)``:
-    forward ``x @ W``, backward ``x.T @ dout`` and ``dout @ W.T`` (not for the input layer)."""
-    products = []
-    for i in range(1, len(sizes)):
-        d, m = sizes[i - 1], sizes[i]
-        products.append((batch, d, m, "nn"))       # forward: (B, D) @ (D, M)
-        products.append((d, batch, m, "tn"))       # dW = x.T @ dout
-        if i > 1:
-            products.append((batch, m, d, "nt"))   # dx = dout @ W.T
-    return products
+def net_products(net, batch):
+    """The matrix products of one training step of ``net`` as ``(m, k, n, layout)``.
 
-
-def conv_products(batch):
-    """SimpleConvNet's products: the convolution as im2col GEMMs (forward and dW; its input
-    is data, so no dx), then the two Affine layers as in :func:`mlp_products`."""
-    f, k, hidden = CONV["filters"], CONV["kernel"], CONV["hidden"]
-    rows = batch * (28 - k + 1) ** 2                # one row per output pixel
-    products = [(rows, k * k, f, "nt"),             # col @ W_col.T
-                (f, rows, k * k, "tn")]             # dout.T @ col
-    pooled = f * ((28 - k + 1) // 2) ** 2
-    for d, m in ((pooled, hidden), (hidden, 10)):
-        products += [(batch, d, m, "nn"), (d, batch, m, "tn"), (batch, m, d, "nt")]
+    An Affine ``(D -> M)``: forward ``x @ W`` (B, D) @ (D, M), ``dW = x.T @ dout`` and
+    ``dx = dout @ W.T``. A convolution as its im2col products, one row per output pixel:
+    forward ``col @ W_col.T`` (B*OH*OW, C*FH*FW) @ (C*FH*FW, FN), ``dW = dout.T @ col`` and
+    ``dcol = dout @ W_col``. The first layer's input is data: no ``dx``.
+    """
+    products, first = [], True
+    for name, layer in net.layers.items():
+        if isinstance(layer, Convolution):
+            fn = layer.W.shape[0]
+            rows = batch * int(np.prod(net.shapes[name][1:]))
+            k = layer.fan_in
+            products += [(rows, k, fn, "nt"), (fn, rows, k, "tn")]
+            if not first:
+                products.append((rows, fn, k, "nn"))
+        elif isinstance(layer, Affine):
+            d, m = layer.W.shape
+            products += [(batch, d, m, "nn"), (d, batch, m, "tn")]
+            if not first:
+                products.append((batch, m, d, "nt"))
+        else:
+            continue
+        first = False
     return products
 
 
@@ -142,16 +145,58 @@ def build(name, dtype, batch, rng):
         net = SimpleConvNet(conv_param={"filter_num": CONV["filters"], "filter_size": CONV["kernel"],
                                         "pad": 0, "stride": 1},
                             hidden_size=CONV["hidden"], weight_init_std="he", dtype=dtype, rng=rng)
-        return net, "sgd", conv_products(batch), "conv30x5x5-pool-100-10"
+        return net, "sgd", net_products(net, batch), "conv30x5x5-pool-100-10"
+    if name == "deep":
+        # dropout on, as in training: loss_and_gradient runs in training mode
+        net = DeepConvNet(dtype=dtype, rng=rng)
+        return net, "sgd", net_products(net, batch), "DeepConvNet (6 conv 3x3)"
     sizes, opt_name = MLP_CONFIGS[name]
     net = MultiLayerNet(sizes[0], sizes[1:-1], sizes[-1], dtype=dtype, rng=rng)
-    return net, opt_name, mlp_products(sizes, batch), "-".join(map(str, sizes))
+    return net, opt_name, net_products(net, batch), "-".join(map(str, sizes))
 
 
-def bench(name, dtype, x, t, repeats, batch, seed):
+def time_layers(net, x, t, batch, steps=10):
+    """Median forward and backward time of each layer over ``steps`` training steps, in ms.
+
+    Returns rows ``(name, forward_ms, backward_ms)``, the loss layer last. The layers are
+    called one by one exactly as ``loss_and_gradient`` calls them (training mode).
+    """
+    times = {name: ([], []) for name in list(net.layers) + ["loss"]}
+    batches = MiniBatchIterator(x, t, batch, rng=0)
+    for step, (xb, tb) in enumerate(batches):
+        if step > steps:  # the first step warms up and is not counted
+            break
+        h = net._as_input(xb)
+        for name, layer in net.layers.items():
+            start = time.perf_counter()
+            h = layer.forward(h, True)
+            times[name][0].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        net.last_layer.forward(h, tb)
+        d = net.last_layer.backward(1.0)
+        times["loss"][0].append(time.perf_counter() - start)
+        times["loss"][1].append(0.0)
+        for name, layer in reversed(net.layers.items()):
+            start = time.perf_counter()
+            d = layer.backward(d)
+            times[name][1].append(time.perf_counter() - start)
+    return [(name, 1e3 * statistics.median(f[1:]), 1e3 * statistics.median(b[1:]))
+            for name, (f, b) in times.items()]
+
+
+def print_layers(name, rows):
+    total = sum(f + b for _, f, b in rows)
+    print(f"per layer, {name} (median of 10 steps, ms):")
+    print(f"  {'layer':<10} {'forward':>8} {'backward':>9} {'share':>6}")
+    for layer, f, b in rows:
+        print(f"  {layer:<10} {f:>8.2f} {b:>9.2f} {100 * (f + b) / total:>5.1f}%")
+    print(f"  {'step':<10} {total:>18.2f}")
+
+
+def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
     rng = np.random.default_rng(seed)
     net, opt_name, products, description = build(name, dtype, batch, rng)
-    if name == "conv":
+    if name in ("conv", "deep"):
         x = x.reshape(-1, 1, 28, 28)
     opt = get_optimizer(opt_name, lr=LR[opt_name])
     batches = MiniBatchIterator(x, t, batch, rng=rng)
@@ -166,6 +211,8 @@ def bench(name, dtype, x, t, repeats, batch, seed):
         floors.append(time_floor(products, n, batch, dtype, rng))
     med, floor = statistics.median(epochs), statistics.median(floors)
     flops = 2 * sum(m * k * n_ for m, k, n_, _ in products)
+    if layers:
+        print_layers(f"{name} {np.dtype(dtype).name} {blas_threads()} thread(s)", time_layers(net, x, t, batch))
     return {
         "config": name,
         "network": description,
@@ -204,6 +251,8 @@ def main(argv=None):
                         help="BLAS thread counts to time each configuration with; 0 is the BLAS "
                              "default (default: 0). Epoch and floor always run with the same count")
     parser.add_argument("--seed", type=common.nonneg_int, default=0, help="default: 0")
+    parser.add_argument("--layers", action="store_true",
+                        help="also print the forward and backward time of each layer of a step")
     args = parser.parse_args(argv)
     if args.json:
         if os.path.isdir(args.json):
@@ -227,7 +276,7 @@ def main(argv=None):
             for name in args.config:
                 for threads in args.threads:
                     with threadpool_limits(limits=threads or None, user_api="blas"):
-                        r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed)
+                        r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers)
                         r["threads"] = blas_threads()
                     results.append(r)
                     print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "

@@ -19,6 +19,20 @@ def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
         assert r["epoch_s_median"] > 0 and r["floor_s_median"] > 0 and r["ratio_to_floor"] > 0
 
 
+def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
+    from bprop.networks import DeepConvNet
+
+    products = benchmark.net_products(DeepConvNet(), 100)
+    # six convolutions (forward, dW, and dx except the first) and two Affine layers
+    assert len(products) == 6 * 3 - 1 + 2 * 3
+    assert products[:5] == [(78400, 9, 16, "nt"), (16, 78400, 9, "tn"),                        # Conv1
+                            (78400, 144, 16, "nt"), (16, 78400, 144, "tn"), (78400, 16, 144, "nn")]  # Conv2
+    benchmark.main(["--quick", "--config", "deep", "--dtype", "float32", "--threads", "1", "--repeats", "1",
+                    "--layers"])
+    text = capsys.readouterr().out
+    assert "per layer, deep float32" in text and "Conv6" in text and "Pool3" in text
+
+
 def test_float32_training_matches_float64_accuracy(mnist_root):
     """Config (a) for 3 epochs from the same initial weights and batches: float32
     must end within 0.3 points of float64's test accuracy."""
