@@ -205,6 +205,69 @@ def test_a_process_killed_20_times_while_writing_checkpoints_never_leaves_a_brok
     assert resumed.epochs_done == trainer.epochs_done
 
 
+# --- the scripts ---------------------------------------------------------------------------
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+
+
+def script(name, *args, mnist_root, **popen):
+    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", BPROP_DATA=mnist_root)
+    return subprocess.Popen([sys.executable, os.path.join(SCRIPTS, f"{name}.py"), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_result(tmp_path, mnist_root):
+    """SIGINT once epoch 1 is reported: the script exits 130 saying how to resume; the same
+    command with --resume then ends with the weights and history of a run never interrupted."""
+    options = ["--train-size", "500", "--verbose", "2", "--optimizer", "adam", "--lr", "0.003",
+               "--batchnorm", "--dropout", "0.2", "--lr-schedule", "exponential", "--seed", "3"]
+    path = str(tmp_path / "ck.npz")
+    proc = script("train_mnist", *options, "--epochs", "10000", "--out", str(tmp_path / "cut"),
+                  "--checkpoint", path, mnist_root=mnist_root,
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for_epoch(path, 1, proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    done = load_checkpoint(path)["progress"]["epochs_done"]
+    assert f"the training state after epoch {done} is in {path}: run the same command with --resume" in out
+
+    epochs = ["--epochs", str(done + 2)]
+    resumed = script("train_mnist", *options, *epochs, "--out", str(tmp_path / "cut"), "--checkpoint", path,
+                     "--resume", mnist_root=mnist_root)
+    full = script("train_mnist", *options, *epochs, "--out", str(tmp_path / "full"), mnist_root=mnist_root)
+    outputs = []
+    for proc in (resumed, full):
+        out, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == 0, out + err
+        outputs.append(out)
+    assert f"resuming from {path} after epoch {done}" in outputs[0]
+    results = {}
+    for name in ("cut", "full"):
+        with np.load(tmp_path / name / "train_mnist_weights.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        history = json.loads((tmp_path / name / "train_mnist.json").read_text())["history"]
+        results[name] = arrays, without_time(history)
+    (a, ha), (b, hb) = results["cut"], results["full"]
+    assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    assert ha == hb and ha["epoch"] == list(range(1, done + 3))
+
+
+def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    for args, message in ((["--resume"], "argument --resume: needs --checkpoint PATH"),
+                          (["--resume", "--checkpoint", str(tmp_path / "no.npz")],
+                           "argument --resume: there is no checkpoint at")):
+        result = subprocess.run([sys.executable, os.path.join(SCRIPTS, "train_convnet.py"), *args,
+                                 "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=WAIT)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
 # --- in one process ------------------------------------------------------------------------
 
 
