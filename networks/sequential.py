@@ -127,7 +127,7 @@ class Sequential:
         self.rng = make_rng(rng)
 
         self.input_shape = self._first_input_shape(owner, input_shape)
-        self.shapes = output_shapes(self.layers, self.input_shape, owner)
+        self.shapes = self._layer_shapes(owner)
         self.output_shape = next(reversed(self.shapes.values()))
         self.output_size = self.output_shape[-1] if self.output_shape else 1
         self._build_params()
@@ -160,6 +160,13 @@ class Sequential:
         if not shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
             raise ValueError(f"{owner}: input_shape must be a tuple of positive integers, got {input_shape!r}")
         return tuple(int(d) for d in shape)
+
+    def _layer_shapes(self, owner):
+        """``{name: one sample's output shape}``, checking that each layer fits the one before.
+
+        A network whose layers are not one chain (an encoder and a decoder) overrides this.
+        """
+        return output_shapes(self.layers, self.input_shape, owner)
 
     def _build_params(self):
         """Move every layer's parameters into one buffer, and bind a gradient buffer beside it."""
@@ -236,9 +243,7 @@ class Sequential:
         PyTorch overwrites ``.grad``: copy them to keep them.
         """
         loss = self.loss(x, t, train=True)
-        dout = self.last_layer.backward(1.0)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
+        self.backward(self.last_layer.backward(1.0))
         grads = self._grads
         for key, (layer, attr) in self._param_refs.items():
             g = getattr(layer, "d" + attr)
@@ -249,6 +254,13 @@ class Sequential:
             for key in self._decay_keys:
                 grads[key] += lam * self.params[key]
         return loss, grads
+
+    def backward(self, dout):
+        """The reversed loop: ``dout``, the gradient of the loss with respect to the scores
+        :meth:`predict` returned, goes back through every layer, and each layer keeps the
+        gradients of its parameters (which :meth:`loss_and_gradient` collects)."""
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
 
     def gradient(self, x, t):
         """Backprop gradients of :meth:`loss` (training mode) for every key of ``params``."""
