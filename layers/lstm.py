@@ -135,7 +135,8 @@ class TimeLSTM(TimeRecurrent):
     Shape
     -----
     Wx : (D, 4H), Wh : (H, 4H), b : (4H,).
-    x : (N, T, D) -> hs : (N, T, H); ``backward(dhs)`` returns dx : (N, T, D).
+    x : (N, T, D) -> hs : (N, T, H); ``backward(dhs, dc=None)`` returns dx : (N, T, D);
+    ``dc (N, H)`` is the gradient of the final cell state, when something used it.
     """
 
     kind = "lstm"
@@ -169,13 +170,26 @@ class TimeLSTM(TimeRecurrent):
         self._cache = (x2d, h0, c0, hs, cs, tanh_cs, gates)
         return hs
 
-    def backward(self, dhs):
+    def backward(self, dhs, dc=None):
+        """Backpropagation through time from ``dhs (N, T, H)``, the gradient of every step's h.
+
+        ``dc (N, H)``, optional, is the gradient with respect to the cell state the last
+        step ended in (the ``c`` an encoder hands its decoder); None counts as zero. The
+        final ``h`` needs no such argument: it is ``hs[:, -1]``, whose gradient is in ``dhs``.
+        Returns ``dx (N, T, D)`` (None without ``input_grad``) and sets ``dh0``, ``dc0``.
+        """
         x2d, h0, c0, hs, cs, tanh_cs, gates = self._need_cache(self._cache)
         check_dout(self, dhs, hs.shape)
         n, t_size, _ = hs.shape
         da = np.empty_like(gates)
         dh = np.zeros_like(h0)
-        dc = np.zeros_like(c0)
+        if dc is None:
+            dc = np.zeros_like(c0)
+        else:
+            dc = np.asarray(dc, dtype=c0.dtype)
+            if dc.shape != c0.shape:
+                raise ValueError(f"{self!r}.backward: dc must have the shape of the final cell state "
+                                 f"{c0.shape}, got {dc.shape}")
         for t in reversed(range(t_size)):
             c_prev = cs[:, t - 1] if t > 0 else c0
             _, dh, dc = lstm_step_backward(dhs[:, t] + dh, dc, gates[:, t], c_prev, tanh_cs[:, t], self.Wh,

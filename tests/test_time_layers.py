@@ -129,6 +129,42 @@ def test_gradient_of_the_initial_state_matches_numerical(kind, stateful):
     assert_gradients_close(analytic, numeric)
 
 
+@pytest.mark.parametrize("n, t, d, h", SHAPES[:4])
+def test_time_lstm_backward_with_the_final_cell_state_gradient_matches_numerical(n, t, d, h):
+    # L = sum(hs * dhs) + sum(c_T * dc): what an encoder whose (h, c) go to a decoder sees
+    rng = np.random.default_rng(21 + n + 10 * t)
+    layer = random_layer("lstm", d, h, rng)
+    x = rng.standard_normal((n, t, d))
+    h0, c0 = initial_states("lstm", n, h, rng)
+    dhs, dc = rng.standard_normal((n, t, h)), rng.standard_normal((n, h))
+    layer.set_initial_state(h0, c0)
+    layer.forward(x)
+    dc_before = dc.copy()
+    analytic = {"x": layer.backward(dhs, dc=dc), "h0": layer.dh0, "c0": layer.dc0}
+    analytic.update({k: v.copy() for k, v in layer.grads().items()})
+    np.testing.assert_array_equal(dc, dc_before)  # not written into
+
+    def f():
+        layer.set_initial_state(h0, c0)
+        hs = layer.forward(x)
+        return float(np.sum(hs * dhs) + np.sum(layer.c * dc))
+
+    numeric = {"x": numerical_gradient(f, x, 1e-6), "h0": numerical_gradient(f, h0, 1e-6),
+               "c0": numerical_gradient(f, c0, 1e-6)}
+    numeric.update({k: numerical_gradient(f, p, 1e-6) for k, p in layer.params().items()})
+    assert_gradients_close(analytic, numeric)
+
+
+def test_time_lstm_backward_dc_none_is_zero_and_a_wrong_shape_is_refused():
+    rng = np.random.default_rng(22)
+    layer = random_layer("lstm", 2, 3, rng)
+    x, dhs = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 3))
+    layer.forward(x)
+    np.testing.assert_array_equal(layer.backward(dhs), layer.backward(dhs, dc=np.zeros((2, 3))))
+    with pytest.raises(ValueError, match=r"dc must have the shape of the final cell state \(2, 3\), got \(3, 2\)"):
+        layer.backward(dhs, dc=np.zeros((3, 2)))
+
+
 @pytest.mark.parametrize("kind", sorted(TIME))
 def test_time_layer_equals_its_cell_run_step_by_step(kind):
     rng = np.random.default_rng(12)
