@@ -5,14 +5,14 @@
 - :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches.
 - :mod:`datasets.idx`: the IDX file format, parsed (and its sha256 taken) once per process.
 - :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
-- :mod:`datasets.batching`: ``MiniBatchIterator`` and ``train_val_split``.
+- :mod:`datasets.batching`: ``MiniBatchIterator``, ``random_subset`` and ``train_val_split``.
 - :mod:`datasets.labels`: ``one_hot``.
 - :mod:`datasets.text`: ``Vocabulary``, characters to ids and back.
 - :mod:`datasets.shakespeare`: ``load_tiny_shakespeare`` (found or downloaded like MNIST).
 - :mod:`datasets.addition`: ``make_addition``, a generated sequence-to-sequence task.
 """
 
-from bprop.datasets.batching import MiniBatchIterator, train_val_split
+from bprop.datasets.batching import MiniBatchIterator, random_subset, train_val_split
 from bprop.datasets.download import DownloadError, download_file
 from bprop.datasets.idx import ChecksumError, clear_cache, parse_idx, read_idx
 from bprop.datasets.labels import one_hot
@@ -65,6 +65,7 @@ __all__ = [
     "make_spiral",
     "one_hot",
     "parse_idx",
+    "random_subset",
     "read_idx",
     "train_val_split",
     "ADDITION_VOCAB",
