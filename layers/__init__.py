@@ -38,7 +38,7 @@ from .embedding import Embedding, TimeEmbedding
 from .gru import GRU, TimeGRU
 from .lstm import LSTM, TimeLSTM
 from .rnn import RNN, TimeRNN
-from .time_layers import TimeAffine, TimeDropout, TimeSoftmaxWithLoss
+from .time_layers import TiedTimeAffine, TimeAffine, TimeDropout, TimeSoftmaxWithLoss
 from .torch_weights import weights_from_torch, weights_to_torch
 
 __all__ = [
@@ -49,5 +49,6 @@ __all__ = [
     "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
     "Convolution", "Pooling", "col2im", "im2col", "Flatten", "init_scale",
     "Embedding", "TimeEmbedding", "RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU",
-    "TimeAffine", "TimeDropout", "TimeSoftmaxWithLoss", "weights_from_torch", "weights_to_torch",
+    "TiedTimeAffine", "TimeAffine", "TimeDropout", "TimeSoftmaxWithLoss", "weights_from_torch",
+    "weights_to_torch",
 ]

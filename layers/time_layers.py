@@ -147,3 +147,58 @@ class TimeSoftmaxWithLoss(Layer):
         dx = np.zeros((self._mask.size, self._shape[2]), dtype=y.dtype)
         dx[self._mask] = dy
         return dx.reshape(self._shape)
+
+
+class TiedTimeAffine(TimeAffine):
+    """The output layer of a language model that reuses its embedding: ``y_t = x_t E^T + b``.
+
+    Weight tying (Press and Wolf, 2017; Inan et al., 2017): the score of id ``v`` is the
+    dot product of the hidden state with ``v``'s own embedding row ``E[v]``, so one
+    matrix ``E (V, D)`` is learnt for both ends of the network, and the input size of this
+    layer must equal the embedding's dimension D.
+
+    ``W`` is not a parameter of this layer but a read-only view, ``embedding.W.T``, taken
+    at every call, so it follows the embedding when a network moves ``E`` into its
+    parameter buffer and when an optimizer updates it. Only ``b`` is this layer's own.
+    ``backward`` sets ``dW (D, V)`` as an Affine does; since ``E`` gets gradient from both
+    places, whoever chains the two layers adds ``dW.T`` to the embedding's ``dW`` after
+    the embedding's backward (:class:`bprop.networks.RnnLM` does).
+
+    Parameters
+    ----------
+    embedding : an :class:`~bprop.layers.Embedding` (or TimeEmbedding), referenced.
+    b : (V,) array or None (zeros in the embedding's dtype).
+
+    Shape
+    -----
+    x : (N, T, D) -> y : (N, T, V).
+    """
+
+    param_names = ("b",)
+    decay_names = ()
+
+    def __init__(self, embedding, b=None, input_grad=True):
+        if not hasattr(embedding, "W") or not getattr(embedding, "integer_input", False):
+            raise ValueError(f"TiedTimeAffine: needs an Embedding to share its weights with, got {embedding!r}")
+        v = embedding.W.shape[0]
+        b = np.zeros(v, dtype=embedding.W.dtype) if b is None else np.asarray(b)
+        if b.shape != (v,) or b.dtype != embedding.W.dtype:
+            raise ValueError(f"TiedTimeAffine: b must have shape ({v},) and dtype {embedding.W.dtype} like "
+                             f"{embedding!r}, got {b.shape} and {b.dtype}")
+        self.embedding = embedding
+        self.b = b
+        self.input_grad = input_grad
+        self.dW = None
+        self.db = None
+        self._x = None
+        self._x_shape = None
+
+    @property
+    def W(self):
+        return self.embedding.W.T
+
+    def extra_repr(self):
+        return super().extra_repr() + f", tied to {self.embedding!r}"
+
+    def reset_parameters(self, init, rng):
+        self.b[...] = 0  # the weights are the embedding's, drawn by it
