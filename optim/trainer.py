@@ -235,6 +235,8 @@ class Trainer:
     history : History of the last (or current) ``fit``; kept when training diverges.
     iterations_per_epoch : int, ``ceil(N / batch_size)`` (``N // batch_size`` with drop_last).
     epochs_done, steps_done : epochs and iterations completed.
+    checkpoint_epoch : the epoch the checkpoint file holds (None before the first is written
+        or read): what a resume would continue from.
     progress, divergence : the :class:`Progress` and :class:`DivergenceCheck` parts.
 
     Examples
@@ -303,6 +305,7 @@ class Trainer:
             self._set_train_eval_index(np.sort(self.rng.choice(n, self.train_eval_size, replace=False)))
         self._start_run()
         self._resumed_from = None
+        self.checkpoint_epoch = None
         if not isinstance(resume, (bool, np.bool_)):
             raise ValueError(f"Trainer: resume must be True or False, got {resume!r}")
         if resume:
@@ -408,6 +411,7 @@ class Trainer:
             self.epochs_done, self._elapsed = epoch, record["time"]
             if self.checkpoint is not None:
                 self.save_checkpoint(self.checkpoint)
+                self.checkpoint_epoch = epoch
             if stop:
                 break
         if self.early_stopping is not None:
@@ -535,6 +539,7 @@ class Trainer:
         anything changes."""
         self.load_state_dict(load_checkpoint(path), source=os.fspath(path))
         self._resumed_from = os.fspath(path)
+        self.checkpoint_epoch = self.epochs_done
 
     def load_state_dict(self, state, source="the state"):
         """Restore a :meth:`state_dict`; the next :meth:`fit` continues that run.
