@@ -32,6 +32,7 @@ from .gradcheck import numerical_gradient, relative_error
 from .im2col import col2im, im2col
 from .init import init_scale
 from .loss import IdentityWithLoss, SoftmaxWithLoss
+from .peek import Peek
 from .pooling import Pooling
 from .rng import make_rng
 from .embedding import Embedding, TimeEmbedding
@@ -47,7 +48,7 @@ __all__ = [
     "cross_entropy_error", "log_softmax", "make_rng", "mean_squared_error",
     "numerical_gradient", "relative_error", "relu", "relu_grad", "sigmoid",
     "sigmoid_grad", "softmax", "softmax_cross_entropy", "step_function", "tanh", "tanh_grad",
-    "Convolution", "Pooling", "col2im", "im2col", "Flatten", "init_scale",
+    "Convolution", "Peek", "Pooling", "col2im", "im2col", "Flatten", "init_scale",
     "Embedding", "TimeEmbedding", "RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU",
     "TiedTimeAffine", "TimeAffine", "TimeDropout", "TimeSoftmaxWithLoss", "weights_from_torch",
     "weights_to_torch",

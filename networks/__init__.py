@@ -2,7 +2,8 @@
 
 :class:`Sequential` chains any stack of bprop layers; ``MultiLayerNet``, the first
 article's ``TwoLayerNet``, ``SimpleConvNet`` and ``DeepConvNet`` are builders on it, and
-so is the language model ``RnnLM``.
+so is the language model ``RnnLM``. ``Seq2seq`` and ``PeekySeq2seq`` are Sequentials of two
+chains, an encoder and a decoder, with their own forward and backward.
 """
 
 from bprop.layers.init import init_scale
@@ -10,7 +11,8 @@ from bprop.layers.init import init_scale
 from .conv_net import DeepConvNet, SimpleConvNet
 from .multi_layer_net import MultiLayerNet, TwoLayerNet
 from .rnnlm import RnnLM
+from .seq2seq import PeekySeq2seq, Seq2seq
 from .sequential import Sequential, name_layers, output_shapes
 
-__all__ = ["DeepConvNet", "MultiLayerNet", "RnnLM", "Sequential", "SimpleConvNet", "TwoLayerNet",
-           "init_scale", "name_layers", "output_shapes"]
+__all__ = ["DeepConvNet", "MultiLayerNet", "PeekySeq2seq", "RnnLM", "Seq2seq", "Sequential", "SimpleConvNet",
+           "TwoLayerNet", "init_scale", "name_layers", "output_shapes"]
