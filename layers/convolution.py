@@ -1,10 +1,10 @@
-"""The 2-D convolution layer, computed as im2col followed by one matrix product."""
+"""The 2-D convolution layer, computed as im2col followed by a matrix product, in chunks."""
 
 import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
-from .im2col import col2im_dot, im2col, output_size
+from .im2col import col2im_dot, output_size, to_channels_last, windows
 from .init import gaussian_, init_scale
 from .rng import make_rng
 
@@ -37,6 +37,20 @@ def window_output(owner, chw, fh, fw, stride, pad):
     return output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
 
 
+#: bytes of im2col matrix built at a time. The batch is unrolled, multiplied and (in
+#: backward) folded back a few images at a time, each chunk while it is in the core's
+#: L2 cache: one im2col matrix of the whole batch (45 MB for DeepConvNet's second
+#: convolution) sends every pass over it to main memory, which made the narrow layers
+#: several times slower than their matrix products.
+CHUNK_BYTES = 1 << 20
+
+
+def batch_chunks(n, bytes_per_sample):
+    """Slices of ``range(n)`` holding about ``CHUNK_BYTES`` at ``bytes_per_sample`` each."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
 def check_stride_pad(owner, stride, pad):
     """Return ``(stride, pad)`` as ints, or raise ValueError unless stride >= 1 and pad >= 0."""
     return check_int(owner, "stride", stride, 1), check_int(owner, "pad", pad, 0)
@@ -48,10 +62,14 @@ class Convolution(Layer):
     ``y[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xp[n, c, i*s + p, j*s + q]``,
     where ``xp`` is ``x`` zero-padded by ``pad`` on every side and ``s`` the stride.
     Computed as ``im2col(x) @ W_col.T + b`` with ``W_col`` the filters flattened in
-    im2col's window order: one GEMM forward; backward ``dW = dout.T @ col`` and
-    ``dx = col2im(dout @ W_col)``, the latter done as one small GEMM per filter offset
-    (:func:`layers.im2col.col2im_dot`). The output is a (N, FN, OH, OW) view of
-    channels-last memory (see :mod:`layers.im2col`).
+    im2col's window order; backward ``dW = dout.T @ col`` and ``dx = col2im(dout @ W_col)``.
+    Both run over chunks of the batch (see ``CHUNK_BYTES``): forward keeps only the
+    padded input, and backward unrolls each chunk again while it is in cache rather than
+    keeping a whole-batch ``col``. ``dx`` of a stride-1 convolution is itself a
+    convolution, of the zero-padded ``dout`` with the flipped filters (one im2col and
+    one GEMM per chunk); other strides use one small GEMM per filter offset
+    (:func:`bprop.layers.im2col.col2im_dot`). The output is a (N, FN, OH, OW) view of
+    channels-last memory (see :mod:`bprop.layers.im2col`).
 
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
@@ -121,7 +139,7 @@ class Convolution(Layer):
         self.input_grad = input_grad
         self.dW = None
         self.db = None
-        self._col = None
+        self._xp = None
         self._x_shape = None
         self._out_hw = None
 
@@ -151,27 +169,60 @@ class Convolution(Layer):
             raise ValueError(
                 f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
             )
-        n = x.shape[0]
-        col = im2col(x, fh, fw, self.stride, self.pad)  # (N*OH*OW, FH*FW*C)
+        n, k = x.shape[0], fh * fw * c
+        dtype = np.result_type(x, self.W)
+        xp = to_channels_last(x, self.pad)  # (N, H+2p, W+2p, C), a view when pad == 0
         # im2col orders a window (FH, FW, C): the filters are flattened the same way.
-        w_col = self.W.transpose(0, 2, 3, 1).reshape(fn, -1)
-        out = col @ w_col.T
-        out += self.b
-        self._col = col
+        w_col_t = self.W.transpose(2, 3, 1, 0).reshape(k, fn)
+        out = np.empty((n, oh, ow, fn), dtype=dtype)
+        for s in batch_chunks(n, oh * ow * k * dtype.itemsize):
+            col = windows(xp[s], fh, fw, oh, ow, self.stride).reshape(-1, k)
+            rows = out[s].reshape(-1, fn)
+            np.matmul(col, w_col_t, out=rows)
+            rows += self.b
+        self._xp = xp
         self._x_shape = x.shape
         self._out_hw = (oh, ow)
-        # (N*OH*OW, FN) -> (N, FN, OH, OW) as a view; the memory stays channels-last,
+        # (N, OH, OW, FN) -> (N, FN, OH, OW) as a view; the memory stays channels-last,
         # so the next layer's im2col and this layer's backward need no transpose copy.
-        return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, dout):
-        col = self._need_cache(self._col)
+        xp = self._need_cache(self._xp)
         fn, c, fh, fw = self.W.shape
-        n = self._x_shape[0]
-        check_dout(self, dout, (n, fn) + self._out_hw)
-        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
-        self.db = np.sum(dout2, axis=0, out=self._grad_out("b"))
-        dw = (dout2.T @ col).reshape(fn, fh, fw, c).transpose(0, 3, 1, 2)  # back to (FN, C, FH, FW)
+        n, _, h, w = self._x_shape
+        oh, ow = self._out_hw
+        check_dout(self, dout, (n, fn, oh, ow))
+        k, stride, p = fh * fw * c, self.stride, self.pad
+        d_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1))  # (N, OH, OW, FN); free if channels-last
+        self.db = np.sum(d_cl, axis=(0, 1, 2), out=self._grad_out("b"))
+        dw = np.zeros((fn, k), dtype=np.result_type(d_cl, xp))
+        part = np.empty_like(dw)
+        # dx of a stride-1 convolution with pad <= kernel - 1 is the convolution of dout,
+        # zero-padded by kernel - 1 - pad, with the filters flipped and C, FN swapped.
+        flip = stride == 1 and p <= fh - 1 and p <= fw - 1
+        if self.input_grad:
+            dx = np.empty((n, h, w, c), dtype=np.result_type(d_cl, self.W)) if flip \
+                else np.zeros(xp.shape[:3] + (c,), dtype=np.result_type(d_cl, self.W))
+            if flip:
+                qh, qw = fh - 1 - p, fw - 1 - p
+                w_flip = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)
+        for s in batch_chunks(n, oh * ow * k * xp.itemsize):
+            col = windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
+            d = d_cl[s].reshape(-1, fn)
+            np.matmul(d.T, col, out=part)
+            dw += part
+            if not self.input_grad:
+                continue
+            if flip:
+                m = d_cl[s].shape[0]
+                dp = np.zeros((m, oh + 2 * qh, ow + 2 * qw, fn), dtype=d_cl.dtype)
+                dp[:, qh:qh + oh, qw:qw + ow, :] = d_cl[s]
+                np.matmul(windows(dp, fh, fw, h, w, 1).reshape(-1, fh * fw * fn), w_flip,
+                          out=dx[s].reshape(-1, c))
+            else:
+                col2im_dot(d, self.W, (d_cl[s].shape[0], c, h, w), stride, p, out=dx[s])
+        dw = dw.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2)  # back to (FN, C, FH, FW)
         buf = self._grad_out("W")
         if buf is None:
             self.dW = np.ascontiguousarray(dw)
@@ -180,5 +231,6 @@ class Convolution(Layer):
             self.dW = buf
         if not self.input_grad:
             return None
-        # col2im(dout2 @ w_col), one filter offset at a time (see col2im_dot)
-        return col2im_dot(dout2, self.W, self._x_shape, self.stride, self.pad)
+        if not flip:
+            dx = dx[:, p:p + h, p:p + w, :]
+        return dx.transpose(0, 3, 1, 2)

@@ -59,6 +59,19 @@ def window_offsets(fh, fw, oh, ow, stride):
             yield i, j, slice(i, i + y_end, stride), slice(j, j + x_end, stride)
 
 
+def windows(xp, fh, fw, oh, ow, stride):
+    """The ``(N, OH, OW, FH, FW, C)`` strided view of every window of a channels-last batch.
+
+    ``xp : (N, Hp, Wp, C)`` is the (already padded) image batch in channels-last order;
+    ``windows(...).reshape(N*OH*OW, FH*FW*C)`` is :func:`im2col`'s matrix (the reshape
+    is the one copy). A read-only view: nothing is copied until then.
+    """
+    n, _, _, c = xp.shape
+    sn, sh, sw, sc = xp.strides
+    return as_strided(xp, shape=(n, oh, ow, fh, fw, c),
+                      strides=(sn, sh * stride, sw * stride, sh, sw, sc), writeable=False)
+
+
 def im2col(x, filter_h, filter_w, stride=1, pad=0):
     """Unroll every filter-sized window of a batch of images into one row.
 
@@ -78,15 +91,8 @@ def im2col(x, filter_h, filter_w, stride=1, pad=0):
     x = np.asarray(x)
     n, c, h, w = x.shape
     oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
-    xh = to_channels_last(x, pad)
-    sn, sh, sw, sc = xh.strides
-    windows = as_strided(
-        xh,
-        shape=(n, oh, ow, filter_h, filter_w, c),
-        strides=(sn, sh * stride, sw * stride, sh, sw, sc),
-        writeable=False,
-    )
-    return windows.reshape(n * oh * ow, filter_h * filter_w * c)  # the one copy
+    view = windows(to_channels_last(x, pad), filter_h, filter_w, oh, ow, stride)
+    return view.reshape(n * oh * ow, filter_h * filter_w * c)  # the one copy
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -113,7 +119,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     return out[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
 
 
-def col2im_dot(dy, W, input_shape, stride=1, pad=0):
+def col2im_dot(dy, W, input_shape, stride=1, pad=0, out=None):
     """``col2im(dy @ W_col, input_shape, FH, FW, stride, pad)`` without building ``dy @ W_col``.
 
     The backward of a convolution needs the gradient of its input: the matrix
@@ -130,16 +136,19 @@ def col2im_dot(dy, W, input_shape, stride=1, pad=0):
     W : (FN, C, FH, FW), the filters.
     input_shape : (N, C, H, W), the shape of the convolution's input.
     stride, pad : as in the convolution.
+    out : None, or a (N, H+2*pad, W+2*pad, C) array to add the result into (padded,
+        channels-last); by default a new zero one.
 
     Returns
     -------
-    dx : (N, C, H, W) view of a new channels-last buffer.
+    dx : (N, C, H, W) view of ``out`` (channels-last memory) without the padding.
     """
     n, c, h, w = input_shape
     fn, _, fh, fw = W.shape
     oh, ow = output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
     w_offsets = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C)
-    out = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=np.result_type(dy, W))
+    if out is None:
+        out = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=np.result_type(dy, W))
     for i, j, rows, cols in window_offsets(fh, fw, oh, ow, stride):
         out[:, rows, cols, :] += (dy @ w_offsets[i, j]).reshape(n, oh, ow, c)
     return out[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
