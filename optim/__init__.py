@@ -25,7 +25,8 @@ from .sweep_store import SweepStore, config_key
 
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
-    "RMSprop", "get_optimizer", "clip_grads", "LanguageModelTrainer", "evaluate_lm", "History", "Trainer", "TrainingDivergedError",
+    "RMSprop", "get_optimizer", "clip_grads", "LanguageModelTrainer", "evaluate_lm", "History", "Trainer",
+    "TrainingDivergedError",
     "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay", "CheckpointError", "load_checkpoint",
     "MLP_DEFAULTS", "mlp_config", "train_mlp", "SweepResult", "run_sweep", "summarize",
     "SweepStore", "config_key",
