@@ -73,7 +73,9 @@ class LanguageModelTrainer:
     eval_batch_size, eval_time_size : the windows of the validation pass (default: 64 and
         100; larger windows evaluate faster and the state carries over anyway).
     verbose : 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
-    callbacks : callables ``f(trainer, record)`` run after every epoch.
+    callbacks : callables ``f(trainer, record)`` run after every epoch; one that sets
+        ``trainer.stop_training = True`` ends :meth:`fit` there (Keras's convention), e.g. to
+        keep within a time budget.
 
     Attributes
     ----------
@@ -112,10 +114,12 @@ class LanguageModelTrainer:
                                             "val_perplexity", "grad_norm", "clipped", "lr", "time",
                                             "iter_loss")}
         self.epochs_done = 0
+        self.stop_training = False
 
     def fit(self):
-        """Train for the remaining epochs; return :attr:`history`."""
-        while self.epochs_done < self.epochs:
+        """Train for the remaining epochs (or until a callback stops it); return :attr:`history`."""
+        self.stop_training = False
+        while self.epochs_done < self.epochs and not self.stop_training:
             record = self.train_epoch()
             self.history["iter_loss"].extend(record.pop("iter_loss"))
             for key, value in record.items():

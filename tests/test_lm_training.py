@@ -85,6 +85,16 @@ def test_lr_schedule_sets_the_rate_of_every_epoch():
     assert trainer.fit()["lr"] == pytest.approx([0.1, 0.05, 0.1 / 3])
 
 
+def test_a_callback_can_stop_training_after_an_epoch():
+    def stop_after_two(trainer, record):
+        trainer.stop_training = record["epoch"] == 2
+
+    trainer = LanguageModelTrainer(RnnLM(5, 4, 6, rng=0), SGD(lr=0.1), corpus(), batch_size=4, time_size=50,
+                                   epochs=5, callbacks=[stop_after_two])
+    assert trainer.fit()["epoch"] == [1, 2] and trainer.epochs_done == 2
+    assert trainer.fit()["epoch"] == [1, 2, 3, 4, 5]  # fit again: carries on to the end
+
+
 def test_a_non_finite_loss_stops_training_with_the_history_so_far(monkeypatch):
     net = RnnLM(5, 4, 6, rng=0)
     trainer = LanguageModelTrainer(net, SGD(lr=0.1), corpus(), batch_size=4, time_size=25, epochs=2)
