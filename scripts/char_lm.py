@@ -1,0 +1,280 @@
+"""Train a character-level LSTM language model on Tiny Shakespeare and sample text from it.
+
+By default: an embedding of 64, one LSTM of 256 units and an output layer over the 65
+characters, in float32; the training text (the first 90%, 1,003,854 characters) is read
+as 64 parallel streams in windows of 50 characters (truncated backpropagation through
+time, the state carried from window to window and reset every epoch); Adam, lr 2e-3
+multiplied by 0.8 after every epoch, gradients clipped to a global norm of 5; 6 epochs.
+After each epoch the loss is measured on the validation text (the last 10%). The loss is
+in nats per character (natural log; divide by ln 2 for bits); the entropies of the
+training text's unigram (3.31) and bigram (2.45) distributions are the baselines: a
+model that knows only character frequencies, or only the previous character, does no
+better. --time-limit (default 840 s) stops training after the epoch that would overrun
+it, so the default run ends within 15 minutes even on a busy machine.
+
+Writes char_lm.png (the loss of every window; training and validation loss per epoch,
+with the baselines), char_lm.json (settings, history, baselines, samples, time),
+char_lm_samples.txt (text generated at each --temperature) and char_lm_weights.npz
+(net.load_params reads it into RnnLM(65, ...) built with the same sizes). Ctrl-C stops
+training cleanly: the files then hold the completed epochs (the weights as of the last
+one) and the script exits with status 130.
+
+Examples:
+  python scripts/char_lm.py                                  # the defaults above
+  python scripts/char_lm.py --hidden 512 --layers 2 --dropout 0.2 --epochs 20 --time-limit 0
+  python scripts/char_lm.py --embed 256 --tie                # output layer = embedding transposed
+  python scripts/char_lm.py --text my_corpus.txt --prime "Dear"
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from bprop.datasets import DatasetNotFoundError, Vocabulary, load_tiny_shakespeare
+from bprop.networks import RnnLM
+from bprop.optim import Adam, ExponentialDecay, LanguageModelTrainer, TrainingDivergedError
+import common
+
+#: characters of training and validation text, and the sizes, used by --quick
+QUICK = {"train_chars": 20000, "val_chars": 5000, "embed": 16, "hidden": 32, "batch_size": 16, "time_size": 25,
+         "lr": 1e-2, "epochs": 2, "sample_length": 80}
+
+
+def build_parser():
+    parser = common.make_parser(
+        __doc__, quick=f"{QUICK['train_chars']} training and {QUICK['val_chars']} validation characters, "
+                       f"a {QUICK['hidden']}-unit LSTM, {QUICK['batch_size']} streams x {QUICK['time_size']} "
+                       f"steps, lr {QUICK['lr']:g}, {QUICK['epochs']} epochs")
+    add = parser.add_argument
+    add("--embed", type=common.positive_int, default=64, help="embedding size (default: 64)")
+    add("--hidden", type=common.positive_int, default=256, help="units of every LSTM (default: 256)")
+    add("--layers", type=common.positive_int, default=1, help="stacked LSTMs (default: 1)")
+    add("--dropout", type=common.fraction, default=0.0, metavar="RATIO",
+        help="dropout ratio in [0, 1) between layers (default: 0)")
+    add("--tie", action="store_true",
+        help="weight tying: the output layer is the embedding transposed (needs --embed equal to --hidden)")
+    add("--batch-size", type=common.positive_int, default=64, help="parallel streams (default: 64)")
+    add("--time-size", type=common.positive_int, default=50,
+        help="characters per window, how far back the gradient flows (default: 50)")
+    add("--epochs", type=common.positive_int, default=6, help="default: 6")
+    add("--lr", type=common.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
+    add("--lr-decay", type=common.positive_float, default=0.8, metavar="GAMMA",
+        help="multiply the learning rate by GAMMA after every epoch; 1 keeps it (default: 0.8)")
+    add("--clip", type=common.nonneg_float, default=5.0, metavar="NORM",
+        help="clip the gradients to this global norm; 0: no clipping (default: 5)")
+    add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
+    add("--train-chars", type=common.positive_int, default=None, metavar="N",
+        help="train on the first N characters of the training text only")
+    add("--time-limit", type=common.nonneg_float, default=840.0, metavar="SECONDS",
+        help="stop after the epoch whose successor would end past this many seconds of training, "
+             "judged by the longest epoch so far; 0: no limit (default: 840)")
+    add("--sample-length", type=common.positive_int, default=600, help="characters per sample (default: 600)")
+    add("--temperature", type=common.nonneg_float, nargs="+", default=[0.5, 0.8, 1.0], metavar="T",
+        help="one sample at each temperature; 0 is greedy (default: 0.5 0.8 1.0)")
+    add("--prime", default="ROMEO:", help="text the samples start from (default: ROMEO:)")
+    add("--text", metavar="PATH", default=None,
+        help="train on this UTF-8 text file instead (its last 10%% for validation)")
+    add("--verbose", type=int, choices=(0, 1, 2), default=1,
+        help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
+    parser.add_check(_check_options)
+    return parser
+
+
+def _check_options(args):
+    if args.tie and args.embed != args.hidden and not args.quick:
+        return (f"argument --tie: the output layer is the embedding transposed, so --embed ({args.embed}) must "
+                f"equal --hidden ({args.hidden})")
+    if not args.prime:
+        return "argument --prime: expected at least one character"
+    return None
+
+
+def load_corpus(args):
+    """``(train ids, val ids, vocabulary, name)``, or exit with the loader's explanation."""
+    if args.text is None:
+        try:
+            corpus = load_tiny_shakespeare()
+        except DatasetNotFoundError as err:
+            sys.exit(f"error: {err}")
+        train, val, vocab, name = corpus.train, corpus.val, corpus.vocab, "Tiny Shakespeare"
+    else:
+        try:
+            with open(args.text, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as err:
+            sys.exit(f"error: cannot read --text {args.text}: {err}")
+        vocab = Vocabulary.from_text(text)
+        ids = vocab.encode(text)
+        n_train = int(0.9 * len(ids))
+        train, val, name = ids[:n_train], ids[n_train:], args.text
+    if args.quick:
+        train, val = train[:QUICK["train_chars"]], val[:QUICK["val_chars"]]
+    elif args.train_chars:
+        train = train[:args.train_chars]
+    return train, val, vocab, name
+
+
+def ngram_baselines(ids, vocab_size):
+    """Entropies (nats) of the unigram and bigram distributions of ``ids``: the loss of a model
+    that knows only each character's frequency, and of one that knows only the previous
+    character, on the text they were counted on."""
+    counts = np.bincount(ids, minlength=vocab_size).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    unigram = float(-np.sum(p * np.log(p)))
+    pairs = np.zeros((vocab_size, vocab_size))
+    np.add.at(pairs, (ids[:-1], ids[1:]), 1.0)
+    rows = pairs.sum(axis=1, keepdims=True)
+    seen = pairs > 0
+    conditional = pairs[seen] / np.broadcast_to(rows, pairs.shape)[seen]
+    bigram = float(-np.sum(pairs[seen] * np.log(conditional)) / pairs.sum())
+    return {"unigram": unigram, "bigram": bigram}
+
+
+class TimeLimit:
+    """A LanguageModelTrainer callback: stop after the epoch whose successor would end past
+    ``seconds`` of training (judged by the longest epoch so far)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.start = time.perf_counter()
+        self.longest = 0.0
+        self.stopped_after = None
+
+    def __call__(self, trainer, record):
+        self.longest = max(self.longest, record["time"])
+        elapsed = time.perf_counter() - self.start
+        if self.seconds and trainer.epochs_done < trainer.epochs and elapsed + self.longest > self.seconds:
+            trainer.stop_training = True
+            self.stopped_after = record["epoch"]
+            trainer.progress.say(f"stopping after epoch {record['epoch']}: another would end past the "
+                                 f"--time-limit of {self.seconds:g} s ({elapsed:.0f} s so far)")
+
+
+def format_time(seconds):
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def plot(plt, history, baselines, title):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    ax = axes[0]
+    it = np.arange(1, len(history["iter_loss"]) + 1)
+    ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="window")
+    ax.plot(it, common.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
+    ax.set_xlabel("window (iteration)")
+    ax.set_title("training loss of every window")
+    ax = axes[1]
+    ax.plot(history["epoch"], history["train_loss"], "o-", ms=4, label="training (mean over the epoch)")
+    ax.plot(history["epoch"], history["val_loss"], "s--", ms=4, label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_title("loss after each epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    if len(history["epoch"]) == 1:
+        ax.set_xlim(0.5, 1.5)
+    for ax in axes:
+        for (name, value), style in zip(baselines.items(), (":", "-.")):
+            ax.axhline(value, color="gray", ls=style, lw=1.2, label=f"{name} baseline {value:.2f}")
+        ax.set_ylabel("nats per character")
+        ax.grid(True)
+        ax.legend(loc="upper right")
+    top = max(baselines.values()) + 0.4
+    axes[0].set_ylim(min(history["iter_loss"]) - 0.1 if history["iter_loss"] else 0, top)
+    losses = [v for v in history["train_loss"] + history["val_loss"] if v is not None]
+    axes[1].set_ylim(min(losses) - 0.1 if losses else 0, top)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key in ("embed", "hidden", "batch_size", "time_size", "lr"):
+            setattr(args, key, QUICK[key])
+        args.epochs = min(args.epochs, QUICK["epochs"])
+        args.sample_length = min(args.sample_length, QUICK["sample_length"])
+        args.tie = False
+    plt = common.pyplot(args.show)
+    dtype = np.dtype(args.dtype)
+
+    train, val, vocab, name = load_corpus(args)
+    missing = sorted(set(args.prime) - set(vocab.chars))
+    if missing:
+        parser.error(f"argument --prime: {''.join(missing)!r} not in the text's {len(vocab)} characters")
+    baselines = ngram_baselines(train, len(vocab))
+    net = RnnLM(len(vocab), args.embed, args.hidden, num_layers=args.layers, dropout=args.dropout,
+                tie_weights=args.tie, dtype=dtype, rng=args.seed)
+    optimizer = Adam(lr=args.lr)
+    last_epoch = common.LastEpoch(net)
+    time_limit = TimeLimit(args.time_limit)
+    trainer = LanguageModelTrainer(
+        net, optimizer, train, val, batch_size=args.batch_size, time_size=args.time_size, epochs=args.epochs,
+        max_grad_norm=args.clip or None, lr_schedule=ExponentialDecay(args.lr, args.lr_decay),
+        verbose=args.verbose, callbacks=[last_epoch, time_limit])
+    print(f"{name}: {len(train)} training and {len(val)} validation characters, {len(vocab)} distinct; "
+          f"baselines: unigram {baselines['unigram']:.2f}, bigram {baselines['bigram']:.2f} nats/char")
+    print(f"RnnLM: embedding {args.embed}, {args.layers} x LSTM {args.hidden}"
+          f"{', dropout ' + str(args.dropout) if args.dropout else ''}{', tied' if args.tie else ''} "
+          f"({net.n_params()} parameters, {args.dtype}); {optimizer!r} x {args.lr_decay:g} per epoch, "
+          f"clip {args.clip:g}; {args.batch_size} streams x {args.time_size} steps, {len(trainer.batches)} "
+          f"windows per epoch")
+
+    start = time.perf_counter()
+    interrupted, diverged = False, None
+    try:
+        history = trainer.fit()
+    except KeyboardInterrupt:
+        interrupted, history = True, trainer.history
+    except TrainingDivergedError as err:
+        print(f"error: {err}")
+        diverged, history = str(err), trainer.history
+    seconds = time.perf_counter() - start
+    done = len(history["epoch"])
+    if interrupted:
+        last_epoch.restore(history)
+        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+
+    samples = {}
+    if done and diverged is None:
+        prime = vocab.encode(args.prime)
+        for temperature in args.temperature:
+            ids = net.generate(prime, args.sample_length, rng=args.seed, temperature=temperature)
+            samples[f"{temperature:g}"] = args.prime + vocab.decode(ids)
+    val_loss = history["val_loss"][-1] if done else None
+    if done:
+        print(f"validation loss {val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits, perplexity "
+              f"{history['val_perplexity'][-1]:.2f}) after {done} epoch(s); training took {seconds:.0f} s")
+    for temperature, text in samples.items():
+        print(f"\n--- sample at temperature {temperature} ---\n{text}")
+
+    results = {
+        "settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
+        "corpus": name, "train_chars": len(train), "val_chars": len(val), "vocab_size": len(vocab),
+        "n_params": net.n_params(), "baselines": baselines, "val_loss": val_loss, "epochs_done": done,
+        "seconds": seconds, "stopped_by_time_limit_after_epoch": time_limit.stopped_after,
+        "interrupted_after_epoch": done if interrupted else None, "diverged": diverged,
+        "samples": samples, "history": history,
+    }
+    if done:
+        fig = plot(plt, history, baselines,
+                   f"{name}: LSTM {args.layers}x{args.hidden}, embedding {args.embed}; validation "
+                   f"{val_loss:.3f} nats/char after {done} epoch(s), {format_time(seconds)}")
+        common.save_figure(fig, args.out, "char_lm.png")
+    common.save_json(results, args.out, "char_lm.json")
+    if samples:
+        path = common.output_dir(args.out) / "char_lm_samples.txt"
+        path.write_text("".join(f"--- temperature {t} ---\n{text}\n\n" for t, text in samples.items()),
+                        encoding="utf-8")
+        print(f"wrote {path}")
+    if done and diverged is None:
+        path = common.output_dir(args.out) / "char_lm_weights.npz"
+        net.save_params(path)
+        print(f"wrote {path}" + (f" (the weights after epoch {done})" if interrupted else ""))
+    common.finish(plt, args.show, interrupted, args.out)
+    return results
+
+
+if __name__ == "__main__":
+    common.run(main)

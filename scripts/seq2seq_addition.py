@@ -1,0 +1,190 @@
+"""Learn addition as text with an LSTM encoder-decoder: plain, reversed input, reversed + peeky.
+
+The task: questions such as "16+75" (operands up to three digits, padded to 7 characters),
+answers such as "91" (padded to 4, after the start symbol "_"); 45000 distinct training
+problems and 5000 test problems that share none with them. Three models learn it, each
+from the same seed: a Seq2seq reading the question as written (plain), one reading it
+reversed ("57+61"), which puts the digits that decide the answer's first digits close to
+the decoder (Sutskever et al., 2014), and a PeekySeq2seq, whose decoder also sees the
+encoder's final state at every step, on reversed questions. After each epoch the test
+accuracy is measured: the whole answer, generated greedily, must be right.
+
+By default: embedding 16, 128 hidden units, float32, batch 128, Adam lr 2e-3 multiplied by
+0.9 after every epoch, gradients clipped to a global norm of 5, 10 epochs per model.
+
+Writes seq2seq_addition.png (test accuracy and training loss per epoch of the three
+models) and seq2seq_addition.json (settings, histories, final accuracies, example answers,
+times). Ctrl-C stops cleanly: the files then hold the models and epochs completed, and
+the script exits with status 130.
+
+Examples:
+  python scripts/seq2seq_addition.py
+  python scripts/seq2seq_addition.py --variants peeky --epochs 25
+  python scripts/seq2seq_addition.py --hidden 256 --lr 1e-3 --lr-decay 1
+"""
+
+import time
+
+import numpy as np
+
+from bprop.datasets import MiniBatchIterator, make_addition
+from bprop.layers import make_rng
+from bprop.networks import PeekySeq2seq, Seq2seq
+from bprop.optim import Adam, clip_grads
+import common
+
+#: variant -> (model class, reverse the questions, label in the figure)
+VARIANTS = {
+    "plain": (Seq2seq, False, "Seq2seq"),
+    "reversed": (Seq2seq, True, "Seq2seq, reversed input"),
+    "peeky": (PeekySeq2seq, True, "PeekySeq2seq, reversed input"),
+}
+QUICK = {"train_size": 2000, "test_size": 500, "hidden": 32, "epochs": 2}
+
+
+def build_parser():
+    parser = common.make_parser(
+        __doc__, quick=f"{QUICK['train_size']} training and {QUICK['test_size']} test problems, "
+                       f"{QUICK['hidden']} hidden units, {QUICK['epochs']} epochs")
+    add = parser.add_argument
+    add("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+        help="models to train, in this order (default: all three)")
+    add("--embed", type=common.positive_int, default=16, help="embedding size (default: 16)")
+    add("--hidden", type=common.positive_int, default=128, help="LSTM units (default: 128)")
+    add("--epochs", type=common.positive_int, default=10, help="epochs per model (default: 10)")
+    add("--batch-size", type=common.positive_int, default=128, help="default: 128")
+    add("--lr", type=common.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
+    add("--lr-decay", type=common.positive_float, default=0.9, metavar="GAMMA",
+        help="multiply the learning rate by GAMMA after every epoch; 1 keeps it (default: 0.9)")
+    add("--clip", type=common.nonneg_float, default=5.0, metavar="NORM",
+        help="clip the gradients to this global norm; 0: no clipping (default: 5)")
+    add("--train-size", type=common.positive_int, default=45000, help="training problems (default: 45000)")
+    add("--test-size", type=common.positive_int, default=5000, help="test problems (default: 5000)")
+    add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
+    add("--verbose", type=int, choices=(0, 1, 2), default=2,
+        help="0 silent, 1 or 2 a line per epoch (default: 2)")
+    parser.add_check(_check_sizes)
+    return parser
+
+
+def _check_sizes(args):
+    total = (QUICK["train_size"] + QUICK["test_size"]) if args.quick else args.train_size + args.test_size
+    if total > 500000:  # make_addition: at most half of the 10**6 problems with three digits
+        return (f"argument --train-size: {args.train_size} + --test-size {args.test_size} problems asked for; "
+                "there are 1,000,000 with three-digit operands, ask for at most 500000 together")
+    return None
+
+
+def train_variant(name, data, args, history, say):
+    """Train one model, appending each epoch's numbers to ``history`` as it ends; return the model."""
+    cls, reverse, _ = VARIANTS[name]
+    (x, t), (x_test, t_test) = data.train, data.test
+    if reverse:
+        x, x_test = x[:, ::-1].copy(), x_test[:, ::-1].copy()
+    rng = make_rng(args.seed)
+    model = cls(len(data.vocab), args.embed, args.hidden, dtype=np.dtype(args.dtype), rng=rng)
+    optimizer = Adam(lr=args.lr)
+    batches = MiniBatchIterator(x, t, args.batch_size, rng=rng)
+    for epoch in range(args.epochs):
+        start = time.perf_counter()
+        optimizer.lr = args.lr * args.lr_decay ** epoch
+        losses = []
+        for x_batch, t_batch in batches:
+            loss, grads = model.loss_and_gradient(x_batch, t_batch)
+            if args.clip:
+                clip_grads(grads, args.clip)
+            optimizer.update(model.params, grads)
+            losses.append(loss)
+        accuracy = model.accuracy(x_test, t_test)
+        history["epoch"].append(epoch + 1)
+        history["train_loss"].append(float(np.mean(losses)))
+        history["test_accuracy"].append(accuracy)
+        history["time"].append(time.perf_counter() - start)
+        say(f"{name:<8} epoch {epoch + 1}/{args.epochs}  loss {history['train_loss'][-1]:.4f}  "
+            f"test accuracy {accuracy:.4f}  {history['time'][-1]:.1f}s")
+    return model, x_test
+
+
+def examples(model, x_test, t_test, vocab, reverse, n=8):
+    """The first ``n`` test questions with the model's answers and the right ones, as text."""
+    guess = model.generate(x_test[:n], int(t_test[0, 0]), t_test.shape[1] - 1)
+    questions = vocab.decode(x_test[:n, ::-1] if reverse else x_test[:n])
+    return [{"question": q.strip(), "answer": a.strip(), "right": r.strip(), "correct": a == r}
+            for q, a, r in zip(questions, vocab.decode(guess), vocab.decode(t_test[:n, 1:]))]
+
+
+def plot(plt, histories, title):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    for i, (name, history) in enumerate(histories.items()):
+        label = VARIANTS[name][2]
+        axes[0].plot(history["epoch"], history["test_accuracy"], "o-", ms=4, color=f"C{i}", label=label)
+        axes[1].plot(history["epoch"], history["train_loss"], "o-", ms=4, color=f"C{i}", label=label)
+    axes[0].axhline(0.9, color="gray", ls=":", lw=1.2, label="90%")
+    axes[0].set_ylim(0, 1)
+    axes[0].set_ylabel("test accuracy (whole answer right)")
+    axes[0].set_title("accuracy on held-out problems")
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("training loss (nats per answer character)")
+    axes[1].set_title("training loss, mean over each epoch")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.grid(True, which="both")
+        ax.legend(loc="lower right" if ax is axes[0] else "upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
+        args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
+    plt = common.pyplot(args.show)
+    say = print if args.verbose else (lambda line: None)
+    data = make_addition(args.train_size, args.test_size, rng=args.seed)
+    t_test = data.test[1]
+    print(f"addition: {args.train_size} training and {args.test_size} test problems, e.g. "
+          f"{data.vocab.decode(data.train[0][0]).strip()!r} -> {data.vocab.decode(data.train[1][0, 1:]).strip()!r}; "
+          f"embedding {args.embed}, {args.hidden} hidden units, batch {args.batch_size}, Adam lr {args.lr:g} "
+          f"x {args.lr_decay:g} per epoch, clip {args.clip:g}, {args.epochs} epochs, {args.dtype}")
+
+    histories, results, interrupted = {}, {}, False
+    start = time.perf_counter()
+    try:
+        for name in args.variants:
+            histories[name] = {"epoch": [], "train_loss": [], "test_accuracy": [], "time": []}
+            model, x_test = train_variant(name, data, args, histories[name], say)
+            results[name] = {"test_accuracy": histories[name]["test_accuracy"][-1],
+                             "best_test_accuracy": max(histories[name]["test_accuracy"]),
+                             "seconds": sum(histories[name]["time"]),
+                             "examples": examples(model, x_test, t_test, data.vocab, VARIANTS[name][1])}
+    except KeyboardInterrupt:
+        interrupted = True
+        histories = {k: h for k, h in histories.items() if h["epoch"]}
+        done = sum(len(h["epoch"]) for h in histories.values())
+        common.interrupted(f"after {done} epoch(s) in all", finished=done > 0)
+    seconds = time.perf_counter() - start
+
+    print()
+    for name, r in results.items():
+        shown = ", ".join(f"{e['question']}={e['answer']}" + ("" if e["correct"] else f" (not {e['right']})")
+                          for e in r["examples"][:4])
+        print(f"{VARIANTS[name][2]:<29} test accuracy {r['test_accuracy']:.4f}  ({shown})")
+    print(f"total time {seconds:.0f} s")
+    output = {"settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
+              "results": results, "histories": histories, "seconds": seconds, "interrupted": interrupted}
+    if histories:
+        best = max(histories, key=lambda k: histories[k]["test_accuracy"][-1])
+        fig = plot(plt, histories, f"addition with seq2seq ({args.train_size} training problems): best "
+                   f"{VARIANTS[best][2]} {histories[best]['test_accuracy'][-1]:.1%} after "
+                   f"{histories[best]['epoch'][-1]} epochs")
+        common.save_figure(fig, args.out, "seq2seq_addition.png")
+    common.save_json(output, args.out, "seq2seq_addition.json")
+    common.finish(plt, args.show, interrupted, args.out)
+    return output
+
+
+if __name__ == "__main__":
+    common.run(main)
