@@ -5,7 +5,7 @@
 - :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches.
 - :mod:`datasets.idx`: the IDX file format, parsed (and its sha256 taken) once per process.
 - :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
-- :mod:`datasets.batching`: ``MiniBatchIterator`` and ``train_val_split``.
+- :mod:`datasets.batching`: ``MiniBatchIterator``, ``random_subset`` and ``train_val_split``.
 - :mod:`datasets.bptt`: ``BPTTBatches``, a corpus as parallel streams for truncated BPTT.
 - :mod:`datasets.labels`: ``one_hot``.
 - :mod:`datasets.text`: ``Vocabulary``, characters to ids and back.
@@ -13,7 +13,7 @@
 - :mod:`datasets.addition`: ``make_addition``, a generated sequence-to-sequence task.
 """
 
-from bprop.datasets.batching import MiniBatchIterator, train_val_split
+from bprop.datasets.batching import MiniBatchIterator, random_subset, train_val_split
 from bprop.datasets.bptt import BPTTBatches
 from bprop.datasets.download import DownloadError, download_file
 from bprop.datasets.idx import ChecksumError, clear_cache, parse_idx, read_idx
@@ -68,6 +68,7 @@ __all__ = [
     "make_spiral",
     "one_hot",
     "parse_idx",
+    "random_subset",
     "read_idx",
     "train_val_split",
     "ADDITION_VOCAB",

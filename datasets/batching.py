@@ -1,4 +1,4 @@
-"""Mini-batches and a train/validation split, shuffled through ``rng``."""
+"""Mini-batches, a random subset and a train/validation split, drawn through ``rng``."""
 
 import numbers
 
@@ -125,3 +125,32 @@ def train_val_split(x, t, val_fraction=0.2, shuffle=True, rng=None):
     order = make_rng(rng).permutation(n) if shuffle else np.arange(n)
     val, train = order[:n_val], order[n_val:]
     return (x[train], t[train]), (x[val], t[val])
+
+
+def random_subset(x, t, size, rng=None):
+    """``size`` samples of ``(x, t)`` picked at random without replacement, in their order.
+
+    The indices are ``sort(rng.choice(N, size, replace=False))``, so the subset keeps the
+    order of the data set. With ``size`` None or at least ``N`` nothing is drawn (``rng``
+    is left as it was) and ``x`` and ``t`` come back as they are.
+
+    Parameters
+    ----------
+    x : (N, ...) array
+    t : (N, ...) array
+    size : int >= 0 or None
+    rng : None, int or np.random.Generator
+
+    Returns
+    -------
+    x_subset : (size, ...) array
+    t_subset : (size, ...) array
+        New copies, except when nothing is drawn.
+    """
+    x, t = _check_pair(x, t)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0):
+        raise ValueError(f"size must be None or an int >= 0, got {size!r}")
+    if size is None or size >= len(x):
+        return x, t
+    index = np.sort(make_rng(rng).choice(len(x), size, replace=False))
+    return x[index], t[index]

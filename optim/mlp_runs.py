@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from bprop.datasets import load_dataset, make_spiral, train_val_split
+from bprop.datasets import load_dataset, make_spiral, random_subset, train_val_split
 from bprop.layers import make_rng
 from bprop.networks import MultiLayerNet
 
@@ -26,7 +26,8 @@ from .trainer import Trainer, evaluate
 MLP_DEFAULTS = {
     "dataset": "mnist",       # 'mnist' | 'fashion-mnist' | 'spiral' (3 arms, 2-D)
     "train_size": None,       # training samples, a random subset (None: all; spiral: 300)
-    "test_size": None,        # test samples, a random subset (None: all; spiral: 300)
+    "test_size": None,        # test samples, a random subset (None: all; spiral: 300; 0: no
+                              # test set, nothing evaluated on it)
     "val_fraction": None,     # None: evaluate on the test set after each epoch; a fraction in
                               # (0, 1): hold that much of the training samples out instead
     "data_seed": 0,
@@ -68,38 +69,43 @@ def _full_dataset(name, dtype):
     return (x_train, t_train), (x_test, t_test)
 
 
-def _subset(x, t, size, rng):
-    # As the scripts pick subsets: sorted indices drawn without replacement.
-    if size is None or size >= len(x):
-        return x, t
-    index = np.sort(rng.choice(len(x), size, replace=False))
-    return x[index], t[index]
-
-
-def load_run_data(config):
+def load_run_data(config, rng=None):
     """``((x_train, t_train), (x_val, t_val), (x_test, t_test))`` of a configuration.
 
-    ``(x_val, t_val)`` is the test set when ``val_fraction`` is None. Depends only on
-    ``dataset``, ``train_size``, ``test_size``, ``val_fraction``, ``data_seed``, ``dtype``.
+    ``(x_val, t_val)`` is the test set when ``val_fraction`` is None; the test set is None
+    when ``test_size`` is 0 (and then so is the validation set, without ``val_fraction``).
+    Depends only on ``dataset``, ``train_size``, ``test_size``, ``val_fraction``,
+    ``data_seed``, ``dtype``.
+
+    Parameters
+    ----------
+    config : a configuration (any keys of :data:`MLP_DEFAULTS`).
+    rng : None, or a ``np.random.Generator`` seeded with ``data_seed`` to draw the subsets
+        from; it is left where the draws leave it, for a caller that goes on drawing from
+        it (the random search of ``scripts/hyperparameter_search.py`` does).
     """
     config = dict(MLP_DEFAULTS, **config)
-    rng = make_rng(config["data_seed"])
+    rng = make_rng(config["data_seed"] if rng is None else rng)
     dtype = np.dtype(config["dtype"])
+    n_test = config["test_size"]
+    test = None
     spiral = config["dataset"] == "spiral"
     if spiral:
-        n_train, n_test = config["train_size"] or 300, config["test_size"] or 300
+        n_train = config["train_size"] or 300
         x, t = make_spiral(-(-n_train // 3), rng=rng)
-        train = _subset(x.astype(dtype), t, n_train, rng)
-        x, t = make_spiral(-(-n_test // 3), rng=rng)
-        test = _subset(x.astype(dtype), t, n_test, rng)
+        train = random_subset(x.astype(dtype), t, n_train, rng)
+        if n_test != 0:
+            n_test = 300 if n_test is None else n_test
+            x, t = make_spiral(-(-n_test // 3), rng=rng)
+            test = random_subset(x.astype(dtype), t, n_test, rng)
     else:
-        train, test = _full_dataset(config["dataset"], dtype)
-        train = _subset(*train, config["train_size"], rng)
+        train, full_test = _full_dataset(config["dataset"], dtype)
+        train = random_subset(*train, config["train_size"], rng)
     val = None
     if config["val_fraction"] is not None:
         train, val = train_val_split(*train, config["val_fraction"], rng=rng)
-    if not spiral:  # drawn after the training subset and split, as the scripts do
-        test = _subset(*test, config["test_size"], rng)
+    if not spiral and n_test != 0:  # drawn after the training subset and split, as the scripts do
+        test = random_subset(*full_test, n_test, rng)
     return train, (val if val is not None else test), test
 
 
@@ -116,7 +122,8 @@ def train_mlp(config):
     history : the Trainer's :class:`optim.trainer.History` as a dict (``val_*`` are on
         the test set when ``val_fraction`` is None).
     metrics : after the last epoch: ``train_loss``, ``train_acc``, ``test_loss``,
-        ``test_acc``, and ``val_loss``, ``val_acc`` with a ``val_fraction``.
+        ``test_acc`` (not with ``test_size`` 0), and ``val_loss``, ``val_acc`` with a
+        ``val_fraction``.
 
     Raises
     ------
@@ -130,19 +137,22 @@ def train_mlp(config):
         raise ValueError(f"train_mlp: unknown configuration keys {unknown}; the keys are "
                          f"{sorted(MLP_DEFAULTS)} and 'seed'")
     c = dict(MLP_DEFAULTS, **config)
-    (x_train, t_train), (x_val, t_val), (x_test, t_test) = load_run_data(c)
-    n_classes = int(max(t_train.max(), t_test.max())) + 1
-    net = MultiLayerNet(x_train.shape[1], c["hidden"], n_classes, activation=c["activation"],
+    train, val, test = load_run_data(c)
+    # every label seen; with val_fraction None the validation set is the test set
+    labels = [part[1] for part in (train, val, test) if part is not None and len(part[1])]
+    n_classes = int(max(t.max() for t in labels)) + 1
+    net = MultiLayerNet(train[0].shape[1], c["hidden"], n_classes, activation=c["activation"],
                         weight_init_std=c["weight_init"], weight_decay_lambda=c["weight_decay"],
                         dtype=np.dtype(c["dtype"]), rng=c["seed"])
-    trainer = Trainer(net, get_optimizer(c["optimizer"], lr=c["lr"]), x_train, t_train, x_val, t_val,
+    x_val, t_val = val if val is not None else (None, None)
+    trainer = Trainer(net, get_optimizer(c["optimizer"], lr=c["lr"]), *train, x_val, t_val,
                       epochs=c["epochs"], iterations=c["iterations"], batch_size=c["batch_size"],
                       train_eval_size=c["train_eval_size"], rng=c["seed"] + 1000, verbose=0)
     history = trainer.fit()
     metrics = {"train_loss": history["train_loss"][-1], "train_acc": history["train_acc"][-1]}
-    if c["val_fraction"] is None:
-        metrics["test_loss"], metrics["test_acc"] = history["val_loss"][-1], history["val_acc"][-1]
-    else:
-        metrics["val_loss"], metrics["val_acc"] = history["val_loss"][-1], history["val_acc"][-1]
-        metrics["test_loss"], metrics["test_acc"] = evaluate(net, x_test, t_test)
+    if val is not None:
+        name = "test" if c["val_fraction"] is None else "val"
+        metrics[f"{name}_loss"], metrics[f"{name}_acc"] = history["val_loss"][-1], history["val_acc"][-1]
+    if c["val_fraction"] is not None and test is not None:
+        metrics["test_loss"], metrics["test_acc"] = evaluate(net, *test)
     return {"history": dict(history), "metrics": metrics}

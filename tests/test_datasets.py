@@ -832,6 +832,33 @@ def test_train_val_split_rejects_bad_fraction(val_fraction):
         datasets.train_val_split(np.zeros((10, 2)), np.zeros(10), val_fraction)
 
 
+def test_random_subset_draws_sorted_distinct_samples_and_continues_the_generator():
+    x = np.arange(50)[:, None] * np.ones((1, 2))
+    t = np.arange(50)
+    rng = np.random.default_rng(7)
+    x_sub, t_sub = datasets.random_subset(x, t, 10, rng)
+    expected = np.sort(np.random.default_rng(7).choice(50, 10, replace=False))
+    np.testing.assert_array_equal(t_sub, expected)
+    np.testing.assert_array_equal(x_sub[:, 0], t_sub)
+    second = datasets.random_subset(x, t, 10, rng)[1]  # the same generator goes on
+    assert not np.array_equal(second, t_sub)
+
+
+@pytest.mark.parametrize("size", [None, 50, 80])
+def test_random_subset_of_all_samples_draws_nothing_and_returns_the_arrays(size):
+    x, t = np.zeros((50, 2)), np.arange(50)
+    rng = np.random.default_rng(7)
+    x_sub, t_sub = datasets.random_subset(x, t, size, rng)
+    assert x_sub is x and t_sub is t
+    assert rng.integers(1000) == np.random.default_rng(7).integers(1000)  # nothing drawn
+
+
+@pytest.mark.parametrize("size", [-1, 2.5, True, "10"])
+def test_random_subset_rejects_a_bad_size(size):
+    with pytest.raises(ValueError, match="size must be None or an int >= 0"):
+        datasets.random_subset(np.zeros((10, 2)), np.zeros(10), size)
+
+
 def test_one_hot_and_its_errors():
     np.testing.assert_array_equal(datasets.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
     with pytest.raises(ValueError, match="label 3 is outside 0..2"):
