@@ -54,6 +54,8 @@ def split_arrays(tree, prefix=""):
                 out[key] = walk(value, f"{path}/{key}" if path else key)
             return out
         if isinstance(node, (list, tuple)):
+            if all(type(v) in (float, int) for v in node):  # a history's numbers: as they are
+                return list(node)
             return [walk(v, f"{path}/{i}") for i, v in enumerate(node)]
         if isinstance(node, np.generic):
             return node.item()

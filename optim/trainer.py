@@ -517,7 +517,9 @@ class Trainer:
             "setup": self._setup(),
             "progress": {"epochs_done": self.epochs_done, "steps_done": self.steps_done,
                          "elapsed": self._elapsed},
-            "history": dict(self.history),
+            # the per-iteration losses as one float64 array: exact, and no JSON text that
+            # grows by an epoch's worth of numbers at every write
+            "history": dict(self.history, iter_loss=np.array(self.history["iter_loss"], dtype=np.float64)),
             "network": {k: np.array(v, copy=True) for k, v in net.state_dict().items()},
             "layer_state": net.state() if hasattr(net, "state") else None,
             "optimizer": self.optimizer.state_dict(),
@@ -568,6 +570,7 @@ class Trainer:
         self._set_train_eval_index(None if index is None else np.array(index))
         self.history = History()
         self.history.update(state["history"])
+        self.history["iter_loss"] = np.asarray(state["history"]["iter_loss"], dtype=np.float64).tolist()
         progress = state["progress"]
         self.epochs_done, self.steps_done = int(progress["epochs_done"]), int(progress["steps_done"])
         self._elapsed = float(progress["elapsed"])

@@ -344,7 +344,7 @@ def test_checkpoint_file_is_an_npz_of_arrays_with_json_metadata(tmp_path):
     assert state["shuffle_rng"]["bit_generator"] == "PCG64"
     assert state["layer_state"]["Dropout1"]["rng"]["bit_generator"] == "PCG64"
     assert {"network/W1", "network/BatchNorm1.running_mean", "optimizer/arrays/m/W1",
-            "optimizer/arrays/v/W1", "train_eval_index", "early_stopping/arrays/W1"} <= files
+            "optimizer/arrays/v/W1", "train_eval_index", "early_stopping/arrays/W1", "history/iter_loss"} <= files
     assert all(data_key == "meta" or "/" in data_key or data_key == "train_eval_index" for data_key in files)
 
 
