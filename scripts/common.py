@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bprop.datasets import random_subset
+
 DEFAULT_OUT = "results"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: exit status of a script stopped by Ctrl-C: 128 + SIGINT, what a shell reports for it
@@ -304,6 +306,85 @@ def format_table(header, rows):
     return "\n".join(lines)
 
 
+# --- sweeps -------------------------------------------------------------------------------
+# The scripts whose runs go through bprop.optim.run_sweep (sweep.py, compare_optimizers.py,
+# hyperparameter_search.py) share --workers and --scheduler, and what they do on Ctrl-C.
+
+
+def scheduler_address(text):
+    """--scheduler: 'local' or a Dask scheduler address such as tcp://host:8786."""
+    if text == "local" or "://" in text:
+        return text
+    raise argparse.ArgumentTypeError(f"expected local or an address such as tcp://host:8786, got {text!r}")
+
+
+def add_sweep_args(parser):
+    """Add ``--workers N`` and ``--scheduler ADDRESS|local`` in a group "where the runs
+    execute", which is returned (a script adds its own options there)."""
+    where = parser.add_argument_group("where the runs execute")
+    where.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                       help=f"processes on this machine or in a local Dask cluster (default: one per "
+                            f"core, {os.cpu_count()} here)")
+    where.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
+                       help="local (a Dask LocalCluster) or the address of a running Dask scheduler, "
+                            "tcp://HOST:8786 (default: worker processes, without Dask)")
+    parser.add_check(_check_sweep_args)
+    return where
+
+
+def _check_sweep_args(args):
+    import importlib.util
+
+    if args.workers is not None and args.scheduler not in (None, "local"):
+        return (f"argument --workers: a running cluster ({args.scheduler}) has the workers it was "
+                "given; start more with `dask worker`")
+    if args.scheduler is not None and importlib.util.find_spec("distributed") is None:
+        return (f"argument --scheduler: {args.scheduler} needs Dask: pip install 'bprop[cluster]' "
+                "(or pip install 'dask[distributed]')")
+    return None
+
+
+def worker_blas_threads(args):
+    """BLAS threads of each worker, as --threads sets them for the script itself: the
+    option's value (0: the BLAS default, None), else 1 unless the environment sets them."""
+    if args.threads is not None:
+        return args.threads or None
+    return None if any(os.environ.get(v) for v in THREAD_VARIABLES) else 1
+
+
+def where_runs_execute(args):
+    """Where --workers and --scheduler send the runs, in words."""
+    if args.scheduler is None:
+        return f"{args.workers or os.cpu_count()} worker processes"
+    if args.scheduler == "local":
+        return "a local Dask cluster"
+    return f"the Dask cluster at {args.scheduler}"
+
+
+def sweep(run, configs, db, args, **options):
+    """``bprop.optim.run_sweep(run, configs, db)`` on the workers of --workers and --scheduler.
+
+    Returns ``(records, executed, interrupted)``: one record per configuration that is in
+    ``db`` (in the order of ``configs``), the number of runs executed now, and whether
+    Ctrl-C stopped the sweep. After a Ctrl-C the records are the runs finished so far
+    (each was committed to ``db`` as it finished), ``executed`` is None, and the script
+    writes its results from them and calls :func:`finish`; when none is finished, this
+    exits with status 130 at once (:func:`interrupted`). ``options`` go to ``run_sweep``.
+    """
+    from bprop.optim import SweepStore, config_key, run_sweep
+
+    try:
+        result = run_sweep(run, configs, db, scheduler=args.scheduler, workers=args.workers,
+                           blas_threads=worker_blas_threads(args),
+                           verbose=1 if sys.stderr.isatty() else 2, **options)
+        return result.runs, result.executed, False
+    except KeyboardInterrupt:
+        with SweepStore(db) as store:
+            records = store.records(config_key(c) for c in configs)
+        interrupted(f"after {len(records)} of {len(configs)} runs", finished=bool(records))
+        return records, None, True
+
+
 # --- checkpoints ----------------------------------------------------------------------------
 
 
@@ -464,12 +545,21 @@ def load_data(name="mnist", dtype=np.float32):
         sys.exit(f"error: {err}")
 
 
-def subset(x, t, size, rng):
-    """``size`` samples of ``(x, t)`` picked without replacement (all of them if None or too many)."""
-    if size is None or size >= len(x):
-        return x, t
-    index = np.sort(rng.choice(len(x), size, replace=False))
-    return x[index], t[index]
+def load_run_data(config, rng=None):
+    """``bprop.optim.mlp_runs.load_run_data``: the data of a sweep's run, as its worker will
+    pick it; exits with the loader's explanation if the data cannot be found."""
+    from bprop.datasets import DatasetNotFoundError
+    from bprop.optim.mlp_runs import load_run_data
+
+    try:
+        return load_run_data(config, rng=rng)
+    except DatasetNotFoundError as err:
+        sys.exit(f"error: {err}")
+
+
+#: ``size`` samples of ``(x, t)`` picked without replacement, in their order (all of them
+#: if None or too many): ``bprop.datasets.random_subset``, which the runs of a sweep use too
+subset = random_subset
 
 
 def smooth(values, window=50):

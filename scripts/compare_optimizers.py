@@ -21,22 +21,30 @@ seeds do not separate them, and a group is listed in the fixed order above, not 
 An order inside a group can reverse on another machine (another BLAS kernel rounds
 differently), so only the groups are ordered.
 
-Takes about 70 seconds with one BLAS thread on this project's 2-core AMD EPYC machine
-(OpenBLAS 0.3.31, SkylakeX kernels): 30 runs of 2-2.5 s; --quick takes seconds.
+The 30 runs of (b) go through bprop.optim.run_sweep: --workers processes on this machine
+(one BLAS thread each, see --threads), or a Dask cluster with --scheduler. A run's result
+depends only on its optimizer and seed, not on the worker or the order, so any --workers
+gives the same numbers. Each run is committed to OUT/compare_optimizers.sqlite as it
+finishes; the same command again executes only the runs missing there (all of them after
+a change of --iterations, --batch-size or --seed), so a comparison stopped by Ctrl-C, a
+crash or a killed process resumes where it stopped.
+
+A run takes 2-2.5 s with one BLAS thread on this project's 2-core AMD EPYC machine
+(OpenBLAS 0.3.31, SkylakeX kernels): the 30 took about 70 seconds one after another;
+--quick takes seconds.
 
 Writes compare_optimizers_paths.png, compare_optimizers_mnist.png,
-compare_optimizers.csv (the accuracy table) and compare_optimizers.json (everything).
-Ctrl-C during (b) writes the runs finished so far (the seeds run in turn, every
-optimizer on one seed before the next seed) and exits with status 130.
+compare_optimizers.csv (the accuracy table), compare_optimizers.json (everything) and
+compare_optimizers.sqlite (every run). Ctrl-C during (b) writes the runs finished so far
+(they start seed by seed, every optimizer on one seed before the next seed) and exits
+with status 130.
 """
 
-import time
+from pathlib import Path
 
 import numpy as np
 
-from bprop.layers import make_rng
-from bprop.networks import MultiLayerNet
-from bprop.optim import Trainer, get_optimizer
+from bprop.optim import get_optimizer, mlp_config, train_mlp
 import common
 
 ORDER = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -65,18 +73,14 @@ def valley_path(name, lr, steps):
     return np.array(path)
 
 
-def train_one(name, seed, data, iterations, batch_size):
-    """Train the deep net once; return (mini-batch losses, test accuracy, seconds)."""
-    (x_train, t_train), (x_test, t_test) = data
-    net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std="he",
-                        dtype=np.float32, rng=seed)
-    trainer = Trainer(net, get_optimizer(name, lr=MNIST_LR[name]), x_train, t_train,
-                      iterations=iterations, batch_size=batch_size, rng=seed + 1000, verbose=0,
-                      train_eval_size=1000)
-    start = time.perf_counter()
-    history = trainer.fit()
-    seconds = time.perf_counter() - start
-    return np.array(history["iter_loss"]), net.accuracy(x_test, t_test), seconds
+def mnist_config(name, seed, data_seed, iterations, batch_size, train_size=None, test_size=None):
+    """The configuration of one MNIST run of ``bprop.optim.train_mlp``: the deep net with
+    optimizer ``name``, weights from ``seed`` and batch order from ``seed + 1000``, the
+    images from ``data_seed`` (training subset first, then test subset)."""
+    return mlp_config(seed, dataset="mnist", train_size=train_size, test_size=test_size,
+                      data_seed=data_seed, hidden=[100] * 4, activation="relu", weight_init="he",
+                      optimizer=name, lr=MNIST_LR[name], iterations=iterations, batch_size=batch_size,
+                      train_eval_size=1000, dtype="float32")
 
 
 def tie_groups(means, stds):
@@ -108,6 +112,7 @@ def main(argv=None):
                         help="runs per optimizer (default: 5; with 1 there is no spread, so no ranking)")
     parser.add_argument("--path-steps", type=common.positive_int, default=30,
                         help="steps on the valley (default: 30)")
+    common.add_sweep_args(parser)
     args = parser.parse_args(argv)
     train_size = test_size = None
     if args.quick:
@@ -133,25 +138,32 @@ def main(argv=None):
     common.save_figure(fig_paths, args.out, "compare_optimizers_paths.png")
 
     # (b) MNIST
-    rng = make_rng(args.seed)
-    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=np.float32)
-    data = (common.subset(x_train, t_train, train_size, rng), common.subset(x_test, t_test, test_size, rng))
     seeds = [args.seed + i for i in range(args.seeds)]
-    print(f"(b) 784-100x4-10 ReLU on {len(data[0][0])} MNIST images, {args.iterations} iterations "
-          f"of batch {args.batch_size}, seeds {seeds}:")
-    runs = {name: [] for name in ORDER}  # (mini-batch losses, test accuracy, seconds) per finished run
-    interrupted = False
-    try:
-        # Seed by seed: a Ctrl-C leaves every optimizer with the same number of runs, give or take one.
-        for s in seeds:
-            for name in ORDER:
-                runs[name].append(train_one(name, s, data, args.iterations, args.batch_size))
-            print(f"  seed {s}: test accuracy " + ", ".join(
-                f"{NAMES[name]} {runs[name][-1][1]:.4f}" for name in ORDER))
-    except KeyboardInterrupt:
-        interrupted = True
-        done = sum(len(r) for r in runs.values())
-        common.interrupted(f"after {done} of {len(ORDER) * len(seeds)} MNIST runs", finished=done > 0)
+    # Seed by seed: the runs start in this order, so a Ctrl-C leaves every optimizer with
+    # about the same number of runs.
+    configs = [mnist_config(name, s, args.seed, args.iterations, args.batch_size, train_size, test_size)
+               for s in seeds for name in ORDER]
+    (x_train, _), _, (x_test, _) = common.load_run_data(configs[0])  # as each run will pick them
+    db = Path(args.out) / "compare_optimizers.sqlite"
+    print(f"(b) 784-100x4-10 ReLU on {len(x_train)} MNIST images, {args.iterations} iterations "
+          f"of batch {args.batch_size}, seeds {seeds}, on {common.where_runs_execute(args)}; runs in {db}:")
+    records, executed, interrupted = common.sweep(train_mlp, configs, db, args)
+    if executed is not None:
+        print(f"{len(records)} runs: {executed} executed now, {len(records) - executed} already in {db}")
+    # (mini-batch losses, test accuracy, seconds, seed) of each finished run, by optimizer
+    runs = {name: [] for name in ORDER}
+    for record in records:
+        name = record["config"]["optimizer"]
+        if record["status"] != "done":
+            print(f"  {NAMES[name]} seed {record['seed']} failed: {record['error'].splitlines()[0]}")
+            continue
+        history = record["history"]
+        runs[name].append((np.array(history["iter_loss"]), record["metrics"]["test_acc"],
+                           history["time"][-1], record["seed"]))
+    for s in seeds:
+        accs = [f"{NAMES[name]} {r[1]:.4f}" for name in ORDER for r in runs[name] if r[3] == s]
+        if accs:
+            print(f"  seed {s}: test accuracy " + ", ".join(accs))
 
     names = [name for name in ORDER if runs[name]]
     losses, rows, results["mnist"] = {}, [], {}
@@ -162,11 +174,11 @@ def main(argv=None):
         final_loss = float(np.mean(losses[name][:, -100:]))
         rows.append([NAMES[name], MNIST_LR[name], len(accs), float(accs.mean()), float(accs.std()),
                      float(accs.min()), float(accs.max()), final_loss, float(np.mean(secs))])
-        results["mnist"][name] = {"lr": MNIST_LR[name], "seeds": seeds[:len(accs)],
+        results["mnist"][name] = {"lr": MNIST_LR[name], "seeds": [r[3] for r in runs[name]],
                                   "test_accuracy": accs.tolist(), "mean": accs.mean(), "std": accs.std(),
                                   "final_loss_mean_last_100": final_loss, "seconds": secs}
     # With one run an optimizer has no spread: nothing can be said about the order.
-    ranked = min(len(runs[name]) for name in names) >= 2
+    ranked = bool(names) and min(len(runs[name]) for name in names) >= 2
     groups = tie_groups([r[3] for r in rows], [r[4] for r in rows]) if ranked else []
     group_of = {i: g + 1 for g, members in enumerate(groups) for i in members}
     for i, row in enumerate(rows):
@@ -174,14 +186,18 @@ def main(argv=None):
         results["mnist"][names[i]]["group"] = group_of.get(i)
     results["groups"] = [[names[i] for i in members] for members in groups]
     results["interrupted"] = interrupted
+    results["sweep"] = {"database": db, "runs": len(configs), "finished": len(records),
+                        "executed_now": executed,
+                        "failed": [{"optimizer": r["config"]["optimizer"], "seed": r["seed"], "error": r["error"]}
+                                   for r in records if r["status"] != "done"]}
     header = ["optimizer", "group", "lr", "seeds", "test_acc_mean", "test_acc_std", "test_acc_min",
               "test_acc_max", "loss_last_100", "seconds_per_run"]
     print(common.format_table(header, rows))
     print(_ranking_text(groups, rows))
-    fig_mnist = _plot_mnist(plt, losses, rows, groups, len(data[1][0]), args)
-
-    common.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
-    common.save_csv(header, rows, args.out, "compare_optimizers.csv")
+    if rows:
+        fig_mnist = _plot_mnist(plt, losses, rows, groups, len(x_test), args)
+        common.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
+        common.save_csv(header, rows, args.out, "compare_optimizers.csv")
     common.save_json(results, args.out, "compare_optimizers.json")
     common.finish(plt, args.show, interrupted, args.out)
     return results

@@ -8,27 +8,51 @@ network (He initialisation, float32) with SGD, batch 100, for 50 epochs on the o
 The scatter shows where in the (lr, weight decay) plane good trials lie (lr matters
 far more than weight decay in this range); the curves show the best trials.
 
+The trials go through bprop.optim.run_sweep: --workers processes on this machine (one
+BLAS thread each, see --threads), or a Dask cluster with --scheduler. The trials have
+the seeds --seed, --seed + 1, ... (weights; the batch order from the seed + 1000) and all
+train on the images --seed picks; their lr and weight decay are drawn up front from
+--seed, so a trial's result does not depend on the worker or the order, and any
+--workers gives the same numbers. Each
+trial is committed to OUT/hyperparameter_search.sqlite as it finishes; the same command
+again executes only the trials missing there, so a search stopped by Ctrl-C, a crash or
+a killed process resumes where it stopped.
+
 Writes hyperparameter_search.png, hyperparameter_search.csv (every trial, best
-first) and hyperparameter_search.json. Ctrl-C writes the trials finished so far and
-exits with status 130.
+first), hyperparameter_search.json and hyperparameter_search.sqlite (every run).
+Ctrl-C writes the trials finished so far and exits with status 130.
 """
+
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from bprop.datasets import train_val_split
 from bprop.layers import make_rng
-from bprop.networks import MultiLayerNet
-from bprop.optim import SGD, Trainer
+from bprop.optim import mlp_config, train_mlp
 import common
 
 
-def trial(lr, weight_decay, data, epochs, seed):
-    """Train one network; return its history (val_acc per epoch)."""
-    (x_train, t_train), (x_val, t_val) = data
-    net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
-                        weight_decay_lambda=weight_decay, dtype=np.float32, rng=seed)
-    return Trainer(net, SGD(lr=lr), x_train, t_train, x_val, t_val, epochs=epochs, batch_size=100,
-                   rng=seed + 1000, verbose=0).fit()
+def trial_configs(args):
+    """The trials as configurations of ``bprop.optim.train_mlp``, and the training and
+    validation data they use.
+
+    The generator seeded with --seed picks the images (a subset of --train-size, then the
+    validation split), then draws each trial's lr and weight decay: the order the search
+    has always drawn them in, so a --seed gives the trials it always gave.
+    """
+    settings = dict(dataset="mnist", train_size=args.train_size, test_size=0,  # no test set
+                    val_fraction=args.val_fraction, data_seed=args.seed, hidden=[100] * 6,
+                    activation="relu", weight_init="he", optimizer="sgd", batch_size=100,
+                    epochs=args.epochs, dtype="float32")
+    rng = make_rng(args.seed)
+    train, val, _ = common.load_run_data(settings, rng=rng)
+    configs = []
+    for i in range(args.trials):
+        lr = float(10 ** rng.uniform(-6, -2))
+        weight_decay = float(10 ** rng.uniform(-8, -4))
+        configs.append(mlp_config(args.seed + i, lr=lr, weight_decay=weight_decay, **settings))
+    return configs, train, val
 
 
 #: MNIST's training images
@@ -53,34 +77,39 @@ def main(argv=None):
     parser.add_argument("--val-fraction", type=common.open_fraction, default=0.2,
                         help="fraction held out for validation, in (0, 1) (default: 0.2)")
     parser.add_check(_check_split)
+    common.add_sweep_args(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.epochs = min(args.trials, 6), min(args.epochs, 5)
     plt = common.pyplot(args.show)
-    rng = make_rng(args.seed)
-    (x_train, t_train), _ = common.load_data("mnist", dtype=np.float32)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
-    data = train_val_split(x_train, t_train, args.val_fraction, rng=rng)
+    configs, (x_train, _), (x_val, _) = trial_configs(args)
+    db = Path(args.out) / "hyperparameter_search.sqlite"
     print(f"{args.trials} trials: 784-100x6-10 ReLU, SGD, batch 100, {args.epochs} epochs on "
-          f"{len(data[0][0])} images, validated on {len(data[1][0])}")
+          f"{len(x_train)} images, validated on {len(x_val)}, on {common.where_runs_execute(args)}; "
+          f"runs in {db}")
+    records, executed, interrupted = common.sweep(train_mlp, configs, db, args)
+    if executed is not None:
+        print(f"{len(records)} trials: {executed} executed now, {len(records) - executed} already in {db}")
 
-    trials = []
-    interrupted = False
-    try:
-        for i in range(args.trials):
-            lr = 10 ** rng.uniform(-6, -2)
-            wd = 10 ** rng.uniform(-8, -4)
-            history = trial(lr, wd, data, args.epochs, args.seed + i)
-            trials.append({"trial": i + 1, "lr": lr, "weight_decay": wd, "val_acc": history["val_acc"][-1],
-                           "train_acc": history["train_acc"][-1], "val_curve": history["val_acc"],
-                           "train_curve": history["train_acc"]})
-            if args.trials <= 20 or (i + 1) % 10 == 0:
-                best = max(t["val_acc"] for t in trials)
-                print(f"  trial {i + 1:>3}: lr {lr:.2e}, weight decay {wd:.2e} -> val acc "
-                      f"{history['val_acc'][-1]:.3f} (best so far {best:.3f})")
-    except KeyboardInterrupt:
-        interrupted = True
-        common.interrupted(f"after {len(trials)} of {args.trials} trials", finished=bool(trials))
+    trials, failed, best = [], [], -np.inf
+    for record in records:  # in the order of the trials
+        config, number = record["config"], record["seed"] - args.seed + 1
+        if record["status"] != "done":
+            failed.append({"trial": number, "lr": config["lr"], "weight_decay": config["weight_decay"],
+                           "error": record["error"]})
+            print(f"  trial {number:>3}: lr {config['lr']:.2e}, weight decay {config['weight_decay']:.2e} "
+                  f"failed: {record['error'].splitlines()[0]}")
+            continue
+        history = record["history"]
+        trials.append({"trial": number, "lr": config["lr"], "weight_decay": config["weight_decay"],
+                       "val_acc": history["val_acc"][-1], "train_acc": history["train_acc"][-1],
+                       "val_curve": history["val_acc"], "train_curve": history["train_acc"]})
+        best = max(best, history["val_acc"][-1])
+        if args.trials <= 20 or number % 10 == 0:
+            print(f"  trial {number:>3}: lr {config['lr']:.2e}, weight decay {config['weight_decay']:.2e} "
+                  f"-> val acc {history['val_acc'][-1]:.3f} (best so far {best:.3f})")
+    if not trials:
+        sys.exit(f"error: none of the {len(records)} finished trials succeeded; see {db}")
     ranked = sorted(trials, key=lambda t: -t["val_acc"])
     top = min(5, len(ranked))
     print(f"best {top} of {len(ranked)}:")
@@ -126,11 +155,13 @@ def main(argv=None):
             for r, t in enumerate(ranked)]
     common.save_figure(fig, args.out, "hyperparameter_search.png")
     common.save_csv(header, rows, args.out, "hyperparameter_search.csv")
-    results = {"settings": {"trials": args.trials, "epochs": args.epochs, "train_size": len(data[0][0]),
-                            "val_size": len(data[1][0]), "seed": args.seed,
+    results = {"settings": {"trials": args.trials, "epochs": args.epochs, "train_size": len(x_train),
+                            "val_size": len(x_val), "seed": args.seed,
                             "lr_range": [1e-6, 1e-2], "weight_decay_range": [1e-8, 1e-4],
                             "trials_finished": len(trials)},
                "interrupted": interrupted,
+               "sweep": {"database": db, "runs": len(configs), "finished": len(records),
+                         "executed_now": executed, "failed": failed},
                "best": {k: ranked[0][k] for k in ("lr", "weight_decay", "val_acc", "train_acc")},
                "trials": ranked}
     common.save_json(results, args.out, "hyperparameter_search.json")

@@ -32,15 +32,13 @@ Examples:
 """
 
 import argparse
-import importlib.util
 import math
 import os
-import sys
 
 import numpy as np
 
 from bprop.layers import make_rng
-from bprop.optim import OPTIMIZERS, SweepStore, config_key, mlp_config, run_sweep, summarize, train_mlp
+from bprop.optim import OPTIMIZERS, mlp_config, summarize, train_mlp
 import common
 
 #: the final metrics summarized, in the order of the CSV columns
@@ -65,13 +63,6 @@ def layer_sizes(text):
         raise argparse.ArgumentTypeError(
             f"expected hidden widths such as 100, 100-50 or 100x4 (integers >= 1), got {text!r}")
     return sizes
-
-
-def scheduler_address(text):
-    """--scheduler: 'local' or a Dask scheduler address such as tcp://host:8786."""
-    if text == "local" or "://" in text:
-        return text
-    raise argparse.ArgumentTypeError(f"expected local or an address such as tcp://host:8786, got {text!r}")
 
 
 def build_parser():
@@ -108,13 +99,7 @@ def build_parser():
     search.add_argument("--weight-decay-range", nargs=2, type=common.positive_float, default=None,
                         metavar=("LOW", "HIGH"),
                         help="log-uniform range of the weight decay (default: drawn from --weight-decays)")
-    where = parser.add_argument_group("where the runs execute")
-    where.add_argument("--workers", type=common.positive_int, default=None, metavar="N",
-                       help=f"processes on this machine or in a local Dask cluster (default: one per "
-                            f"core, {os.cpu_count()} here)")
-    where.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
-                       help="local (a Dask LocalCluster) or the address of a running Dask scheduler, "
-                            "tcp://HOST:8786 (default: worker processes, without Dask)")
+    where = common.add_sweep_args(parser)
     where.add_argument("--max-attempts", type=common.positive_int, default=3, metavar="N",
                        help="executions of a run whose worker process dies before it is recorded as "
                             "failed (default: 3)")
@@ -125,12 +110,6 @@ def build_parser():
 
 
 def _check_arguments(args):
-    if args.workers is not None and args.scheduler not in (None, "local"):
-        return (f"argument --workers: a running cluster ({args.scheduler}) has the workers it was "
-                "given; start more with `dask worker`")
-    if args.scheduler is not None and importlib.util.find_spec("distributed") is None:
-        return (f"argument --scheduler: {args.scheduler} needs Dask: pip install 'bprop[cluster]' "
-                "(or pip install 'dask[distributed]')")
     for name in ("lr_range", "weight_decay_range"):
         low, high = getattr(args, name) or (1, 1)
         if low > high:
@@ -193,27 +172,11 @@ def main(argv=None):
     configs = [mlp_config(seed, **s) for s in settings for seed in seeds]
     varying = [name for name in SETTINGS if len({repr(s[name]) for s in settings}) > 1]
     db = common.output_dir(args.out) / "sweep.sqlite"
-    if args.threads is not None:
-        blas_threads = args.threads or None
-    else:  # as make_parser's --threads: one, unless the environment says otherwise
-        blas_threads = None if any(os.environ.get(v) for v in common.THREAD_VARIABLES) else 1
-    where = (f"{args.workers or os.cpu_count()} worker processes" if args.scheduler is None
-             else "a local Dask cluster" if args.scheduler == "local" else f"the Dask cluster at {args.scheduler}")
     print(f"{len(settings)} configurations x {len(seeds)} seeds = {len(configs)} runs on {args.dataset}, "
-          f"on {where}; results in {db}")
+          f"on {common.where_runs_execute(args)}; results in {db}")
 
-    interrupted = False
-    try:
-        result = run_sweep(train_mlp, configs, db, scheduler=args.scheduler, workers=args.workers,
-                           blas_threads=blas_threads, max_attempts=args.max_attempts,
-                           retry_failed=args.retry_failed, verbose=1 if sys.stderr.isatty() else 2)
-        runs, executed = result.runs, result.executed
-    except KeyboardInterrupt:
-        interrupted = True
-        with SweepStore(db) as store:
-            runs = store.records(config_key(c) for c in configs)
-        executed = None
-        common.interrupted(f"after {len(runs)} of {len(configs)} runs", finished=bool(runs))
+    runs, executed, interrupted = common.sweep(train_mlp, configs, db, args, max_attempts=args.max_attempts,
+                                               retry_failed=args.retry_failed)
     failed = [r for r in runs if r["status"] == "failed"]
     if executed is not None:
         print(f"{len(runs)} runs: {executed} executed now, {len(runs) - executed} already in {db}; "

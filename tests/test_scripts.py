@@ -25,14 +25,15 @@ SCRIPTS = {
                         ["train_two_layer.png", "train_two_layer.json", "gradient_check.json"]),
     "train_mnist": ([], ["train_mnist.png", "train_mnist.json", "train_mnist_weights.npz"]),
     "compare_optimizers": ([], ["compare_optimizers_paths.png", "compare_optimizers_mnist.png",
-                                "compare_optimizers.csv", "compare_optimizers.json"]),
+                                "compare_optimizers.csv", "compare_optimizers.json",
+                                "compare_optimizers.sqlite"]),
     "weight_init_compare": ([], ["weight_init_activations.png", "weight_init_mnist.png",
                                  "weight_init_compare.json"]),
     "batch_norm_compare": ([], ["batch_norm_compare.png", "batch_norm_compare.csv",
                                 "batch_norm_compare.json"]),
     "regularization": ([], ["regularization.png", "regularization.csv", "regularization.json"]),
     "hyperparameter_search": ([], ["hyperparameter_search.png", "hyperparameter_search.csv",
-                                   "hyperparameter_search.json"]),
+                                   "hyperparameter_search.json", "hyperparameter_search.sqlite"]),
 }
 NEEDS_MNIST = {"train_two_layer", "train_mnist", "compare_optimizers", "weight_init_compare",
                "batch_norm_compare", "regularization", "hyperparameter_search"}
@@ -80,6 +81,8 @@ def check_files(out, names):
             assert b"NaN" not in data and b"Infinity" not in data
         elif name.endswith(".csv"):
             assert data.count(b"\n") >= 2, name
+        elif name.endswith(".sqlite"):
+            assert data.startswith(b"SQLite format 3\x00"), name
 
 
 # --- every script --------------------------------------------------------------------
@@ -148,6 +151,91 @@ def test_train_mnist_default_784_100_10_reaches_96_5_percent(tmp_path):
 
     net = MultiLayerNet(784, [100], 10, dtype=np.float32)
     net.load_params(tmp_path / "train_mnist_weights.npz")
+
+
+# --- the scripts whose runs go through run_sweep -----------------------------------------
+
+
+def numbers(results):
+    """A script's results without the timings and the sweep's bookkeeping."""
+    if isinstance(results, dict):
+        return {k: numbers(v) for k, v in results.items() if k not in ("seconds", "sweep")}
+    if isinstance(results, list):
+        return [numbers(v) for v in results]
+    return results
+
+
+@pytest.mark.parametrize("name, args", [("compare_optimizers", ["--iterations", "30"]),
+                                        ("hyperparameter_search", ["--epochs", "2"])])
+def test_rerun_with_the_same_out_executes_nothing_and_two_workers_give_the_same_numbers(name, args, tmp_path):
+    one = run(name, tmp_path / "one", "--quick", *args, "--workers", "1")
+    assert one["sweep"]["executed_now"] == one["sweep"]["runs"] > 0
+    again = run(name, tmp_path / "one", "--quick", *args, "--workers", "1")
+    assert again["sweep"]["executed_now"] == 0 and again["sweep"]["finished"] == one["sweep"]["runs"]
+    assert numbers(again) == numbers(one)
+    two = run(name, tmp_path / "two", "--quick", *args, "--workers", "2")
+    assert two["sweep"]["executed_now"] == two["sweep"]["runs"]
+    assert numbers(two) == numbers(one)  # exact equality, float for float
+
+
+def test_compare_optimizers_run_trains_the_net_as_the_script_did_before_run_sweep():
+    """train_mlp on compare_optimizers' configuration gives, bit for bit, the run the script
+    built itself before its runs went through run_sweep (the code below is that script's)."""
+    require_mnist()
+    import common
+    from bprop.datasets import random_subset
+    from bprop.layers import make_rng
+    from bprop.networks import MultiLayerNet
+    from bprop.optim import Trainer, get_optimizer, train_mlp
+
+    compare = importlib.import_module("compare_optimizers")
+    config = compare.mnist_config("momentum", 3, 7, iterations=40, batch_size=64, train_size=2000,
+                                  test_size=500)
+    rng = make_rng(7)
+    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=np.float32)
+    x_train, t_train = random_subset(x_train, t_train, 2000, rng)
+    x_test, t_test = random_subset(x_test, t_test, 500, rng)
+    net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std="he", dtype=np.float32, rng=3)
+    trainer = Trainer(net, get_optimizer("momentum", lr=0.01), x_train, t_train, iterations=40,
+                      batch_size=64, rng=3 + 1000, verbose=0, train_eval_size=1000)
+    history = trainer.fit()
+
+    result = train_mlp(config)
+    assert result["history"]["iter_loss"] == history["iter_loss"]
+    assert result["metrics"]["test_acc"] == net.accuracy(x_test, t_test)
+
+
+def test_hyperparameter_search_trials_are_the_ones_the_script_ran_before_run_sweep():
+    """The same lr and weight decay per trial, and train_mlp's history equal to the run the
+    script built itself (the code below is that script's), bit for bit."""
+    require_mnist()
+    import argparse
+
+    import common
+    from bprop.datasets import random_subset, train_val_split
+    from bprop.layers import make_rng
+    from bprop.networks import MultiLayerNet
+    from bprop.optim import SGD, Trainer, train_mlp
+
+    search = importlib.import_module("hyperparameter_search")
+    args = argparse.Namespace(seed=4, trials=3, epochs=2, train_size=300, val_fraction=0.2)
+    configs, (x_train, _), (x_val, _) = search.trial_configs(args)
+    assert (len(x_train), len(x_val)) == (240, 60)
+    rng = make_rng(4)
+    (x, t), _ = common.load_data("mnist", dtype=np.float32)
+    x, t = random_subset(x, t, 300, rng)
+    (x_train, t_train), (x_val, t_val) = train_val_split(x, t, 0.2, rng=rng)
+    for i, config in enumerate(configs):
+        lr, wd = 10 ** rng.uniform(-6, -2), 10 ** rng.uniform(-8, -4)
+        assert (config["seed"], config["lr"], config["weight_decay"]) == (4 + i, lr, wd)
+        net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
+                            weight_decay_lambda=wd, dtype=np.float32, rng=4 + i)
+        history = Trainer(net, SGD(lr=lr), x_train, t_train, x_val, t_val, epochs=2, batch_size=100,
+                          rng=4 + i + 1000, verbose=0).fit()
+        result = train_mlp(config)
+        for key in ("iter_loss", "train_acc", "val_acc", "val_loss"):
+            assert result["history"][key] == history[key], key
+        assert "test_acc" not in result["metrics"]  # the search never looks at the test set
 
 
 # --- the shared helpers ---------------------------------------------------------------

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: script -> bad values, one per case: (arguments, the option the error must name, the value
 #: it must quote). Every option with a range or a set of choices, in every script.
 COMMON_BAD = [(["--seed", "-1"], "--seed", "-1"), (["--threads", "-1"], "--threads", "-1")]
+#: the options of the scripts whose runs go through run_sweep
+SWEEP_BAD = [(["--workers", "0"], "--workers", "0"), (["--scheduler", "foo"], "--scheduler", "foo"),
+             (["--scheduler", "tcp://host:8786", "--workers", "2"], "--workers", "tcp://host:8786")]
 BAD_VALUES = {
     "activations": COMMON_BAD,
     "gradient_descent": COMMON_BAD + [(["--steps", "0"], "--steps", "0")],
@@ -62,7 +66,7 @@ BAD_VALUES = {
         (["--verbose", "3"], "--verbose", "3"), (["--optimizer", "foo"], "--optimizer", "foo"),
         (["--dataset", "foo"], "--dataset", "foo"), (["--lr-schedule", "foo"], "--lr-schedule", "foo"),
         (["--dtype", "float16"], "--dtype", "float16")],
-    "compare_optimizers": COMMON_BAD + [
+    "compare_optimizers": COMMON_BAD + SWEEP_BAD + [
         (["--seeds", "0"], "--seeds", "0"), (["--iterations", "0"], "--iterations", "0"),
         (["--batch-size", "0"], "--batch-size", "0"), (["--path-steps", "0"], "--path-steps", "0")],
     "weight_init_compare": COMMON_BAD + [(["--iterations", "0"], "--iterations", "0")],
@@ -73,7 +77,7 @@ BAD_VALUES = {
         (["--train-size", "-5"], "--train-size", "-5"), (["--epochs", "0"], "--epochs", "0"),
         (["--weight-decay", "-0.1"], "--weight-decay", "-0.1"), (["--dropout", "1.5"], "--dropout", "1.5"),
         (["--dropout", "0"], "--dropout", "0")],
-    "hyperparameter_search": COMMON_BAD + [
+    "hyperparameter_search": COMMON_BAD + SWEEP_BAD + [
         (["--trials", "0"], "--trials", "0"), (["--epochs", "0"], "--epochs", "0"),
         (["--train-size", "0"], "--train-size", "0"), (["--val-fraction", "0"], "--val-fraction", "0"),
         (["--val-fraction", "1"], "--val-fraction", "1"),
@@ -377,16 +381,69 @@ def test_ctrl_c_perceptron_gates_keeps_the_gates_and_the_steps_done(ctrl_c, tmp_
     assert (tmp_path / "perceptron_gates.png").is_file()
 
 
-def test_ctrl_c_compare_optimizers_keeps_the_finished_runs(ctrl_c, tmp_path, mnist_root):
-    ctrl_c(run=8, step=5)  # seed 0 done for all six, then seed 1 of SGD; Momentum interrupted
-    run_interrupted("compare_optimizers", tmp_path, "--quick")
-    results = read_json(tmp_path / "compare_optimizers.json")
-    assert results["interrupted"] is True
-    runs = {name: len(r["test_accuracy"]) for name, r in results["mnist"].items()}
-    assert runs == {"sgd": 2, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 1}
-    assert results["groups"] == []  # one seed has no spread: no ranking
-    for name in ("compare_optimizers_paths.png", "compare_optimizers_mnist.png", "compare_optimizers.csv"):
-        assert (tmp_path / name).is_file()
+def committed_runs(db):
+    """Runs committed to a sweep's SQLite file so far (0 before the file or its table exists)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=10) as connection:
+        try:
+            return connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+#: the scripts whose runs go through run_sweep: arguments, runs in all, files written from the
+#: finished runs, and the number of finished runs their JSON reports
+SWEEP_SCRIPTS = {
+    "compare_optimizers": (["--quick"], 12, ["compare_optimizers_mnist.png", "compare_optimizers.csv"],
+                           lambda r: sum(len(m["test_accuracy"]) for m in r["mnist"].values())),
+    "hyperparameter_search": (["--trials", "12", "--epochs", "20"], 12,
+                              ["hyperparameter_search.png", "hyperparameter_search.csv"],
+                              lambda r: len(r["trials"])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWEEP_SCRIPTS))
+def test_sigint_during_a_sweep_writes_the_finished_runs_and_the_rerun_executes_the_rest(name, tmp_path,
+                                                                                        mnist_root):
+    """A real SIGINT to the script's process group (a terminal's Ctrl-C) once a run is committed:
+    exit status 130, the figure, CSV and JSON of the finished runs; the same command again
+    executes only the runs that were missing."""
+    args, total, files, count = SWEEP_SCRIPTS[name]
+    out = tmp_path / "out"
+    db = out / f"{name}.sqlite"
+    command = [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args, "--workers", "1", "--out", str(out)]
+    env = dict(os.environ, MPLBACKEND="Agg", BPROP_DATA=mnist_root)
+    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does.
+    script = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        end = time.monotonic() + 120
+        while committed_runs(db) == 0 and script.poll() is None and time.monotonic() < end:
+            time.sleep(0.02)
+        os.killpg(script.pid, signal.SIGINT)
+        output, _ = script.communicate(timeout=120)
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+            script.wait(timeout=60)
+    assert script.returncode == common.INTERRUPTED_STATUS, output
+    assert "interrupted by Ctrl-C" in output and "Traceback" not in output
+    finished = committed_runs(db)
+    assert 1 <= finished < total, output
+    results = read_json(out / f"{name}.json")
+    assert results["interrupted"] is True and count(results) == finished
+    assert results["sweep"]["finished"] == finished and results["sweep"]["executed_now"] is None
+    for f in files:
+        assert (out / f).is_file(), f
+
+    rerun = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    results = read_json(out / f"{name}.json")
+    assert results["interrupted"] is False and count(results) == total
+    assert results["sweep"]["executed_now"] == total - finished
 
 
 @pytest.mark.parametrize("name, run, files, count", [
@@ -394,8 +451,6 @@ def test_ctrl_c_compare_optimizers_keeps_the_finished_runs(ctrl_c, tmp_path, mni
     ("batch_norm_compare", 3, ["batch_norm_compare.png", "batch_norm_compare.csv"],
      lambda r: len(r["table"])),
     ("regularization", 2, ["regularization.png", "regularization.csv"], lambda r: len(r["table"])),
-    ("hyperparameter_search", 3, ["hyperparameter_search.png", "hyperparameter_search.csv"],
-     lambda r: len(r["trials"])),
 ])
 def test_ctrl_c_multi_run_scripts_keep_the_finished_runs(ctrl_c, tmp_path, mnist_root, name, run, files,
                                                          count):

@@ -112,6 +112,16 @@ def test_store_round_trips_a_record_with_nan_losses(tmp_path):
         "config": {"seed": 3, "lr": 1e30}, "seed": 3, "error": record["error"], "attempts": 1}
 
 
+def test_train_mlp_with_test_size_0_never_evaluates_a_test_set():
+    with_val = train_mlp(spiral_config(0, test_size=0, val_fraction=0.2, epochs=2))
+    assert set(with_val["metrics"]) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    alone = train_mlp(spiral_config(0, test_size=0, epochs=2))
+    assert set(alone["metrics"]) == {"train_loss", "train_acc"} and alone["history"]["val_acc"] == []
+    # the training data do not depend on the test set, which is drawn after them
+    full = train_mlp(spiral_config(0, epochs=2))
+    assert alone["history"]["iter_loss"] == full["history"]["iter_loss"]
+
+
 def test_run_sweep_refuses_bad_arguments(tmp_path):
     db = tmp_path / "s.sqlite"
     with pytest.raises(ValueError, match="has no 'seed'"):
