@@ -411,8 +411,13 @@ def _check_resume(args):
         return "argument --resume: needs --checkpoint PATH, the file to continue from"
     if args.resume and not os.path.isfile(args.checkpoint):
         return f"argument --resume: there is no checkpoint at {args.checkpoint!r}"
-    if args.checkpoint and not args.resume and os.path.isdir(args.checkpoint):
-        return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
+    if args.checkpoint:
+        if os.path.isdir(args.checkpoint):
+            return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
+        try:
+            writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
+        except ValueError as err:
+            return f"argument --checkpoint: {err}"
     return None
 
 
@@ -429,8 +434,8 @@ def make_trainer(args, build):
 
 def resume_hint(args, trainer):
     """After a Ctrl-C: say where the training state is and how to continue it."""
-    if getattr(args, "checkpoint", None) and trainer.epochs_done:
-        _say(f"the training state after epoch {trainer.epochs_done} is in {args.checkpoint}: "
+    if getattr(args, "checkpoint", None) and trainer.checkpoint_epoch:
+        _say(f"the training state after epoch {trainer.checkpoint_epoch} is in {args.checkpoint}: "
              "run the same command with --resume to continue")
 
 

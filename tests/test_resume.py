@@ -258,11 +258,13 @@ def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_
     assert ha == hb and ha["epoch"] == list(range(1, done + 3))
 
 
-def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path):
+def test_bad_checkpoint_or_resume_options_are_usage_errors(tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
     for args, message in ((["--resume"], "argument --resume: needs --checkpoint PATH"),
                           (["--resume", "--checkpoint", str(tmp_path / "no.npz")],
-                           "argument --resume: there is no checkpoint at")):
+                           "argument --resume: there is no checkpoint at"),
+                          (["--checkpoint", str(tmp_path)], "argument --checkpoint: "
+                           f"{str(tmp_path)!r} is a folder, not a file")):
         result = subprocess.run([sys.executable, os.path.join(SCRIPTS, "train_convnet.py"), *args,
                                  "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=WAIT)
         assert result.returncode == 2 and message in result.stderr, result.stderr
