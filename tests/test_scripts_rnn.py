@@ -1,0 +1,202 @@
+"""The recurrent-network scripts: char_lm.py and seq2seq_addition.py end to end (--quick, a text of
+our own), the numbers they must reach in a bounded-time form, and Ctrl-C keeping finished epochs.
+
+Scripts are imported and their ``main(argv)`` called in this process, as in test_scripts.py; the
+bad command-line values are in test_scripts_cli.py with every other script's.
+"""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import common
+from bprop.networks import RnnLM
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture
+def shakespeare_root():
+    """$BPROP_DATA when it holds Tiny Shakespeare (skips without it; fails under CI)."""
+    root = os.environ.get("BPROP_DATA")
+    if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
+        return root
+    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    """A small text of our own: words drawn from a few, in lines."""
+    rng = np.random.default_rng(0)
+    words = np.array(["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler"])
+    lines = [" ".join(rng.choice(words, 8)) for _ in range(600)]
+    path = tmp_path / "text.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def run(name, out, *args):
+    return importlib.import_module(name).main(["--out", str(out), "--seed", "0", *args])
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def check_png(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, path
+
+
+# --- --quick ---------------------------------------------------------------------------------
+
+
+def test_char_lm_quick_on_a_text_of_our_own_writes_figure_numbers_samples_and_weights(
+        tmp_path, text_file, capsys):
+    out = tmp_path / "out"
+    results = run("char_lm", out, "--quick", "--text", str(text_file), "--prime", "to be", "--verbose", "0")
+    names = ["char_lm.png", "char_lm.json", "char_lm_samples.txt", "char_lm_weights.npz"]
+    stdout = capsys.readouterr().out
+    for name in names:
+        assert str(out / name) in stdout
+    check_png(out / "char_lm.png")
+    saved = read_json(out / "char_lm.json")
+    assert saved["epochs_done"] == 2 and len(saved["history"]["val_loss"]) == 2
+    assert saved["baselines"]["bigram"] < saved["baselines"]["unigram"]
+    assert set(saved["samples"]) == {"0.5", "0.8", "1"}
+    assert all(s.startswith("to be") and len(s) == 5 + 80 for s in saved["samples"].values())
+    assert "--- temperature 0.8 ---" in (out / "char_lm_samples.txt").read_text()
+    net = RnnLM(saved["vocab_size"], 16, 32, dtype=np.float32)
+    net.load_params(out / "char_lm_weights.npz")
+    assert results["val_loss"] == saved["val_loss"] < saved["baselines"]["unigram"]
+
+
+def test_seq2seq_addition_quick_writes_figure_and_numbers(tmp_path, capsys):
+    results = run("seq2seq_addition", tmp_path, "--quick", "--verbose", "0")
+    check_png(tmp_path / "seq2seq_addition.png")
+    saved = read_json(tmp_path / "seq2seq_addition.json")
+    assert list(saved["histories"]) == ["plain", "reversed", "peeky"]
+    assert all(h["epoch"] == [1, 2] and len(h["test_accuracy"]) == 2 for h in saved["histories"].values())
+    assert set(results["results"]) == {"plain", "reversed", "peeky"}
+    example = saved["results"]["peeky"]["examples"][0]
+    assert "+" in example["question"] and example["right"].isdigit()
+    assert str(tmp_path / "seq2seq_addition.json") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["char_lm", "seq2seq_addition"])
+def test_help_runs_from_a_checkout(name):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--help"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for flag in ("--seed", "--out", "--show", "--quick", "--threads"):
+        assert flag in result.stdout
+
+
+# --- the numbers, in a bounded time ------------------------------------------------------------
+
+
+def test_char_lm_on_the_real_corpus_beats_the_bigram_baseline_in_seconds(tmp_path, shakespeare_root,
+                                                                       monkeypatch):
+    # The default run (1,003,854 characters, 6 epochs of a 256-unit LSTM) reaches about
+    # 1.5 nats/char; a fifth of the text and one epoch of a 128-unit one (about 2.15) already
+    # beats the bigram model (2.45), measured on the whole validation text.
+    monkeypatch.setenv("BPROP_DATA", shakespeare_root)
+    results = run("char_lm", tmp_path, "--train-chars", "200000", "--embed", "32", "--hidden", "128",
+                  "--batch-size", "32", "--epochs", "1", "--lr", "5e-3", "--sample-length", "20",
+                  "--temperature", "0", "--verbose", "0")
+    assert results["val_chars"] == 111540 and results["train_chars"] == 200000
+    assert results["val_loss"] < 2.3
+
+
+def test_char_lm_baselines_of_the_whole_training_text(shakespeare_root):
+    import char_lm
+    from bprop.datasets import load_tiny_shakespeare
+
+    corpus = load_tiny_shakespeare(root=shakespeare_root, download=False, verbose=0)
+    baselines = char_lm.ngram_baselines(corpus.train, len(corpus.vocab))
+    assert baselines == pytest.approx({"unigram": 3.309, "bigram": 2.452}, abs=1e-3)
+
+
+def test_seq2seq_peeky_learns_addition_in_seconds(tmp_path):
+    # The default run (45000 problems, 10 epochs) takes the peeky model past 90%; on 12000
+    # problems, in two epochs of small batches, it is on its way: about 19% of the answers
+    # right, where guessing gets none.
+    results = run("seq2seq_addition", tmp_path, "--variants", "peeky", "--train-size", "12000", "--test-size",
+                  "1000", "--epochs", "2", "--batch-size", "16", "--lr", "3e-3", "--verbose", "0")
+    assert results["results"]["peeky"]["test_accuracy"] > 0.12
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def interrupt_at_update(monkeypatch):
+    """``arm(module, n)``: the n-th Adam update made by the script ``module`` raises KeyboardInterrupt."""
+
+    def arm(module, n):
+        original, calls = module.Adam, []
+
+        class InterruptedAdam(original):
+            def update(self, params, grads):
+                calls.append(1)
+                if len(calls) == n:
+                    raise KeyboardInterrupt
+                return super().update(params, grads)
+
+        monkeypatch.setattr(module, "Adam", InterruptedAdam)
+
+    return arm
+
+
+def run_interrupted(name, out, *args):
+    with pytest.raises(SystemExit) as stop:
+        run(name, out, *args)
+    assert stop.value.code == common.INTERRUPTED_STATUS
+
+
+def test_ctrl_c_char_lm_keeps_the_completed_epochs_and_their_weights(tmp_path, text_file, interrupt_at_update):
+    import char_lm
+
+    reference = run("char_lm", tmp_path / "reference", "--quick", "--text", str(text_file), "--epochs", "1",
+                    "--prime", "to", "--verbose", "0")
+    windows = len(reference["history"]["iter_loss"])
+    interrupt_at_update(char_lm, windows + 3)  # in epoch 2
+    run_interrupted("char_lm", tmp_path / "out", "--quick", "--text", str(text_file), "--prime", "to",
+                    "--verbose", "0")
+    saved = read_json(tmp_path / "out" / "char_lm.json")
+    assert saved["interrupted_after_epoch"] == 1 and saved["history"]["epoch"] == [1]
+    assert len(saved["history"]["iter_loss"]) == windows
+    assert saved["history"]["val_loss"] == reference["history"]["val_loss"]
+    check_png(tmp_path / "out" / "char_lm.png")
+    for name in ("char_lm_weights.npz",):
+        a, b = np.load(tmp_path / "out" / name), np.load(tmp_path / "reference" / name)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])  # the weights as of epoch 1
+
+
+def test_ctrl_c_seq2seq_addition_keeps_the_finished_models_and_epochs(tmp_path, interrupt_at_update):
+    import seq2seq_addition
+
+    interrupt_at_update(seq2seq_addition, 16 * 2 + 16 + 5)  # 2000 problems, batch 128: 16 updates per epoch
+    run_interrupted("seq2seq_addition", tmp_path, "--quick", "--verbose", "0")
+    saved = read_json(tmp_path / "seq2seq_addition.json")
+    assert saved["interrupted"] is True
+    assert {k: h["epoch"] for k, h in saved["histories"].items()} == {"plain": [1, 2], "reversed": [1]}
+    assert list(saved["results"]) == ["plain"]
+    check_png(tmp_path / "seq2seq_addition.png")
