@@ -10,6 +10,12 @@ products). The ratio epoch / floor says how much time goes to everything that is
 a matrix product: activations, softmax, bias sums, the optimizer, Python,
 im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
+The configuration "lstm" is the character language model of char_lm.py instead (65 ids,
+embedding 64, one LSTM of 256, 64 streams x 50 steps, Adam, clipping to norm 5): an epoch
+is 100 windows of truncated BPTT over random ids (320,000 characters), and its floor
+counts the LSTM's products step by step (h Wh forward, da Wh^T backward, T of each) and
+over all N*T positions at once (x Wx, dWx, dWh, dx; the output layer's three).
+
 Usage:
   python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
   python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
@@ -34,10 +40,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bprop.datasets import MiniBatchIterator, load_mnist
-from bprop.layers import Affine, Convolution
-from bprop.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
-from bprop.optim import get_optimizer
+from bprop.datasets import BPTTBatches, MiniBatchIterator, load_mnist
+from bprop.layers import Affine, Convolution, TimeLSTM
+from bprop.networks import DeepConvNet, MultiLayerNet, RnnLM, SimpleConvNet
+from bprop.optim import clip_grads, get_optimizer
 import common
 
 MLP_CONFIGS = {
@@ -49,7 +55,9 @@ MLP_CONFIGS = {
 }
 #: SimpleConvNet's defaults: 30 filters 5x5 on 1x28x28, 2x2 pooling, 100 hidden units
 CONV = {"filters": 30, "kernel": 5, "hidden": 100}
-CONFIGS = list(MLP_CONFIGS) + ["conv", "deep"]
+#: the character language model of scripts/char_lm.py, and its epoch of BPTT windows
+LM = {"vocab": 65, "embed": 64, "hidden": 256, "batch": 64, "time": 50, "windows": 100, "clip": 5.0}
+CONFIGS = list(MLP_CONFIGS) + ["conv", "deep", "lstm"]
 LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 
 
@@ -83,17 +91,29 @@ def load_data(dtype, rng):
         return x, t, "synthetic"
 
 
-def net_products(net, batch):
+def net_products(net, batch, time_size=1):
     """The matrix products of one training step of ``net`` as ``(m, k, n, layout)``.
 
     An Affine ``(D -> M)``: forward ``x @ W`` (B, D) @ (D, M), ``dW = x.T @ dout`` and
     ``dx = dout @ W.T``. A convolution as its im2col products, one row per output pixel:
     forward ``col @ W_col.T`` (B*OH*OW, C*FH*FW) @ (C*FH*FW, FN), ``dW = dout.T @ col`` and
     ``dcol = dout @ W_col``. The first layer's input is data: no ``dx``.
+
+    Over sequences of ``time_size`` steps a TimeAffine is an Affine on B*T rows, and a
+    TimeLSTM ``(D -> H)`` is ``x Wx`` (B*T, D) @ (D, 4H) once, ``h Wh`` (B, H) @ (H, 4H) at
+    every step, and backward ``da Wh^T`` at every step, then ``dWx``, ``dWh`` and ``dx``
+    over all B*T rows (``dx`` unless ``input_grad`` is off).
     """
     products, first = [], True
+    rows = batch * time_size
     for name, layer in net.layers.items():
-        if isinstance(layer, Convolution):
+        if isinstance(layer, TimeLSTM):
+            d, h = layer.input_size, layer.hidden_size
+            products += [(rows, d, 4 * h, "nn")] + [(batch, h, 4 * h, "nn")] * time_size
+            products += [(batch, 4 * h, h, "nt")] * time_size + [(d, rows, 4 * h, "tn"), (h, rows, 4 * h, "tn")]
+            if layer.input_grad:
+                products.append((rows, 4 * h, d, "nt"))
+        elif isinstance(layer, Convolution):
             fn = layer.W.shape[0]
             rows = batch * int(np.prod(net.shapes[name][1:]))
             k = layer.fan_in
@@ -102,9 +122,9 @@ def net_products(net, batch):
                 products.append((rows, fn, k, "nn"))
         elif isinstance(layer, Affine):
             d, m = layer.W.shape
-            products += [(batch, d, m, "nn"), (d, batch, m, "tn")]
+            products += [(rows, d, m, "nn"), (d, rows, m, "tn")]
             if not first:
-                products.append((batch, m, d, "nt"))
+                products.append((rows, m, d, "nt"))
         else:
             continue
         first = False
@@ -131,10 +151,12 @@ def time_floor(products, n_samples, batch, dtype, rng):
     return time.perf_counter() - start
 
 
-def time_epoch(net, opt, batches):
+def time_epoch(net, opt, batches, max_norm=None):
     start = time.perf_counter()
     for xb, tb in batches:
         _, grads = net.loss_and_gradient(xb, tb)
+        if max_norm is not None:
+            clip_grads(grads, max_norm)
         opt.update(net.params, grads)
     return time.perf_counter() - start
 
@@ -232,6 +254,49 @@ def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
     }
 
 
+def bench_lm(dtype, repeats, seed, quick=False, layers=False):
+    """The "lstm" configuration: as :func:`bench`, over an epoch of BPTT windows of random ids."""
+    rng = np.random.default_rng(seed)
+    batch, steps = LM["batch"], LM["time"]
+    net = RnnLM(LM["vocab"], LM["embed"], LM["hidden"], dtype=dtype, rng=rng)
+    opt = get_optimizer("adam", lr=LR["adam"])
+    windows = LM["windows"] // 10 if quick else LM["windows"]
+    ids = rng.integers(0, LM["vocab"], batch * steps * windows + 1)
+    batches = BPTTBatches(ids, batch, steps)
+    products = net_products(net, batch, steps)
+    time_epoch(net, opt, list(batches)[:5], LM["clip"])  # warm-up
+    time_floor(products, 5, 1, dtype, rng)
+    epochs, floors = [], []
+    for _ in range(repeats):
+        net.reset_state()
+        epochs.append(time_epoch(net, opt, batches, LM["clip"]))
+        floors.append(time_floor(products, windows, 1, dtype, rng))
+    med, floor = statistics.median(epochs), statistics.median(floors)
+    flops = 2 * sum(m * k * n_ for m, k, n_, _ in products)
+    if layers:
+        x, t = batches.x.reshape(-1, steps), batches.t.reshape(-1, steps)  # windows as rows
+        print_layers(f"lstm {np.dtype(dtype).name} {blas_threads()} thread(s)", time_layers(net, x, t, batch))
+    chars = batches.n_tokens
+    return {
+        "config": "lstm",
+        "network": f"LSTM LM {LM['vocab']}-{LM['embed']}-{LM['hidden']}",
+        "optimizer": "adam",
+        "dtype": np.dtype(dtype).name,
+        "samples": chars,
+        "batch_size": batch,
+        "time_size": steps,
+        "epoch_s_median": med,
+        "epoch_s_min": min(epochs),
+        "epoch_s_max": max(epochs),
+        "samples_per_s": chars / med,
+        "floor_s_median": floor,
+        "floor_gflops": flops * windows / floor / 1e9,
+        "ratio_to_floor": med / floor,
+        "epoch_s_all": epochs,
+        "floor_s_all": floors,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1],
@@ -276,7 +341,10 @@ def main(argv=None):
             for name in args.config:
                 for threads in args.threads:
                     with threadpool_limits(limits=threads or None, user_api="blas"):
-                        r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers)
+                        if name == "lstm":
+                            r = bench_lm(dtype, repeats, args.seed, args.quick, args.layers)
+                        else:
+                            r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers)
                         r["threads"] = blas_threads()
                     results.append(r)
                     print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "

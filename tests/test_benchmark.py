@@ -33,6 +33,19 @@ def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
     assert "per layer, deep float32" in text and "Conv6" in text and "Pool3" in text
 
 
+def test_benchmark_lstm_config_counts_the_steps_of_the_lstm_and_runs(capsys):
+    from bprop.networks import RnnLM
+
+    products = benchmark.net_products(RnnLM(65, 64, 256), 64, 50)
+    # x Wx, 50 x h Wh, 50 x da Wh^T, dWx, dWh, dx (the embedding needs it); the output layer's three
+    assert len(products) == 1 + 50 + 50 + 3 + 3
+    assert products[:2] == [(3200, 64, 1024, "nn"), (64, 256, 1024, "nn")]
+    assert products[-3:] == [(3200, 256, 65, "nn"), (256, 3200, 65, "tn"), (3200, 65, 256, "nt")]
+    results = benchmark.main(["--quick", "--config", "lstm", "--dtype", "float32", "--threads", "1"])
+    assert results[0]["config"] == "lstm" and results[0]["samples"] == 64 * 50 * 10
+    assert results[0]["ratio_to_floor"] > 0 and "LSTM LM 65-64-256" in capsys.readouterr().out
+
+
 def test_float32_training_matches_float64_accuracy(mnist_root):
     """Config (a) for 3 epochs from the same initial weights and batches: float32
     must end within 0.3 points of float64's test accuracy."""
