@@ -130,7 +130,7 @@ def plot(plt, histories, title):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.grid(True, which="both")
-        ax.legend(loc="upper left" if ax is axes[0] else "upper right")
+        ax.legend(loc="center right" if ax is axes[0] else "upper right")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
