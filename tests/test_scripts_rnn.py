@@ -87,6 +87,13 @@ def test_char_lm_quick_on_a_text_of_our_own_writes_figure_numbers_samples_and_we
     assert results["val_loss"] == saved["val_loss"] < saved["baselines"]["unigram"]
 
 
+def test_char_lm_time_limit_stops_after_the_epoch_that_would_overrun_it(tmp_path, text_file):
+    results = run("char_lm", tmp_path, "--quick", "--text", str(text_file), "--prime", "to", "--epochs", "2",
+                  "--time-limit", "1e-6", "--verbose", "0")
+    assert results["epochs_done"] == 1 and results["stopped_by_time_limit_after_epoch"] == 1
+    assert results["samples"] and (tmp_path / "char_lm_weights.npz").is_file()
+
+
 def test_seq2seq_addition_quick_writes_figure_and_numbers(tmp_path, capsys):
     results = run("seq2seq_addition", tmp_path, "--quick", "--verbose", "0")
     check_png(tmp_path / "seq2seq_addition.png")
