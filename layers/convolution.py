@@ -43,6 +43,9 @@ def window_output(owner, chw, fh, fw, stride, pad):
 #: convolution) sends every pass over it to main memory, which made the narrow layers
 #: several times slower than their matrix products.
 CHUNK_BYTES = 1 << 20
+#: an im2col matrix of the whole batch up to this size is built at once and kept for
+#: backward (it stays in the last-level cache; unrolling it again would cost more)
+KEEP_COL_BYTES = 6 << 20
 
 
 def batch_chunks(n, bytes_per_sample):
@@ -140,6 +143,7 @@ class Convolution(Layer):
         self.dW = None
         self.db = None
         self._xp = None
+        self._col = None
         self._x_shape = None
         self._out_hw = None
 
@@ -175,11 +179,14 @@ class Convolution(Layer):
         # im2col orders a window (FH, FW, C): the filters are flattened the same way.
         w_col_t = self.W.transpose(2, 3, 1, 0).reshape(k, fn)
         out = np.empty((n, oh, ow, fn), dtype=dtype)
-        for s in batch_chunks(n, oh * ow * k * dtype.itemsize):
+        keep = n * oh * ow * k * dtype.itemsize <= KEEP_COL_BYTES
+        chunks = [slice(0, n)] if keep else batch_chunks(n, oh * ow * k * dtype.itemsize)
+        for s in chunks:
             col = windows(xp[s], fh, fw, oh, ow, self.stride).reshape(-1, k)
             rows = out[s].reshape(-1, fn)
             np.matmul(col, w_col_t, out=rows)
             rows += self.b
+        self._col = col if keep else None
         self._xp = xp
         self._x_shape = x.shape
         self._out_hw = (oh, ow)
@@ -207,8 +214,9 @@ class Convolution(Layer):
             if flip:
                 qh, qw = fh - 1 - p, fw - 1 - p
                 w_flip = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)
-        for s in batch_chunks(n, oh * ow * k * xp.itemsize):
-            col = windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
+        chunks = [slice(0, n)] if self._col is not None else batch_chunks(n, oh * ow * k * xp.itemsize)
+        for s in chunks:
+            col = self._col if self._col is not None else windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
             d = d_cl[s].reshape(-1, fn)
             np.matmul(d.T, col, out=part)
             dw += part

@@ -115,11 +115,11 @@ def net_products(net, batch, time_size=1):
                 products.append((rows, 4 * h, d, "nt"))
         elif isinstance(layer, Convolution):
             fn = layer.W.shape[0]
-            rows = batch * int(np.prod(net.shapes[name][1:]))
+            pixels = batch * int(np.prod(net.shapes[name][1:]))  # one im2col row per output pixel
             k = layer.fan_in
-            products += [(rows, k, fn, "nt"), (fn, rows, k, "tn")]
+            products += [(pixels, k, fn, "nt"), (fn, pixels, k, "tn")]
             if not first:
-                products.append((rows, fn, k, "nn"))
+                products.append((pixels, fn, k, "nn"))
         elif isinstance(layer, Affine):
             d, m = layer.W.shape
             products += [(rows, d, m, "nn"), (d, rows, m, "tn")]

@@ -27,6 +27,8 @@ def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
     assert len(products) == 6 * 3 - 1 + 2 * 3
     assert products[:5] == [(78400, 9, 16, "nt"), (16, 78400, 9, "tn"),                        # Conv1
                             (78400, 144, 16, "nt"), (16, 78400, 144, "tn"), (78400, 16, 144, "nn")]  # Conv2
+    assert products[-6:] == [(100, 1024, 50, "nn"), (1024, 100, 50, "tn"), (100, 50, 1024, "nt"),   # Affine1
+                             (100, 50, 10, "nn"), (50, 100, 10, "tn"), (100, 10, 50, "nt")]        # Affine2
     benchmark.main(["--quick", "--config", "deep", "--dtype", "float32", "--threads", "1", "--repeats", "1",
                     "--layers"])
     text = capsys.readouterr().out
