@@ -44,7 +44,7 @@ def test_benchmark_lstm_config_counts_the_steps_of_the_lstm_and_runs(capsys):
     assert products[:2] == [(3200, 64, 1024, "nn"), (64, 256, 1024, "nn")]
     assert products[-3:] == [(3200, 256, 65, "nn"), (256, 3200, 65, "tn"), (3200, 65, 256, "nt")]
     results = benchmark.main(["--quick", "--config", "lstm", "--dtype", "float32", "--threads", "1"])
-    assert results[0]["config"] == "lstm" and results[0]["samples"] == 64 * 50 * 10
+    assert results[0]["config"] == "lstm" and results[0]["samples"] == 64 * 50 * 4
     assert results[0]["ratio_to_floor"] > 0 and "LSTM LM 65-64-256" in capsys.readouterr().out
 
 
