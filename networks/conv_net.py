@@ -56,6 +56,18 @@ def _zeros_conv(c, p, dtype):
     return Convolution(np.zeros((fn, c, fs, fs), dtype), np.zeros(fn, dtype), p["stride"], p["pad"])
 
 
+def relu_then_pool():
+    """ReLU followed by 2x2, stride-2 max pooling, as the layers ``[Pool, Relu]``.
+
+    Max pooling and ReLU commute (``max(relu(a), relu(b)) = relu(max(a, b))``, ReLU being
+    monotone), and on ties both orders send the gradient to the same element or to none,
+    so the network computes bit-identical outputs and gradients either way (a test
+    checks it). Pooling first lets ReLU work on a quarter of the values. The layers keep
+    their textbook names, ``Relu1`` and ``Pool1``; only their order in ``layers`` shows it.
+    """
+    return [Pooling(2, 2, stride=2), Relu()]
+
+
 def _zeros_affine(d_in, d_out, dtype):
     return Affine(np.zeros((d_in, d_out), dtype), np.zeros(d_out, dtype))
 
@@ -89,7 +101,8 @@ class SimpleConvNet(Sequential):
     ----------
     params : dict 'W1' (FN, C, FS, FS), 'b1' (FN,), 'W2' (FN*PH*PW, hidden_size), 'b2',
         'W3' (hidden_size, output_size), 'b3'; PH, PW the pooled size.
-    layers : OrderedDict 'Conv1', 'Relu1', 'Pool1', 'Affine1', 'Relu2', 'Affine2'.
+    layers : OrderedDict 'Conv1', 'Pool1', 'Relu1', 'Affine1', 'Relu2', 'Affine2' (pooling
+        before ReLU computes the same, faster: see :func:`relu_then_pool`).
     last_layer : SoftmaxWithLoss.
     """
 
@@ -101,7 +114,7 @@ class SimpleConvNet(Sequential):
         self.hidden_size = check_int(owner, "hidden_size", hidden_size)
         dtype = _common_args(owner, output_size, weight_init_std, dtype)
         self.weight_init_std = weight_init_std
-        layers = [_zeros_conv(input_shape[0], self.conv_param, dtype), Relu(), Pooling(2, 2, stride=2)]
+        layers = [_zeros_conv(input_shape[0], self.conv_param, dtype), *relu_then_pool()]
         flat = int(np.prod(next(reversed(output_shapes(layers, input_shape, owner).values()))))
         layers += [
             _zeros_affine(flat, self.hidden_size, dtype),
@@ -143,7 +156,8 @@ class DeepConvNet(Sequential):
     ----------
     params : 'W1'..'W6' filter banks (FN, C, 3, 3) and 'b1'..'b6', then 'W7', 'b7'
         (hidden affine) and 'W8', 'b8' (output affine), for the default six convolutions.
-    layers : OrderedDict 'Conv1', 'Relu1', 'Conv2', 'Relu2', 'Pool1', ..., 'Affine1',
+    layers : OrderedDict 'Conv1', 'Relu1', 'Conv2', 'Pool1', 'Relu2', ..., 'Affine1' (pooling
+        before ReLU, see :func:`relu_then_pool`),
         'Relu7', 'Dropout1', 'Affine2', 'Dropout2'.
     """
 
@@ -166,9 +180,8 @@ class DeepConvNet(Sequential):
 
         layers, channels = [], input_shape[0]
         for i, p in enumerate(conv_params, start=1):
-            layers += [_zeros_conv(channels, p, dtype), Relu()]
-            if i % 2 == 0:
-                layers.append(Pooling(2, 2, stride=2))
+            layers += [_zeros_conv(channels, p, dtype)]
+            layers += relu_then_pool() if i % 2 == 0 else [Relu()]
             channels = p["filter_num"]
         # The conv stack's output decides the first Affine's size (a stack that does
         # not fit its input raises here, naming the layer).

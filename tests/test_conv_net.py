@@ -98,7 +98,8 @@ def test_simple_conv_net_params_layers_and_references():
     shapes = {k: v.shape for k, v in net.params.items()}
     assert shapes == {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (30 * 12 * 12, 100), "b2": (100,),
                       "W3": (100, 10), "b3": (10,)}
-    assert list(net.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
+    # pooling before ReLU: the same function, a quarter of the ReLU work
+    assert list(net.layers) == ["Conv1", "Pool1", "Relu1", "Affine1", "Relu2", "Affine2"]
     assert repr(net.layers["Conv1"]) == "Convolution(1 -> 30, kernel=5x5, stride=1, pad=0)"
     assert net.layers["Conv1"].W is net.params["W1"] and net.layers["Affine2"].b is net.params["b3"]
     assert np.std(net.params["W1"]) == pytest.approx(0.01, rel=0.1)
@@ -235,3 +236,31 @@ def test_simple_conv_net_reaches_97_percent_on_mnist_quickly():
         acc = net.accuracy(x_test, t_test, batch_size=500)
     elapsed = time.perf_counter() - start
     assert acc >= 0.97, f"test accuracy {acc:.4f} after {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("make", [tiny_simple, tiny_deep])
+def test_pooling_before_relu_is_bit_identical_to_the_textbook_order(make):
+    import copy
+    from collections import OrderedDict
+
+    from bprop.networks import Sequential
+
+    net = make()
+    # the same layers (copied, same weights and dropout streams) in the textbook's order
+    names = list(net.layers)
+    for i, name in enumerate(names[:-1]):
+        if name.startswith("Pool") and names[i + 1].startswith("Relu"):
+            names[i], names[i + 1] = names[i + 1], names[i]
+    layers = copy.deepcopy(net.layers)
+    textbook = Sequential(OrderedDict((n, layers[n]) for n in names), input_shape=net.input_shape)
+    assert [n for n in textbook.layers if n[:4] in ("Relu", "Pool")].index("Pool1") == \
+        [n for n in net.layers if n[:4] in ("Relu", "Pool")].index("Pool1") + 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4,) + net.input_shape)
+    x[0] = -1.0  # windows that are all negative: ReLU makes them ties of zeros
+    t = rng.integers(0, 3, 4)
+    loss, grads = net.loss_and_gradient(x, t)
+    ref_loss, ref_grads = textbook.loss_and_gradient(x, t)
+    assert loss == ref_loss
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], ref_grads[k])
