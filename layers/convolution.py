@@ -159,6 +159,15 @@ class Convolution(Layer):
         gaussian_(self.W, init, self.fan_in, rng)
         self.b[...] = 0
 
+    def chunks(self, n, out_hw, dtype):
+        """The slices of a batch of ``n`` that forward and backward unroll one at a time:
+        the whole batch when its im2col matrix fits ``KEEP_COL_BYTES`` (it is then kept
+        for backward), else chunks of about ``CHUNK_BYTES``."""
+        col_bytes = int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize
+        if n * col_bytes <= KEEP_COL_BYTES:
+            return [slice(0, n)]
+        return batch_chunks(n, col_bytes)
+
     def output_shape(self, input_shape):
         fn, c, fh, fw = self.W.shape
         if len(input_shape) != 3 or input_shape[0] != c:
@@ -179,8 +188,8 @@ class Convolution(Layer):
         # im2col orders a window (FH, FW, C): the filters are flattened the same way.
         w_col_t = self.W.transpose(2, 3, 1, 0).reshape(k, fn)
         out = np.empty((n, oh, ow, fn), dtype=dtype)
-        keep = n * oh * ow * k * dtype.itemsize <= KEEP_COL_BYTES
-        chunks = [slice(0, n)] if keep else batch_chunks(n, oh * ow * k * dtype.itemsize)
+        chunks = self.chunks(n, (oh, ow), dtype)
+        keep = len(chunks) == 1
         for s in chunks:
             col = windows(xp[s], fh, fw, oh, ow, self.stride).reshape(-1, k)
             rows = out[s].reshape(-1, fn)
@@ -217,7 +226,7 @@ class Convolution(Layer):
             if flip:
                 qh, qw = fh - 1 - p, fw - 1 - p
                 w_flip = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)
-        chunks = [slice(0, n)] if self._col is not None else batch_chunks(n, oh * ow * k * xp.itemsize)
+        chunks = [slice(0, n)] if self._col is not None else self.chunks(n, (oh, ow), xp.dtype)
         for s in chunks:
             col = self._col if self._col is not None else windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
             d = d_cl[s].reshape(-1, fn)

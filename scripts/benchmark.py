@@ -95,8 +95,9 @@ def net_products(net, batch, time_size=1):
     """The matrix products of one training step of ``net`` as ``(m, k, n, layout)``.
 
     An Affine ``(D -> M)``: forward ``x @ W`` (B, D) @ (D, M), ``dW = x.T @ dout`` and
-    ``dx = dout @ W.T``. A convolution as its im2col products, one row per output pixel:
-    forward ``col @ W_col.T`` (B*OH*OW, C*FH*FW) @ (C*FH*FW, FN), ``dW = dout.T @ col`` and
+    ``dx = dout @ W.T``. A convolution as its im2col products, one row per output pixel,
+    for each chunk of the batch the layer unrolls at a time (``Convolution.chunks``):
+    forward ``col @ W_col.T`` (b*OH*OW, C*FH*FW) @ (C*FH*FW, FN), ``dW = dout.T @ col`` and
     ``dcol = dout @ W_col``. The first layer's input is data: no ``dx``.
 
     Over sequences of ``time_size`` steps a TimeAffine is an Affine on B*T rows, and a
@@ -114,12 +115,15 @@ def net_products(net, batch, time_size=1):
             if layer.input_grad:
                 products.append((rows, 4 * h, d, "nt"))
         elif isinstance(layer, Convolution):
-            fn = layer.W.shape[0]
-            pixels = batch * int(np.prod(net.shapes[name][1:]))  # one im2col row per output pixel
+            # the products the layer runs: one set per chunk of the batch it unrolls
+            fn, c, fh, fw = layer.W.shape
+            out_hw = net.shapes[name][1:]
             k = layer.fan_in
-            products += [(pixels, k, fn, "nt"), (fn, pixels, k, "tn")]
-            if not first:
-                products.append((pixels, fn, k, "nn"))
+            for chunk in layer.chunks(batch, out_hw, net.dtype):
+                pixels = (chunk.stop - chunk.start) * int(np.prod(out_hw))  # one im2col row each
+                products += [(pixels, k, fn, "nt"), (fn, pixels, k, "tn")]
+                if not first:  # dcol = dout @ W_col (stride 1: the same count as im2col(dout) @ W_flip)
+                    products.append((pixels, fn, k, "nn"))
         elif isinstance(layer, Affine):
             d, m = layer.W.shape
             products += [(rows, d, m, "nn"), (d, rows, m, "tn")]

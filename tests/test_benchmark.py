@@ -22,11 +22,16 @@ def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
 def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
     from bprop.networks import DeepConvNet
 
-    products = benchmark.net_products(DeepConvNet(), 100)
-    # six convolutions (forward, dW, and dx except the first) and two Affine layers
-    assert len(products) == 6 * 3 - 1 + 2 * 3
-    assert products[:5] == [(78400, 9, 16, "nt"), (16, 78400, 9, "tn"),                        # Conv1
-                            (78400, 144, 16, "nt"), (16, 78400, 144, "tn"), (78400, 16, 144, "nn")]  # Conv2
+    products = benchmark.net_products(DeepConvNet(dtype=np.float32), 100)
+    # Conv1's im2col (2.8 MiB) is one chunk; Conv2's (45 MiB) is unrolled 2 images at a time
+    assert products[:2] == [(78400, 9, 16, "nt"), (16, 78400, 9, "tn")]
+    assert products[2:5] == [(1568, 144, 16, "nt"), (16, 1568, 144, "tn"), (1568, 16, 144, "nn")]
+    assert products[2:152] == products[2:5] * 50
+    flops = sum(m * k * n for m, k, n, _ in products)
+    whole = [(78400, 9, 16), (78400, 144, 16), (19600, 144, 32), (25600, 288, 32), (6400, 288, 64),
+             (6400, 576, 64)]
+    expected = sum(m * k * n * 3 for m, k, n in whole) - 78400 * 9 * 16 + 3 * (100 * 1024 * 50 + 100 * 50 * 10)
+    assert flops == expected
     assert products[-6:] == [(100, 1024, 50, "nn"), (1024, 100, 50, "tn"), (100, 50, 1024, "nt"),   # Affine1
                              (100, 50, 10, "nn"), (50, 100, 10, "tn"), (100, 10, 50, "nt")]        # Affine2
     benchmark.main(["--quick", "--config", "deep", "--dtype", "float32", "--threads", "1", "--repeats", "1",
