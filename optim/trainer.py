@@ -27,6 +27,7 @@ from bprop.layers.rng import make_rng
 
 from .checkpoint import VERSION as CHECKPOINT_VERSION
 from .checkpoint import load_checkpoint, save_checkpoint
+from .clip import clip_grads
 from .divergence import DIVERGENCE_FACTOR, DivergenceCheck, TrainingDivergedError
 from .early_stopping import MONITORS, BestWeights, EarlyStopping
 from .progress import Progress
@@ -200,6 +201,10 @@ class Trainer:
         :class:`TrainingDivergedError` when a mini-batch loss is NaN or infinite, or more
         than ``divergence_factor`` times the first mini-batch loss of the run (see
         :mod:`optim.divergence`). None: only NaN and inf stop it.
+    max_grad_norm : None (default) or a float > 0: clip the gradients by their global norm
+        before every update (:func:`bprop.optim.clip_grads`: when the L2 norm of all
+        gradients together exceeds it, every gradient is scaled by
+        ``max_grad_norm / (norm + 1e-6)``), as recurrent networks usually need.
     callbacks : sequence of callables ``callback(trainer, record)``, called after each
         epoch with that epoch's values (a dict with the per-epoch keys of
         :class:`History`); one that returns True stops training. Their own state is not
@@ -254,8 +259,8 @@ class Trainer:
     def __init__(self, network, optimizer, x_train, t_train, x_val=None, t_val=None, *,
                  epochs=10, batch_size=100, iterations=None, drop_last=None, rng=None,
                  lr_schedule=None, early_stopping=None, best_weights=None, checkpoint=None,
-                 resume=False, divergence_factor=DIVERGENCE_FACTOR, callbacks=(), verbose=1,
-                 eval_batch_size=1000, train_eval_size=None, **renamed):
+                 resume=False, divergence_factor=DIVERGENCE_FACTOR, max_grad_norm=None, callbacks=(),
+                 verbose=1, eval_batch_size=1000, train_eval_size=None, **renamed):
         for name in renamed:
             if name in _RENAMED:
                 raise TypeError(f"Trainer: {name}= is now {_RENAMED[name]}")
@@ -284,6 +289,10 @@ class Trainer:
         self.rng = make_rng(rng)
         self.progress = Progress(verbose)
         self.divergence = DivergenceCheck(divergence_factor)
+        if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not isinstance(
+                max_grad_norm, (int, float, np.integer, np.floating)) or not 0 < max_grad_norm < np.inf):
+            raise ValueError(f"Trainer: max_grad_norm must be None or a finite number > 0, got {max_grad_norm!r}")
+        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.callbacks = tuple(callbacks)
         for cb in self.callbacks:
             if not callable(cb):
@@ -432,6 +441,8 @@ class Trainer:
             self.steps_done += 1
             self.history["iter_loss"].append(float(loss))
             self._check_divergence(epoch, i + 1, float(loss), lr)
+            if self.max_grad_norm is not None:
+                clip_grads(grads, self.max_grad_norm)
             opt.update(net.params, grads)
             self.progress.step(loss)
 

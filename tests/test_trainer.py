@@ -527,3 +527,30 @@ def test_progress_alone(capsys):
     assert err == ""
     with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
         Progress(True)
+
+
+def test_max_grad_norm_clips_every_update_by_the_global_norm():
+    from bprop.networks import MultiLayerNet
+    from bprop.optim import SGD, Trainer
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((20, 4)), rng.integers(0, 3, 20)
+    seen = []
+
+    class Recording(SGD):
+        def update(self, params, grads):
+            seen.append(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+            super().update(params, grads)
+
+    net = MultiLayerNet(4, [5], 3, weight_init_std=3.0, rng=1)
+    Trainer(net, Recording(lr=0.1), x, t, epochs=2, batch_size=5, rng=2, verbose=0, max_grad_norm=0.05).fit()
+    assert len(seen) == 8 and max(seen) <= 0.05 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), "1", True])
+def test_max_grad_norm_must_be_a_positive_number(bad):
+    from bprop.networks import MultiLayerNet
+    from bprop.optim import SGD, Trainer
+
+    with pytest.raises(ValueError, match="max_grad_norm must be None or a finite number > 0"):
+        Trainer(MultiLayerNet(4, [5], 3), SGD(lr=0.1), np.zeros((4, 4)), np.zeros(4, int), max_grad_norm=bad)
