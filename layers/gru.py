@@ -19,7 +19,7 @@ after the product, as cuDNN does. Note that PyTorch's ``z`` keeps the old state
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentWeights, TimeRecurrent, sigmoid_into
+from .recurrent import RecurrentCell, TimeRecurrent, sigmoid_into
 
 
 def gru_step(ax, h_prev, Wh, bhn, gates=None):
@@ -81,7 +81,7 @@ def _hidden_bias(owner, bhn, Wh):
     return bhn
 
 
-class GRU(RecurrentWeights):
+class GRU(RecurrentCell):
     """One GRU step, ``h = GRU(x, h_prev)``, gates r, z, n as PyTorch's (see the module).
 
     A cell takes the state as well as the input, so it is used inside other layers
@@ -113,17 +113,8 @@ class GRU(RecurrentWeights):
         self.dbhn = None
         self._cache = None
 
-    def output_shape(self, input_shape):
-        if tuple(input_shape) != (self.input_size,):
-            raise ValueError(f"{self!r}: expects ({self.input_size},) per sample, got {tuple(input_shape)}")
-        return (self.hidden_size,)
-
     def forward(self, x, h_prev=None):
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{self!r}: x must have shape (N, {self.input_size}), got {x.shape}")
-        ax = x @ self.Wx
-        ax += self.b
+        x, ax = self._project(x)
         (h_prev,) = self._check_states([("h_prev", h_prev)], x.shape[0], ax.dtype)
         h, gates, hn = gru_step(ax, h_prev, self.Wh, self.bhn)
         self._cache = (x, h_prev, gates, hn)
@@ -174,12 +165,8 @@ class TimeGRU(TimeRecurrent):
         self._cache = None
 
     def forward(self, x, train=True):
-        x = self._check_input(x)
-        n, t_size, d = x.shape
-        x2d = x.reshape(n * t_size, d)
-        ax = x2d @ self.Wx
-        ax += self.b
-        ax = ax.reshape(n, t_size, -1)
+        x2d, ax = self._project(x)
+        n, t_size = ax.shape[:2]
         (h,) = self._start_state(n, ax.dtype)
         h0 = h
         gates = np.empty_like(ax)

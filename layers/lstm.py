@@ -15,7 +15,7 @@ these by moving its column blocks ``[f, g, i, o]`` to ``[i, f, g, o]``.
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentWeights, TimeRecurrent, sigmoid_into
+from .recurrent import RecurrentCell, TimeRecurrent, sigmoid_into
 
 
 def lstm_step(ax, h_prev, c_prev, Wh, gates=None):
@@ -59,7 +59,7 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh, out=None):
     return da, da @ Wh.T, dc * f
 
 
-class LSTM(RecurrentWeights):
+class LSTM(RecurrentCell):
     """One LSTM step: ``(h, c) = LSTM(x, h_prev, c_prev)``, gates i, f, g, o (see the module).
 
     A cell takes the state as well as the input, so it is used inside other layers
@@ -88,17 +88,8 @@ class LSTM(RecurrentWeights):
         super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
         self._cache = None
 
-    def output_shape(self, input_shape):
-        if tuple(input_shape) != (self.input_size,):
-            raise ValueError(f"{self!r}: expects ({self.input_size},) per sample, got {tuple(input_shape)}")
-        return (self.hidden_size,)
-
     def forward(self, x, h_prev=None, c_prev=None):
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{self!r}: x must have shape (N, {self.input_size}), got {x.shape}")
-        ax = x @ self.Wx
-        ax += self.b
+        x, ax = self._project(x)
         h_prev, c_prev = self._check_states([("h_prev", h_prev), ("c_prev", c_prev)], x.shape[0], ax.dtype)
         h, c, gates, tanh_c = lstm_step(ax, h_prev, c_prev, self.Wh)
         self._cache = (x, h_prev, c_prev, gates, tanh_c)
@@ -149,12 +140,8 @@ class TimeLSTM(TimeRecurrent):
         self._cache = None
 
     def forward(self, x, train=True):
-        x = self._check_input(x)
-        n, t_size, d = x.shape
-        x2d = x.reshape(n * t_size, d)
-        ax = x2d @ self.Wx
-        ax += self.b
-        ax = ax.reshape(n, t_size, -1)
+        x2d, ax = self._project(x)
+        n, t_size = ax.shape[:2]
         h, c = self._start_state(n, ax.dtype)
         h0, c0 = h, c
         gates = np.empty_like(ax)

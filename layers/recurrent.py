@@ -161,6 +161,28 @@ class RecurrentWeights(Layer):
         self.db = np.sum(dax2d, axis=0, out=self._grad_out("b"))
 
 
+class RecurrentCell(RecurrentWeights):
+    """One time step of a recurrent layer: (N, D) in, (N, H) out, the state passed by hand.
+
+    What RNN, LSTM and GRU share: the shape check and the input projection
+    ``ax = x Wx + b``, done before the cell's own step.
+    """
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.input_size,):
+            raise ValueError(f"{self!r}: expects ({self.input_size},) per sample, got {tuple(input_shape)}")
+        return (self.hidden_size,)
+
+    def _project(self, x):
+        """``(x, x Wx + b)`` after checking that x is (N, D)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{self!r}: x must have shape (N, {self.input_size}), got {x.shape}")
+        ax = x @ self.Wx
+        ax += self.b
+        return x, ax
+
+
 class TimeRecurrent(RecurrentWeights):
     """A recurrent cell run over a sequence, with the state at the start of each call.
 
@@ -249,6 +271,17 @@ class TimeRecurrent(RecurrentWeights):
             raise ValueError(f"{self!r}: input must be a non-empty batch of sequences (N, T, {self.input_size}), "
                              f"got shape {x.shape}")
         return x
+
+    def _project(self, x):
+        """``(x2d, ax)``: x (N, T, D) checked and flattened to (N*T, D), and the input
+        projection of every step at once, ``ax = x Wx + b`` as (N, T, kH): one GEMM for
+        the whole sequence, so that only ``h Wh`` is left for the loop over time."""
+        x = self._check_input(x)
+        n, t_size, d = x.shape
+        x2d = x.reshape(n * t_size, d)
+        ax = x2d @ self.Wx
+        ax += self.b
+        return x2d, ax.reshape(n, t_size, -1)
 
     def _start_state(self, n, dtype):
         """The states a forward starts from: carried or set, else zeros; each (n, H)."""

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentWeights, TimeRecurrent
+from .recurrent import RecurrentCell, TimeRecurrent
 
 
 def rnn_step(ax, h_prev, Wh):
@@ -28,7 +28,7 @@ def rnn_step_backward(dh, h, Wh, out=None):
     return da, da @ Wh.T
 
 
-class RNN(RecurrentWeights):
+class RNN(RecurrentCell):
     """One step of an Elman RNN, ``h = tanh(x Wx + h_prev Wh + b)``.
 
     A cell takes the state as well as the input, so it is used inside other layers
@@ -57,17 +57,8 @@ class RNN(RecurrentWeights):
         super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
         self._cache = None
 
-    def output_shape(self, input_shape):
-        if tuple(input_shape) != (self.input_size,):
-            raise ValueError(f"{self!r}: expects ({self.input_size},) per sample, got {tuple(input_shape)}")
-        return (self.hidden_size,)
-
     def forward(self, x, h_prev=None):
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{self!r}: x must have shape (N, {self.input_size}), got {x.shape}")
-        ax = x @ self.Wx
-        ax += self.b
+        x, ax = self._project(x)
         (h_prev,) = self._check_states([("h_prev", h_prev)], x.shape[0], ax.dtype)
         h = rnn_step(ax, h_prev, self.Wh)
         self._cache = (x, h_prev, h)
@@ -109,12 +100,8 @@ class TimeRNN(TimeRecurrent):
         self._cache = None
 
     def forward(self, x, train=True):
-        x = self._check_input(x)
-        n, t_size, d = x.shape
-        x2d = x.reshape(n * t_size, d)
-        ax = x2d @ self.Wx
-        ax += self.b
-        ax = ax.reshape(n, t_size, -1)
+        x2d, ax = self._project(x)
+        n, t_size = ax.shape[:2]
         (h,) = self._start_state(n, ax.dtype)
         h0 = h
         hs = np.empty_like(ax)
