@@ -1,6 +1,6 @@
 """Layers with ``forward`` and ``backward``, and the stable functions they are built on.
 
-Every layer follows one contract (see :class:`layers.base.Layer`):
+Every layer follows one contract (see :class:`bprop.layers.base.Layer`):
 ``forward(x, train=True)`` returns the output and caches what ``backward`` needs;
 ``backward(dout)`` returns ``dx`` as a new array and stores parameter gradients
 beside the parameters (``Affine.dW`` next to ``Affine.W``). Loss layers take the
