@@ -34,8 +34,13 @@ def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
     assert flops == expected
     assert products[-6:] == [(100, 1024, 50, "nn"), (1024, 100, 50, "tn"), (100, 50, 1024, "nt"),   # Affine1
                              (100, 50, 10, "nn"), (50, 100, 10, "tn"), (100, 10, 50, "nt")]        # Affine2
-    benchmark.main(["--quick", "--config", "deep", "--dtype", "float32", "--threads", "1", "--repeats", "1",
-                    "--layers"])
+    # the per-layer table of --layers, on 4 batches (a whole --quick epoch of deep takes ~15 s)
+    rng = np.random.default_rng(0)
+    x, t = rng.random((400, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 400)
+    rows = benchmark.time_layers(DeepConvNet(dtype=np.float32, rng=0), x, t, 100, steps=3)
+    assert [r[0] for r in rows][:3] == ["Conv1", "Relu1", "Conv2"] and rows[-1][0] == "loss"
+    assert all(f > 0 for _, f, _ in rows)
+    benchmark.print_layers("deep float32 1 thread(s)", rows)
     text = capsys.readouterr().out
     assert "per layer, deep float32" in text and "Conv6" in text and "Pool3" in text
 
