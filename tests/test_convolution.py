@@ -217,3 +217,36 @@ def test_convolution_backward_before_forward_and_wrong_dout():
     layer.forward(np.zeros((1, 1, 3, 3)))
     with pytest.raises(ValueError, match=r"dout has shape \(1, 2, 2, 2\), expected \(1, 2, 1, 1\)"):
         layer.backward(np.zeros((1, 2, 2, 2)))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", [
+    ((5, 3, 6, 6), (4, 3, 3, 3), 1, 1),    # stride 1: dx as the flipped-filter convolution
+    ((5, 2, 7, 6), (3, 2, 3, 3), 2, 1),    # stride 2: dx one GEMM per filter offset
+    ((4, 3, 3, 3), (2, 3, 1, 1), 1, 2),    # pad larger than kernel - 1: the offset path too
+    ((3, 2, 8, 8), (2, 2, 5, 5), 1, 2),    # 5x5 'same'
+])
+def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_shape, w_shape, stride, pad):
+    # Tiny limits: every sample is its own chunk, unrolled again in backward, as the big layers run.
+    import bprop.layers.convolution as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 0)
+    rng = np.random.default_rng(sum(x_shape) + 7 * stride + pad)
+    layer = Convolution(rng.standard_normal(w_shape), rng.standard_normal(w_shape[0]), stride=stride, pad=pad)
+    x = rng.standard_normal(x_shape)
+    assert len(layer.chunks(x_shape[0], layer.output_shape(x_shape[1:])[1:], x.dtype)) == x_shape[0]
+    analytic, numeric = check_layer_gradient(layer, x, rng=rng)
+    assert_gradients_close(analytic, numeric)
+    assert layer._col is None  # nothing of the size of im2col kept between forward and backward
+    # and the chunked results equal the whole-batch ones
+    y = layer.forward(x)
+    dout = rng.standard_normal(y.shape)
+    dx, dW, db = layer.backward(dout), layer.dW.copy(), layer.db.copy()
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1 << 30)
+    monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30)
+    whole = Convolution(layer.W, layer.b, stride=stride, pad=pad)
+    np.testing.assert_allclose(whole.forward(x), y, rtol=1e-12, atol=1e-12)
+    assert whole._col is not None
+    np.testing.assert_allclose(whole.backward(dout), dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole.dW, dW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole.db, db, rtol=1e-12, atol=1e-12)
