@@ -24,6 +24,8 @@ import urllib.request
 
 from tqdm import tqdm
 
+from bprop.networks.files import remove_stale_temp_files
+
 DEFAULT_TIMEOUT = 30.0
 #: seconds one mirror gets to deliver a whole file before the next is tried (26 MB,
 #: Fashion-MNIST's training images, need about 90 kB/s to make it)
@@ -130,37 +132,6 @@ def _stream(url, out, sha256, timeout, deadline, verbose, filename):
         raise _BadDownload(f"sha256 mismatch: expected {sha256}, got {got} ({received} bytes)")
 
 
-def _is_running(pid):
-    """Whether process ``pid`` runs on this machine (True where that cannot be told)."""
-    if os.name != "posix":
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, owned by someone else
-        return True
-    return True
-
-
-def _remove_stale_parts(folder, filename):
-    """Delete ``filename``'s ``.part`` files left by processes that were killed mid-download.
-
-    A ``.part`` file of a process that still runs (another download of the same file
-    going on) is left alone.
-    """
-    prefix, suffix = f".{filename}.", ".part"
-    for entry in os.scandir(folder):
-        name = entry.name
-        if name.startswith(prefix) and name.endswith(suffix):
-            pid = name[len(prefix):-len(suffix)].split(".")[0]
-            if pid.isdigit() and not _is_running(int(pid)):
-                try:
-                    os.remove(entry.path)
-                except FileNotFoundError:
-                    pass  # another download removed it first
-
-
 def _make_folder(folder):
     """Create ``folder`` and any missing parents; return those created, deepest first."""
     created = []
@@ -224,7 +195,8 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
         raise ValueError(f"download_file: deadline must be a number of seconds > 0, got {deadline!r}")
     folder = os.fspath(folder)
     created = _make_folder(folder)
-    _remove_stale_parts(folder, filename)
+    # .part files of processes killed mid-download; one of a running download stays
+    remove_stale_temp_files(os.path.join(folder, filename), suffix=".part")
     destination = os.path.join(folder, filename)
     attempts = []
     for mirror in mirrors:

@@ -6,11 +6,10 @@ target's own name or extension, and tells which process wrote it. The data is
 flushed to disk, read back and checked, and only then renamed over the target, which
 is atomic on POSIX and Windows: a reader sees the old file or the new one, never half
 of one. A process killed mid-write leaves its temporary file behind; the next write
-of the same target removes it.
+of the same target removes it (this process's own is simply overwritten).
 """
 
 import contextlib
-import glob
 import os
 
 import numpy as np
@@ -22,28 +21,36 @@ def temp_path(path):
     return os.path.join(folder, f".{name}.{os.getpid()}.tmp")
 
 
-def _pid_alive(pid):
+def is_running(pid):
+    """Whether process ``pid`` runs on this machine (True where that cannot be told)."""
+    if os.name != "posix":  # os.kill would end the process there, not probe it
+        return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
     except ProcessLookupError:
         return False
-    except PermissionError:  # alive, owned by another user
+    except OSError:  # it exists, owned by someone else
         return True
     return True
 
 
-def remove_stale_temp_files(path):
-    """Delete the temporary files of ``path`` left by processes that no longer run
-    (or by this process). Returns the paths removed."""
+def remove_stale_temp_files(path, suffix=".tmp"):
+    """Delete the temporary files of ``path`` that processes no longer running left behind.
+
+    A temporary file of ``path`` is named ``.<name>.<pid><anything><suffix>`` beside it
+    (``.tmp`` for :func:`atomic_write`, ``.part`` for a download). Those of a process
+    that still runs (a write going on) are left alone. Returns the paths removed.
+    """
     folder, name = os.path.split(os.path.abspath(path))
-    removed = []
-    for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.tmp")):
-        pid = tmp[len(os.path.join(folder, f".{name}.")):-len(".tmp")]
-        if not pid.isdigit() or (int(pid) != os.getpid() and _pid_alive(int(pid))):
+    prefix, removed = f".{name}.", []
+    for entry in os.scandir(folder):
+        if not (entry.name.startswith(prefix) and entry.name.endswith(suffix)):
             continue
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-            removed.append(tmp)
+        pid = entry.name[len(prefix):-len(suffix)].split(".")[0]
+        if pid.isdigit() and not is_running(int(pid)):
+            with contextlib.suppress(FileNotFoundError):  # another process removed it first
+                os.remove(entry.path)
+                removed.append(entry.path)
     return removed
 
 
