@@ -18,6 +18,20 @@ def check_int(owner, name, value, low=1, allow_none=False):
     return int(value)
 
 
+def check_positive(owner, name, value, allow_none=False):
+    """``value`` as a float, or a ValueError ``'{owner}: {name} must be a finite number > 0, got ...'``.
+
+    Booleans, strings, NaN and inf are refused; ``None`` passes through when ``allow_none``
+    (the message then says ``or None``).
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < float("inf")):
+        either = " or None" if allow_none else ""
+        raise ValueError(f"{owner}: {name} must be a finite number > 0{either}, got {value!r}")
+    return float(value)
+
+
 def is_size(value):
     """True for an integer (not a bool): how a layer tells ``Affine(784, 100)`` from ``Affine(W, b)``."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -19,7 +19,7 @@ import math
 import time
 
 from bprop.datasets.bptt import BPTTBatches
-from bprop.layers.checks import check_int
+from bprop.layers.checks import check_int, check_positive
 
 from .clip import clip_grads
 from .divergence import DivergenceCheck, TrainingDivergedError
@@ -102,10 +102,7 @@ class LanguageModelTrainer:
         if val_ids is not None:
             BPTTBatches(val_ids, self.eval_batch_size, self.eval_time_size)  # checks it now, not after an epoch
         self.epochs = check_int(owner, "epochs", epochs)
-        if max_grad_norm is not None and not (isinstance(max_grad_norm, (int, float)) and not isinstance(
-                max_grad_norm, bool) and 0 < max_grad_norm < math.inf):
-            raise ValueError(f"{owner}: max_grad_norm must be a finite number > 0 or None, got {max_grad_norm!r}")
-        self.max_grad_norm = max_grad_norm
+        self.max_grad_norm = check_positive(owner, "max_grad_norm", max_grad_norm, allow_none=True)
         self.lr_schedule = lr_schedule
         self.progress = Progress(verbose)
         self.callbacks = tuple(callbacks)

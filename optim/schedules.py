@@ -6,17 +6,7 @@ on the epoch alone, the epoch counter is all a resumed run needs to be at the sa
 in its schedule.
 """
 
-import math
-import numbers
-
-from bprop.layers.checks import check_int
-
-
-def _positive(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
-    return float(value)
+from bprop.layers.checks import check_int, check_positive
 
 
 class StepDecay:
@@ -31,9 +21,9 @@ class StepDecay:
     """
 
     def __init__(self, lr0, step_size=10, gamma=0.5):
-        self.lr0 = _positive("StepDecay", "lr0", lr0)
+        self.lr0 = check_positive("StepDecay", "lr0", lr0)
         self.step_size = check_int("StepDecay", "step_size", step_size, 1)
-        self.gamma = _positive("StepDecay", "gamma", gamma)
+        self.gamma = check_positive("StepDecay", "gamma", gamma)
 
     def __call__(self, epoch):
         return self.lr0 * self.gamma ** (epoch // self.step_size)
@@ -52,8 +42,8 @@ class ExponentialDecay:
     """
 
     def __init__(self, lr0, gamma=0.9):
-        self.lr0 = _positive("ExponentialDecay", "lr0", lr0)
-        self.gamma = _positive("ExponentialDecay", "gamma", gamma)
+        self.lr0 = check_positive("ExponentialDecay", "lr0", lr0)
+        self.gamma = check_positive("ExponentialDecay", "gamma", gamma)
 
     def __call__(self, epoch):
         return self.lr0 * self.gamma ** epoch

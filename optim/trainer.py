@@ -22,7 +22,7 @@ import numpy as np
 
 from bprop.datasets.batching import MiniBatchIterator
 from bprop.layers import BatchNormalization
-from bprop.layers.checks import check_finite, check_int
+from bprop.layers.checks import check_finite, check_int, check_positive
 from bprop.layers.rng import make_rng
 
 from .checkpoint import VERSION as CHECKPOINT_VERSION
@@ -289,10 +289,7 @@ class Trainer:
         self.rng = make_rng(rng)
         self.progress = Progress(verbose)
         self.divergence = DivergenceCheck(divergence_factor)
-        if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not isinstance(
-                max_grad_norm, (int, float, np.integer, np.floating)) or not 0 < max_grad_norm < np.inf):
-            raise ValueError(f"Trainer: max_grad_norm must be None or a finite number > 0, got {max_grad_norm!r}")
-        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.max_grad_norm = check_positive("Trainer", "max_grad_norm", max_grad_norm, allow_none=True)
         self.callbacks = tuple(callbacks)
         for cb in self.callbacks:
             if not callable(cb):

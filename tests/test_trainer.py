@@ -552,5 +552,5 @@ def test_max_grad_norm_must_be_a_positive_number(bad):
     from bprop.networks import MultiLayerNet
     from bprop.optim import SGD, Trainer
 
-    with pytest.raises(ValueError, match="max_grad_norm must be None or a finite number > 0"):
+    with pytest.raises(ValueError, match="Trainer: max_grad_norm must be a finite number > 0 or None"):
         Trainer(MultiLayerNet(4, [5], 3), SGD(lr=0.1), np.zeros((4, 4)), np.zeros(4, int), max_grad_norm=bad)
