@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from bprop.datasets import BPTTBatches, MiniBatchIterator, load_mnist
 from bprop.layers import Affine, Convolution, TimeLSTM
 from bprop.networks import DeepConvNet, MultiLayerNet, RnnLM, SimpleConvNet
+from bprop.networks.files import atomic_write
 from bprop.optim import clip_grads, get_optimizer
 import common
 
@@ -381,10 +382,8 @@ def main(argv=None):
                   "peak_memory_mb": peak_memory_mb(), "numpy": np.__version__,
                   "python": platform.python_version(), "cpus": os.cpu_count(), "quick": args.quick,
                   "interrupted": interrupted}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, args.json)
+        with atomic_write(args.json) as (f, _):
+            f.write(json.dumps(report, indent=2).encode())
         print(f"wrote {args.json}")
     if interrupted:
         print("stopped by Ctrl-C", flush=True)

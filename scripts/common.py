@@ -17,6 +17,7 @@ other moment into one line and status 130 instead of a traceback.
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bprop.datasets import random_subset
+from bprop.networks.files import atomic_write
 
 DEFAULT_OUT = "results"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -195,9 +197,10 @@ def _say(line):
 
 
 def save_figure(fig, out, name):
-    """Save ``fig`` as ``out/name`` (PNG), print the path, return it."""
+    """Save ``fig`` as ``out/name`` (PNG), atomically; print the path, return it."""
     path = output_dir(out) / name
-    fig.savefig(path, bbox_inches="tight")
+    with atomic_write(path) as (f, _):
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
     _say(f"wrote {path}")
     return path
 
@@ -232,22 +235,25 @@ def _dumps(obj, depth=0):
 
 
 def save_json(data, out, name):
-    """Write ``data`` as strict JSON to ``out/name`` (lists of numbers on one line);
-    print the path, return it."""
+    """Write ``data`` as strict JSON to ``out/name`` (lists of numbers on one line),
+    atomically (:func:`bprop.networks.files.atomic_write`); print the path, return it."""
     path = output_dir(out) / name
-    with open(path, "w") as f:
-        f.write(_dumps(jsonable(data)) + "\n")
+    with atomic_write(path) as (f, _):
+        f.write((_dumps(jsonable(data)) + "\n").encode())
     _say(f"wrote {path}")
     return path
 
 
 def save_csv(header, rows, out, name):
-    """Write a header row and the ``rows`` to ``out/name`` as CSV; print the path, return it."""
+    """Write a header row and the ``rows`` to ``out/name`` as CSV, atomically; print the
+    path, return it."""
     path = output_dir(out) / name
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(jsonable(rows))
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(jsonable(rows))
+    with atomic_write(path) as (f, _):
+        f.write(text.getvalue().encode())
     _say(f"wrote {path}")
     return path
 
