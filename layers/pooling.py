@@ -26,8 +26,8 @@ class Pooling(Layer):
 
     Vectorised as a loop over the ``pool_h*pool_w`` offsets inside a window, each step
     one array operation over every window at once (four steps for 2x2 pooling). Max
-    pooling caches the offset of each window's maximum as a small integer array; the
-    output keeps the channels-last memory of a Convolution's output.
+    pooling caches, per offset, a boolean mask of the pixels that were their window's
+    first maximum. The output keeps the channels-last memory of a Convolution's output.
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ class Pooling(Layer):
         if mode not in self.MODES:
             raise ValueError(f"Pooling: mode must be one of {self.MODES}, got {mode!r}")
         self.mode = mode
-        self._arg = None
+        self._cache = None
         self._x_shape = None
         self._out_shape = None
 
@@ -88,37 +88,49 @@ class Pooling(Layer):
             for _, _, rows, cols in offsets:
                 out += xp[:, :, rows, cols]
             out /= ph * pw
-            self._arg = False  # marks that forward ran; avg needs nothing else
+            self._cache = False  # marks that forward ran; avg needs nothing else
             return out
-        # arg[n, c, i, j]: flat offset i*pw + j of the window's first maximum
-        arg = np.zeros(out.shape, dtype=np.min_scalar_type(ph * pw - 1))
-        for i, j, rows, cols in offsets:
-            v = xp[:, :, rows, cols]
-            bigger = v > out  # strict: on ties the earlier offset keeps the gradient
-            np.maximum(out, v, out=out)
-            # arg = where(bigger, offset, arg) as arithmetic, several times faster
-            # than np.where or np.putmask on these strided arrays
-            arg *= ~bigger
-            arg += bigger * arg.dtype.type(i * pw + j)
-        self._arg = arg
+        for _, _, rows, cols in offsets:
+            np.maximum(out, xp[:, :, rows, cols], out=out)
+        # Which pixel of each window backward sends the gradient to, as one boolean mask
+        # per offset, found while xp is still in cache: a pixel equal to its window's
+        # maximum that no earlier offset claimed (ties go to the first in row-major order).
+        # Comparing with the output after the fact is fewer passes than tracking the
+        # argmax during the maximum, and the masks let backward skip the comparisons.
+        masks, taken = [], None
+        for _, _, rows, cols in window_offsets(ph, pw, oh, ow, s):
+            hit = xp[:, :, rows, cols] == out
+            if taken is None:
+                taken = hit.copy()
+            else:
+                hit = np.greater(hit, taken, out=hit)  # hit and not taken
+                taken |= hit
+            masks.append(hit)
+        self._cache = masks
         return out
 
     def backward(self, dout):
-        arg = self._need_cache(self._arg)
+        cache = self._need_cache(self._cache)
         check_dout(self, dout, self._out_shape)
         ph, pw, s, p = self.pool_h, self.pool_w, self.stride, self.pad
         n, c, h, w = self._x_shape
         oh, ow = self._out_shape[2:]
         dxp = channels_last_zeros(n, c, h + 2 * p, w + 2 * p, dout.dtype)
-        # Disjoint windows (stride >= window) write each pixel at most once.
-        disjoint = s >= ph and s >= pw
-        share = dout / (ph * pw) if self.mode == "avg" else None
-        for i, j, rows, cols in window_offsets(ph, pw, oh, ow, s):
+        if self.mode == "avg":
+            share = dout / (ph * pw)
+            for _, _, rows, cols in window_offsets(ph, pw, oh, ow, s):
+                dxp[:, :, rows, cols] += share
+            return dxp[:, :, p:p + h, p:p + w]
+        # dout from an Affine arrives channels-first; the masks and dx are channels-last,
+        # and one copy is cheaper than multiplies across the two layouts.
+        dout_cl = dout.transpose(0, 2, 3, 1)
+        if not dout_cl.flags.c_contiguous:
+            dout = np.ascontiguousarray(dout_cl).transpose(0, 3, 1, 2)
+        disjoint = s >= ph and s >= pw  # then each pixel is written at most once
+        for (_, _, rows, cols), hit in zip(window_offsets(ph, pw, oh, ow, s), cache):
             target = dxp[:, :, rows, cols]
-            if self.mode == "avg":
-                target += share
-            elif disjoint:
-                np.multiply(dout, arg == i * pw + j, out=target)
+            if disjoint:
+                np.multiply(dout, hit, out=target)
             else:
-                target += dout * (arg == i * pw + j)
+                target += dout * hit
         return dxp[:, :, p:p + h, p:p + w]

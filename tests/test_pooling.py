@@ -42,6 +42,30 @@ def test_max_pooling_ties_send_the_gradient_to_one_element():
     assert dx.sum() == 8
 
 
+def test_max_pooling_ties_go_to_the_first_maximum_in_row_major_order():
+    # windows [[1, 3], [3, 0]] -> offset 1; [[5, 2], [5, 5]] -> offset 0; overlapping 3x3 below
+    x = np.array([[[[1.0, 3.0, 5.0, 2.0], [3.0, 0.0, 5.0, 5.0]]]])
+    layer = Pooling(2, 2, stride=2)
+    np.testing.assert_array_equal(layer.forward(x), [[[[3.0, 5.0]]]])
+    dx = layer.backward(np.array([[[[7.0, 9.0]]]]))
+    np.testing.assert_array_equal(dx[0, 0], [[0, 7, 9, 0], [0, 0, 0, 0]])
+    x = np.zeros((1, 1, 4, 4))  # all tied: each 3x3 window's first pixel is its top-left one
+    layer = Pooling(3, 3, stride=1)
+    layer.forward(x)
+    dx = layer.backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    np.testing.assert_array_equal(dx[0, 0], [[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+
+
+def test_max_pooling_backward_is_the_same_for_either_memory_layout_of_dout():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 8, 8))
+    layer = Pooling(2, 2, stride=2)
+    layer.forward(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+    dout = rng.standard_normal((3, 4, 4, 4))
+    channels_last = np.ascontiguousarray(dout.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(layer.backward(dout), layer.backward(channels_last))
+
+
 def test_max_pooling_overlapping_windows_add_their_gradients():
     layer = Pooling(3, 3, stride=1)
     layer.forward(X4)
