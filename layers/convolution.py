@@ -6,6 +6,7 @@ from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
 from .im2col import col2im_dot, output_size, to_channels_last, windows
 from .init import gaussian_, init_scale
+from .parallel import run_chunks
 from .rng import make_rng
 
 
@@ -71,8 +72,11 @@ class Convolution(Layer):
     keeping a whole-batch ``col``. ``dx`` of a stride-1 convolution is itself a
     convolution, of the zero-padded ``dout`` with the flipped filters (one im2col and
     one GEMM per chunk); other strides use one small GEMM per filter offset
-    (:func:`bprop.layers.im2col.col2im_dot`). The output is a (N, FN, OH, OW) view of
-    channels-last memory (see :mod:`bprop.layers.im2col`).
+    (:func:`bprop.layers.im2col.col2im_dot`). With ``T > 1`` BLAS threads the chunks
+    run on ``T`` threads, one BLAS thread each (:mod:`bprop.layers.parallel`); dW and db
+    are summed in chunk order, so the results are the same bits for every ``T``. The
+    output is a (N, FN, OH, OW) view of channels-last memory (see
+    :mod:`bprop.layers.im2col`).
 
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
@@ -160,13 +164,14 @@ class Convolution(Layer):
         self.b[...] = 0
 
     def chunks(self, n, out_hw, dtype):
-        """The slices of a batch of ``n`` that forward and backward unroll one at a time:
-        the whole batch when its im2col matrix fits ``KEEP_COL_BYTES`` (it is then kept
-        for backward), else chunks of about ``CHUNK_BYTES``."""
-        col_bytes = int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize
-        if n * col_bytes <= KEEP_COL_BYTES:
-            return [slice(0, n)]
-        return batch_chunks(n, col_bytes)
+        """The slices of a batch of ``n`` that forward and backward unroll one at a time,
+        each holding about ``CHUNK_BYTES`` of im2col matrix."""
+        return batch_chunks(n, int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize)
+
+    def keeps_col(self, n, out_hw, dtype):
+        """Whether forward keeps the whole batch's im2col matrix for backward (when it is
+        at most ``KEEP_COL_BYTES``) rather than unrolling each chunk again there."""
+        return n * int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize <= KEEP_COL_BYTES
 
     def output_shape(self, input_shape):
         fn, c, fh, fw = self.W.shape
@@ -189,13 +194,24 @@ class Convolution(Layer):
         w_col_t = self.W.transpose(2, 3, 1, 0).reshape(k, fn)
         out = np.empty((n, oh, ow, fn), dtype=dtype)
         chunks = self.chunks(n, (oh, ow), dtype)
-        keep = len(chunks) == 1
-        for s in chunks:
-            col = windows(xp[s], fh, fw, oh, ow, self.stride).reshape(-1, k)
+        # a kept matrix is filled chunk by chunk too: its rows for a chunk are multiplied
+        # and the bias added while they are in cache
+        col_all = np.empty((n * oh * ow, k), dtype=dtype) if self.keeps_col(n, (oh, ow), dtype) else None
+
+        def forward_chunk(i):
+            s = chunks[i]
+            view = windows(xp[s], fh, fw, oh, ow, self.stride)
+            if col_all is None:
+                col = view.reshape(-1, k)
+            else:
+                col = col_all[s.start * oh * ow:s.stop * oh * ow]
+                np.copyto(col.reshape(view.shape), view)
             rows = out[s].reshape(-1, fn)
             np.matmul(col, w_col_t, out=rows)
             rows += self.b
-        self._col = col if keep else None
+
+        run_chunks(forward_chunk, len(chunks))
+        self._col = col_all
         self._xp = xp
         self._x_shape = x.shape
         self._out_hw = (oh, ow)
@@ -211,12 +227,14 @@ class Convolution(Layer):
         check_dout(self, dout, (n, fn, oh, ow))
         k, stride, p = fh * fw * c, self.stride, self.pad
         d_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1))  # (N, OH, OW, FN); free if channels-last
-        # db sums dout over N*OH*OW rows of FN columns: a product with a vector of ones is
-        # a BLAS matrix-vector product, about 20 times faster than np.sum over that axis.
-        rows = d_cl.reshape(-1, fn)
-        self.db = np.matmul(np.ones(rows.shape[0], dtype=rows.dtype), rows, out=self._grad_out("b"))
-        dw = np.zeros((fn, k), dtype=np.result_type(d_cl, xp))
-        part = np.empty_like(dw)
+        # dW and db are sums over the chunks: each chunk's products go to its own slot and
+        # the slots are added in chunk order, the same sums whichever thread ran which chunk.
+        chunks = self.chunks(n, (oh, ow), xp.dtype)
+        parts = np.empty((len(chunks), fn, k), dtype=np.result_type(d_cl, xp))
+        parts_b = np.empty((len(chunks), fn), dtype=d_cl.dtype)
+        # db sums dout over the rows of a chunk: a product with a vector of ones is a BLAS
+        # matrix-vector product, about 20 times faster than np.sum over that axis.
+        ones = np.ones(max(s.stop - s.start for s in chunks) * oh * ow, dtype=d_cl.dtype)
         # dx of a stride-1 convolution with pad <= kernel - 1 is the convolution of dout,
         # zero-padded by kernel - 1 - pad, with the filters flipped and C, FN swapped.
         flip = stride == 1 and p <= fh - 1 and p <= fw - 1
@@ -226,14 +244,18 @@ class Convolution(Layer):
             if flip:
                 qh, qw = fh - 1 - p, fw - 1 - p
                 w_flip = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)
-        chunks = [slice(0, n)] if self._col is not None else self.chunks(n, (oh, ow), xp.dtype)
-        for s in chunks:
-            col = self._col if self._col is not None else windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
+
+        def backward_chunk(i):
+            s = chunks[i]
+            if self._col is not None:
+                col = self._col[s.start * oh * ow:s.stop * oh * ow]
+            else:
+                col = windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
             d = d_cl[s].reshape(-1, fn)
-            np.matmul(d.T, col, out=part)
-            dw += part
+            np.matmul(d.T, col, out=parts[i])
+            np.matmul(ones[:d.shape[0]], d, out=parts_b[i])
             if not self.input_grad:
-                continue
+                return
             if flip:
                 m = d_cl[s].shape[0]
                 dp = np.zeros((m, oh + 2 * qh, ow + 2 * qw, fn), dtype=d_cl.dtype)
@@ -242,6 +264,18 @@ class Convolution(Layer):
                           out=dx[s].reshape(-1, c))
             else:
                 col2im_dot(d, self.W, (d_cl[s].shape[0], c, h, w), stride, p, out=dx[s])
+
+        run_chunks(backward_chunk, len(chunks))
+        dw, db = parts[0], parts_b[0]
+        for part, part_b in zip(parts[1:], parts_b[1:]):
+            dw += part
+            db += part_b
+        buf = self._grad_out("b")
+        if buf is None:
+            self.db = db.copy()
+        else:
+            buf[...] = db
+            self.db = buf
         dw = dw.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2)  # back to (FN, C, FH, FW)
         buf = self._grad_out("W")
         if buf is None:

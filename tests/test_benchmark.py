@@ -23,10 +23,12 @@ def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
     from bprop.networks import DeepConvNet
 
     products = benchmark.net_products(DeepConvNet(dtype=np.float32), 100)
-    # Conv1's im2col (2.8 MiB) is one chunk; Conv2's (45 MiB) is unrolled 2 images at a time
-    assert products[:2] == [(78400, 9, 16, "nt"), (16, 78400, 9, "tn")]
-    assert products[2:5] == [(1568, 144, 16, "nt"), (16, 1568, 144, "tn"), (1568, 16, 144, "nn")]
-    assert products[2:152] == products[2:5] * 50
+    # Conv1's im2col (2.8 MiB, kept for backward) is unrolled in chunks of 37 images (1 MiB),
+    # Conv2's (45 MiB) 2 images at a time
+    assert products[:6] == [(29008, 9, 16, "nt"), (16, 29008, 9, "tn")] * 2 + [(20384, 9, 16, "nt"),
+                                                                               (16, 20384, 9, "tn")]
+    assert products[6:9] == [(1568, 144, 16, "nt"), (16, 1568, 144, "tn"), (1568, 16, 144, "nn")]
+    assert products[6:156] == products[6:9] * 50
     flops = sum(m * k * n for m, k, n, _ in products)
     whole = [(78400, 9, 16), (78400, 144, 16), (19600, 144, 32), (25600, 288, 32), (6400, 288, 64),
              (6400, 576, 64)]

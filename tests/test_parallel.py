@@ -1,0 +1,103 @@
+import multiprocessing
+import threading
+import time
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from bprop.layers import Convolution
+from bprop.layers.parallel import blas_threads, run_chunks
+from bprop.networks import DeepConvNet, SimpleConvNet
+
+pytestmark = pytest.mark.skipif(
+    not any(lib["user_api"] == "blas" for lib in threadpool_info()),
+    reason="threadpoolctl finds no BLAS to set threads on",  # NumPy wheels always bring OpenBLAS
+)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_run_chunks_calls_every_chunk_once_with_one_blas_thread_each(threads):
+    seen, blas_seen, names = [], [], set()
+
+    def work(i):
+        time.sleep(0.002)  # long enough for every thread to take a chunk
+        seen.append(i)
+        blas_seen.append(blas_threads())
+        names.add(threading.current_thread().name)
+
+    with threadpool_limits(threads, user_api="blas"):
+        run_chunks(work, 12)
+        assert blas_threads() == threads  # restored
+    assert sorted(seen) == list(range(12))
+    assert set(blas_seen) == ({threads} if threads == 1 else {1})
+    assert len(names) == threads
+
+
+def test_run_chunks_raises_a_chunks_error_after_every_thread_stopped_and_restores_the_blas():
+    done = []
+
+    def work(i):
+        if i == 3:
+            raise ValueError("chunk 3 failed")
+        time.sleep(0.002)
+        done.append(i)
+
+    with threadpool_limits(2, user_api="blas"):
+        with pytest.raises(ValueError, match="chunk 3 failed"):
+            run_chunks(work, 40)
+        assert blas_threads() == 2
+    assert len(done) < 39  # the other thread stopped taking chunks
+
+
+def _forked_child(queue):
+    out = []
+    with threadpool_limits(2, user_api="blas"):
+        run_chunks(out.append, 8)
+    queue.put(sorted(out))
+
+
+def test_run_chunks_works_in_a_forked_child_after_the_parent_used_its_threads():
+    with threadpool_limits(2, user_api="blas"):
+        run_chunks(lambda i: time.sleep(0.001), 4)  # the parent's pool has threads now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_forked_child, args=(queue,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0, "the child hung or failed"
+    assert queue.get(timeout=5) == list(range(8))
+
+
+@pytest.mark.parametrize("stride, pad, keep", [(1, 1, False), (2, 1, False), (1, 0, True)])
+def test_convolution_gives_the_same_bits_on_one_and_two_threads(monkeypatch, stride, pad, keep):
+    import bprop.layers.convolution as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # every sample its own chunk
+    monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30 if keep else 0)
+    rng = np.random.default_rng(stride + pad)
+    x = rng.standard_normal((9, 3, 10, 10)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        layer = Convolution(3, 5, 3, stride=stride, pad=pad, rng=1, dtype=np.float32)
+        with threadpool_limits(threads, user_api="blas"):
+            y = layer.forward(x)
+            assert (layer._col is not None) == keep
+            dx = layer.backward(np.cos(y))
+        results.append((y, dx, layer.dW, layer.db))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("net_class", [SimpleConvNet, DeepConvNet])
+def test_conv_nets_give_the_same_gradients_on_one_and_two_threads(net_class):
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 1, 28, 28), dtype=np.float32)
+    t = rng.integers(0, 10, 20)
+    grads = []
+    for threads in (1, 2):
+        net = net_class(dtype=np.float32, rng=0)
+        with threadpool_limits(threads, user_api="blas"):
+            grads.append(net.gradient(x, t))
+    for key in grads[0]:
+        np.testing.assert_array_equal(grads[0][key], grads[1][key], err_msg=key)
