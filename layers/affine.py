@@ -5,6 +5,7 @@ import numpy as np
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
 from .init import gaussian_, init_scale
+from .parallel import blocks, run_chunks
 from .rng import make_rng
 
 
@@ -100,16 +101,39 @@ class Affine(Layer):
                 f"W expects {self.W.shape[0]}"
             )
         self._x = x
-        out = x @ self.W
-        out += self.b
+        # with T > 1 BLAS threads, T blocks of rows on T threads (see layers.parallel)
+        out = np.empty((x.shape[0], self.W.shape[1]), dtype=np.result_type(x, self.W))
+        rows = blocks(x.shape[0], self.W.size)
+
+        def forward_block(i):
+            np.matmul(x[rows[i]], self.W, out=out[rows[i]])
+            out[rows[i]] += self.b
+
+        run_chunks(forward_block, len(rows))
         return out
 
     def backward(self, dout):
         x = self._need_cache(self._x)
         check_dout(self, dout, (x.shape[0], self.W.shape[1]))
-        self.dW = np.matmul(x.T, dout, out=self._grad_out("W"))
+        dw = self._grad_out("W")
+        if dw is None:
+            dw = np.empty(self.W.shape, dtype=np.result_type(x, dout))
         self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
+        # dW by blocks of its rows and dx by blocks of the batch: each block is a whole
+        # product of its own, so the results do not depend on the number of threads
+        w_rows = blocks(self.W.shape[0], x.shape[0] * self.W.shape[1])
+        x_rows = blocks(x.shape[0], self.W.size) if self.input_grad else []
+        dx = np.empty(x.shape, dtype=np.result_type(dout, self.W)) if self.input_grad else None
+
+        def backward_block(i):
+            if i < len(w_rows):
+                np.matmul(x[:, w_rows[i]].T, dout, out=dw[w_rows[i]])
+            else:
+                s = x_rows[i - len(w_rows)]
+                np.matmul(dout[s], self.W.T, out=dx[s])
+
+        run_chunks(backward_block, len(w_rows) + len(x_rows))
+        self.dW = dw
         if not self.input_grad:
             return None
-        dx = dout @ self.W.T
         return dx.reshape(self._x_shape)

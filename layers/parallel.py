@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
 
-_state = {"controller": None, "blas": None, "pool": None, "pool_size": 0}
+_state = {"blas": None, "pool": None, "pool_size": 0}
 _lock = threading.Lock()
 
 
@@ -38,12 +38,10 @@ if hasattr(os, "register_at_fork"):
 
 def _blas():
     """threadpoolctl's controllers of the BLAS libraries loaded in this process."""
-    if _state["controller"] is None:
+    if _state["blas"] is None:
         with _lock:
-            if _state["controller"] is None:
-                controller = ThreadpoolController()
-                _state["blas"] = controller.select(user_api="blas")
-                _state["controller"] = controller
+            if _state["blas"] is None:
+                _state["blas"] = ThreadpoolController().select(user_api="blas")
     return _state["blas"]
 
 
@@ -62,21 +60,53 @@ def _pool(size):
         return _state["pool"]
 
 
+#: below this many multiply-adds a matrix product is not split over threads: handing
+#: a block to another thread costs tens of microseconds
+MIN_SPLIT = 1 << 20
+
+
+def blocks(n, work_per_row=0):
+    """Near-equal slices of ``range(n)``, one per BLAS thread (a single slice with one
+    thread, or when ``n * work_per_row < MIN_SPLIT``): how a layer splits the rows of a
+    matrix product over :func:`run_chunks`."""
+    t = blas_threads() if n * work_per_row >= MIN_SPLIT else 1
+    t = max(1, min(t, n))
+    return [slice(i * n // t, (i + 1) * n // t) for i in range(t)]
+
+
 def run_chunks(work, n_chunks, threads=None):
     """Call ``work(i)`` once for every ``i`` in ``range(n_chunks)``.
 
-    On one thread (``blas_threads() == 1``, or a single chunk) the calls run in order
-    here. On ``T > 1`` threads (the calling thread and ``T - 1`` pool threads) each
-    thread takes the next chunk when it is free, with the BLAS limited to one thread
-    meanwhile and restored before returning. ``work`` must only write what chunk ``i``
-    owns. An exception in any chunk stops the others at their next chunk and is
-    raised here once every thread has stopped.
+    With one BLAS thread the calls run in order here, as a plain loop. With ``T > 1``
+    the BLAS is limited to one thread until they are done (also for a single chunk:
+    then no idle OpenBLAS thread spins on the other core, waiting for work, while this
+    layer's or the next one's threads need it), and the chunks run on ``min(T,
+    n_chunks)`` threads (the calling one and pool threads), each taking the next chunk
+    when it is free. ``work`` must only write what chunk ``i`` owns. An exception in any
+    chunk stops the others at their next chunk and is raised here once every thread has
+    stopped. Call it from one thread at a time: the BLAS setting is process-wide.
     """
-    threads = min(blas_threads() if threads is None else threads, n_chunks)
+    threads = blas_threads() if threads is None else threads
     if threads <= 1:
         for i in range(n_chunks):
             work(i)
         return
+    libs = _blas().lib_controllers
+    saved = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        if min(threads, n_chunks) <= 1:
+            for i in range(n_chunks):
+                work(i)
+        else:
+            _run_on_threads(work, n_chunks, min(threads, n_chunks))
+    finally:
+        for lib, count in zip(libs, saved):
+            lib.set_num_threads(count)
+
+
+def _run_on_threads(work, n_chunks, threads):
     indices = itertools.count()  # next() on it is atomic under the GIL
     failed = threading.Event()
 
@@ -91,12 +121,11 @@ def run_chunks(work, n_chunks, threads=None):
                 raise
 
     pool = _pool(threads - 1)
-    with _state["controller"].limit(limits=1, user_api="blas"):
-        futures = [pool.submit(worker) for _ in range(threads - 1)]
-        try:
-            worker()
-        finally:
-            for future in futures:  # never return (or raise) while a chunk still runs
-                future.exception()
-        for future in futures:
-            future.result()
+    futures = [pool.submit(worker) for _ in range(threads - 1)]
+    try:
+        worker()
+    finally:
+        for future in futures:  # never return (or raise) while a chunk still runs
+            future.exception()
+    for future in futures:
+        future.result()

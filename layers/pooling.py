@@ -4,8 +4,9 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_int
-from .convolution import check_stride_pad, check_window, window_output
+from .convolution import batch_chunks, check_stride_pad, check_window, window_output
 from .im2col import channels_last_zeros, to_channels_last, window_offsets
+from .parallel import run_chunks
 
 
 class Pooling(Layer):
@@ -25,9 +26,11 @@ class Pooling(Layer):
     both window sides so every window holds at least one real pixel.
 
     Vectorised as a loop over the ``pool_h*pool_w`` offsets inside a window, each step
-    one array operation over every window at once (four steps for 2x2 pooling). Max
-    pooling caches, per offset, a boolean mask of the pixels that were their window's
-    first maximum. The output keeps the channels-last memory of a Convolution's output.
+    one array operation over every window of a chunk of the batch (four steps for 2x2
+    pooling; chunks of about 1 MiB stay in cache, and run on T threads when the BLAS is
+    set to T, see :mod:`bprop.layers.parallel`). Max
+    pooling caches the offset of each window's maximum as a small integer array; the
+    output keeps the channels-last memory of a Convolution's output.
 
     Parameters
     ----------
@@ -78,59 +81,75 @@ class Pooling(Layer):
         oh, ow = check_window(repr(self), x, ph, pw, s, p)
         fill = -np.inf if self.mode == "max" else 0.0
         xp = to_channels_last(x, p, fill).transpose(0, 3, 1, 2)  # (N, C, H+2p, W+2p)
+        n, c = x.shape[:2]
         self._x_shape = x.shape
-        self._out_shape = x.shape[:2] + (oh, ow)
-        # One pass per offset inside the window, each over every window at once.
-        offsets = window_offsets(ph, pw, oh, ow, s)
-        _, _, rows, cols = next(offsets)
-        out = xp[:, :, rows, cols].copy(order="K")  # keeps the channels-last layout
-        if self.mode == "avg":
-            for _, _, rows, cols in offsets:
-                out += xp[:, :, rows, cols]
-            out /= ph * pw
-            self._cache = False  # marks that forward ran; avg needs nothing else
-            return out
-        for _, _, rows, cols in offsets:
-            np.maximum(out, xp[:, :, rows, cols], out=out)
-        # Which pixel of each window backward sends the gradient to, as one boolean mask
-        # per offset, found while xp is still in cache: a pixel equal to its window's
-        # maximum that no earlier offset claimed (ties go to the first in row-major order).
-        # Comparing with the output after the fact is fewer passes than tracking the
-        # argmax during the maximum, and the masks let backward skip the comparisons.
-        masks, taken = [], None
-        for _, _, rows, cols in window_offsets(ph, pw, oh, ow, s):
-            hit = xp[:, :, rows, cols] == out
-            if taken is None:
-                taken = hit.copy()
-            else:
-                hit = np.greater(hit, taken, out=hit)  # hit and not taken
-                taken |= hit
-            masks.append(hit)
-        self._cache = masks
+        self._out_shape = (n, c, oh, ow)
+        out = np.empty((n, oh, ow, c), dtype=x.dtype).transpose(0, 3, 1, 2)  # channels-last memory
+        offsets = list(window_offsets(ph, pw, oh, ow, s))
+        # arg[n, c, i, j]: flat offset p*pw + q of the window's first maximum
+        arg = None if self.mode == "avg" else \
+            np.empty((n, oh, ow, c), dtype=np.min_scalar_type(ph * pw - 1)).transpose(0, 3, 1, 2)
+        chunks = self.chunks(x)
+
+        def forward_chunk(i):
+            b = chunks[i]
+            xb, o = xp[b], out[b]
+            _, _, rows, cols = offsets[0]
+            np.copyto(o, xb[:, :, rows, cols])
+            if arg is None:
+                for _, _, rows, cols in offsets[1:]:
+                    o += xb[:, :, rows, cols]
+                o /= ph * pw
+                return
+            a = arg[b]
+            a[...] = 0
+            for p_, q, rows, cols in offsets[1:]:
+                v = xb[:, :, rows, cols]
+                bigger = v > o  # strict: on ties the earlier offset keeps the gradient
+                np.maximum(o, v, out=o)
+                # a = where(bigger, offset, a) as arithmetic, several times faster than
+                # np.where or np.putmask on these strided arrays
+                a *= ~bigger
+                a += bigger * a.dtype.type(p_ * pw + q)
+
+        run_chunks(forward_chunk, len(chunks))
+        self._cache = (chunks, arg)
         return out
 
+    def chunks(self, x):
+        """Slices of the batch worked on at a time, each about ``CHUNK_BYTES`` of input:
+        the several passes over a chunk (one per window offset) then read it from cache,
+        and with T > 1 BLAS threads the chunks run on T threads (see ``layers.parallel``)."""
+        return batch_chunks(x.shape[0], x[:1].nbytes)
+
     def backward(self, dout):
-        cache = self._need_cache(self._cache)
+        chunks, arg = self._need_cache(self._cache)
         check_dout(self, dout, self._out_shape)
         ph, pw, s, p = self.pool_h, self.pool_w, self.stride, self.pad
         n, c, h, w = self._x_shape
         oh, ow = self._out_shape[2:]
         dxp = channels_last_zeros(n, c, h + 2 * p, w + 2 * p, dout.dtype)
-        if self.mode == "avg":
-            share = dout / (ph * pw)
-            for _, _, rows, cols in window_offsets(ph, pw, oh, ow, s):
-                dxp[:, :, rows, cols] += share
-            return dxp[:, :, p:p + h, p:p + w]
-        # dout from an Affine arrives channels-first; the masks and dx are channels-last,
-        # and one copy is cheaper than multiplies across the two layouts.
+        # dout from an Affine arrives channels-first; dx and arg are channels-last, and one
+        # copy is several times cheaper than multiplying across the two layouts.
         dout_cl = dout.transpose(0, 2, 3, 1)
         if not dout_cl.flags.c_contiguous:
             dout = np.ascontiguousarray(dout_cl).transpose(0, 3, 1, 2)
         disjoint = s >= ph and s >= pw  # then each pixel is written at most once
-        for (_, _, rows, cols), hit in zip(window_offsets(ph, pw, oh, ow, s), cache):
-            target = dxp[:, :, rows, cols]
-            if disjoint:
-                np.multiply(dout, hit, out=target)
-            else:
-                target += dout * hit
+        offsets = list(window_offsets(ph, pw, oh, ow, s))
+
+        def backward_chunk(i):
+            b = chunks[i]
+            d, dxb = dout[b], dxp[b]
+            if arg is None:
+                d = d / (ph * pw)
+            for k, (_, _, rows, cols) in enumerate(offsets):
+                target = dxb[:, :, rows, cols]
+                if arg is None:
+                    target += d
+                elif disjoint:
+                    np.multiply(d, arg[b] == k, out=target)
+                else:
+                    target += d * (arg[b] == k)
+
+        run_chunks(backward_chunk, len(chunks))
         return dxp[:, :, p:p + h, p:p + w]

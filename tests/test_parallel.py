@@ -101,3 +101,30 @@ def test_conv_nets_give_the_same_gradients_on_one_and_two_threads(net_class):
             grads.append(net.gradient(x, t))
     for key in grads[0]:
         np.testing.assert_array_equal(grads[0][key], grads[1][key], err_msg=key)
+
+
+def test_mlp_gives_the_same_gradients_on_one_and_two_threads():
+    from bprop.networks import MultiLayerNet
+
+    rng = np.random.default_rng(1)
+    x = rng.random((100, 784), dtype=np.float32)
+    t = rng.integers(0, 10, 100)
+    grads = []
+    for threads in (1, 2):
+        net = MultiLayerNet(784, [1000, 300], 10, use_batchnorm=True, dtype=np.float32, rng=0)
+        with threadpool_limits(threads, user_api="blas"):
+            grads.append(net.gradient(x, t))
+    for key in grads[0]:
+        np.testing.assert_array_equal(grads[0][key], grads[1][key], err_msg=key)
+
+
+def test_affine_splits_only_products_worth_a_thread():
+    from bprop.layers.parallel import MIN_SPLIT, blocks
+
+    with threadpool_limits(2, user_api="blas"):
+        per_row = -(-MIN_SPLIT // 100)  # the least work per row that 100 rows split at
+        assert blocks(100, per_row) == [slice(0, 50), slice(50, 100)]
+        assert blocks(100, MIN_SPLIT // 100 - 1) == [slice(0, 100)]
+        assert blocks(1, MIN_SPLIT) == [slice(0, 1)]
+    with threadpool_limits(1, user_api="blas"):
+        assert blocks(100, MIN_SPLIT) == [slice(0, 100)]
