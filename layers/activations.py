@@ -6,7 +6,7 @@ leaving ``dout`` untouched.
 
 import numpy as np
 
-from .base import Layer, check_dout
+from .base import Layer, check_dout, in_layout_of
 from .functional import sigmoid
 
 
@@ -27,7 +27,7 @@ class Relu(Layer):
     def backward(self, dout):
         mask = self._need_cache(self.mask)
         check_dout(self, dout, mask.shape)
-        return dout * mask
+        return in_layout_of(dout, mask) * mask
 
 
 class Sigmoid(Layer):
@@ -47,7 +47,7 @@ class Sigmoid(Layer):
     def backward(self, dout):
         y = self._need_cache(self.out)
         check_dout(self, dout, y.shape)
-        return dout * (1.0 - y) * y
+        return in_layout_of(dout, y) * (1.0 - y) * y
 
 
 class Tanh(Layer):
@@ -66,4 +66,4 @@ class Tanh(Layer):
     def backward(self, dout):
         y = self._need_cache(self.out)
         check_dout(self, dout, y.shape)
-        return dout * (1.0 - y * y)
+        return in_layout_of(dout, y) * (1.0 - y * y)

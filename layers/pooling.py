@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, check_dout
+from .base import Layer, check_dout, in_layout_of
 from .checks import check_int
 from .convolution import batch_chunks, check_stride_pad, check_window, window_output
 from .im2col import channels_last_zeros, to_channels_last, window_offsets
@@ -129,11 +129,7 @@ class Pooling(Layer):
         n, c, h, w = self._x_shape
         oh, ow = self._out_shape[2:]
         dxp = channels_last_zeros(n, c, h + 2 * p, w + 2 * p, dout.dtype)
-        # dout from an Affine arrives channels-first; dx and arg are channels-last, and one
-        # copy is several times cheaper than multiplying across the two layouts.
-        dout_cl = dout.transpose(0, 2, 3, 1)
-        if not dout_cl.flags.c_contiguous:
-            dout = np.ascontiguousarray(dout_cl).transpose(0, 3, 1, 2)
+        dout = in_layout_of(dout, arg if arg is not None else dxp[:, :, :oh, :ow])  # channels-last
         disjoint = s >= ph and s >= pw  # then each pixel is written at most once
         offsets = list(window_offsets(ph, pw, oh, ow, s))
 

@@ -81,3 +81,18 @@ def test_activation_backward_rejects_wrong_dout_shape(cls):
     layer.forward(np.ones((2, 3)))
     with pytest.raises(ValueError, match=rf"{cls.__name__}.backward: dout has shape \(3, 2\)"):
         layer.backward(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("layer_class", [Relu, Sigmoid, Tanh])
+def test_activation_backward_with_dout_in_another_memory_layout_than_its_input(layer_class):
+    # a conv net's activation sees channels-last x and, behind an Affine, channels-first dout
+    rng = np.random.default_rng(5)
+    x = np.ascontiguousarray(rng.standard_normal((3, 5, 4, 6)).transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    dout = rng.standard_normal(x.shape)  # C-contiguous (N, C, H, W)
+    layer = layer_class()
+    layer.forward(x)
+    dx = layer.backward(dout)
+    reference = layer_class()
+    reference.forward(np.ascontiguousarray(x))
+    np.testing.assert_array_equal(dx, reference.backward(dout))
+    assert dx.transpose(0, 2, 3, 1).flags.c_contiguous  # laid out like x
