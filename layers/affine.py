@@ -101,9 +101,13 @@ class Affine(Layer):
                 f"W expects {self.W.shape[0]}"
             )
         self._x = x
-        # with T > 1 BLAS threads, T blocks of rows on T threads (see layers.parallel)
-        out = np.empty((x.shape[0], self.W.shape[1]), dtype=np.result_type(x, self.W))
         rows = blocks(x.shape[0], self.W.size)
+        if len(rows) == 1:
+            out = x @ self.W
+            out += self.b
+            return out
+        # inside a conv net's chunk_threads(): T blocks of rows on T threads
+        out = np.empty((x.shape[0], self.W.shape[1]), dtype=np.result_type(x, self.W))
 
         def forward_block(i):
             np.matmul(x[rows[i]], self.W, out=out[rows[i]])
@@ -115,25 +119,27 @@ class Affine(Layer):
     def backward(self, dout):
         x = self._need_cache(self._x)
         check_dout(self, dout, (x.shape[0], self.W.shape[1]))
+        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
+        w_rows = blocks(self.W.shape[0], x.shape[0] * self.W.shape[1])
+        x_rows = blocks(x.shape[0], self.W.size) if self.input_grad else []
+        if len(w_rows) == 1 and len(x_rows) <= 1:  # the two textbook products
+            self.dW = np.matmul(x.T, dout, out=self._grad_out("W"))
+            return (dout @ self.W.T).reshape(self._x_shape) if self.input_grad else None
+        # inside a conv net's chunk_threads(): dW by blocks of its rows and dx by blocks of
+        # the batch, each block a whole product of its own (the same bits for any count)
         dw = self._grad_out("W")
         if dw is None:
             dw = np.empty(self.W.shape, dtype=np.result_type(x, dout))
-        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
-        # dW by blocks of its rows and dx by blocks of the batch: each block is a whole
-        # product of its own, so the results do not depend on the number of threads
-        w_rows = blocks(self.W.shape[0], x.shape[0] * self.W.shape[1])
-        x_rows = blocks(x.shape[0], self.W.size) if self.input_grad else []
         dx = np.empty(x.shape, dtype=np.result_type(dout, self.W)) if self.input_grad else None
+        tasks = [(dw, s) for s in w_rows] + [(dx, s) for s in x_rows]
 
         def backward_block(i):
-            if i < len(w_rows):
-                np.matmul(x[:, w_rows[i]].T, dout, out=dw[w_rows[i]])
+            out, s = tasks[i]
+            if out is dw:
+                np.matmul(x[:, s].T, dout, out=dw[s])
             else:
-                s = x_rows[i - len(w_rows)]
                 np.matmul(dout[s], self.W.T, out=dx[s])
 
-        run_chunks(backward_block, len(w_rows) + len(x_rows))
+        run_chunks(backward_block, len(tasks))
         self.dW = dw
-        if not self.input_grad:
-            return None
-        return dx.reshape(self._x_shape)
+        return dx.reshape(self._x_shape) if self.input_grad else None

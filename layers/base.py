@@ -44,6 +44,9 @@ class Layer:
     buffer_names = ()
     #: True for layers whose input is integer ids (Embedding): a network does not cast it
     integer_input = False
+    #: True for layers that spread their work over threads themselves (layers.parallel):
+    #: a network with one runs each forward and backward inside ``chunk_threads()``
+    splits_work = False
     #: the stem of this layer's name in a network (``'Conv'`` gives ``'Conv1'``, ...)
     default_name = None
 

@@ -110,6 +110,7 @@ class Convolution(Layer):
     param_names = ("W", "b")
     decay_names = ("W",)
     default_name = "Conv"
+    splits_work = True
 
     def __init__(self, W, b, *args, **kwargs):
         if is_size(W):

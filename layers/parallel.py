@@ -1,30 +1,38 @@
-"""Independent chunks of a layer's work spread over the threads the caller gave the BLAS.
+"""A layer's independent chunks of work on the threads the caller gave the BLAS.
 
 A convolution unrolls and multiplies its batch a few images at a time (see
 :mod:`bprop.layers.convolution`). Each chunk is a small matrix product plus the
 im2col copy and the bias pass around it, which OpenBLAS cannot parallelise: with two
-BLAS threads only the product was split, both threads synchronised at every call, and
+BLAS threads only the product was split, the threads synchronised at every call, and
 the copies ran on one core. ``run_chunks`` instead hands whole chunks to ``T`` threads
 (``T`` = the BLAS thread count the caller set, e.g. with threadpoolctl or
-``OPENBLAS_NUM_THREADS``), each running its products with one BLAS thread, and sets the
-BLAS back to ``T`` threads afterwards. NumPy releases the GIL in copies, ufuncs and
-products, so the threads really run at once; a thread that is slowed down (a busy
-core) takes fewer chunks, since each thread takes the next chunk when it is free.
+``OPENBLAS_NUM_THREADS``), each running its products with one BLAS thread. NumPy
+releases the GIL in copies, ufuncs and products, so the threads really run at once; a
+thread slowed down by a busy core takes fewer chunks, since each takes the next chunk
+when it is free.
 
-With one BLAS thread (the scripts' default) the chunks run in order on the calling
-thread, exactly as a plain loop. Results never depend on the thread count as long as
-each chunk writes only its own output and sums are done in chunk order afterwards.
+A network whose layers split their work this way runs each forward and backward
+inside :func:`chunk_threads`: the BLAS at one thread throughout (no idle OpenBLAS thread
+left spinning on the other core), and the large products of its Affine layers split
+into row blocks over the same threads (:func:`blocks`). Networks without such layers
+(MLPs, recurrent nets) keep the BLAS's own threading, unchanged.
+
+With one BLAS thread (the scripts' default) everything runs in order on the calling
+thread, exactly as a plain loop. Results never depend on the thread count: each chunk
+writes only its own output, and sums over chunks are added in chunk order afterwards.
 """
 
 import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
 _state = {"blas": None, "pool": None, "pool_size": 0}
 _lock = threading.Lock()
+_local = threading.local()  # .threads: T inside chunk_threads(), else None
 
 
 def _reset_after_fork():
@@ -65,45 +73,73 @@ def _pool(size):
 MIN_SPLIT = 1 << 20
 
 
+@contextmanager
+def chunk_threads():
+    """Run a whole network step on this library's threads instead of the BLAS's.
+
+    On entry the BLAS thread count ``T`` is read and the BLAS set to one thread; inside,
+    :func:`run_chunks` spreads chunks over ``T`` threads and :func:`blocks` splits large
+    products ``T`` ways; on exit the BLAS gets its ``T`` threads back. A network with
+    layers that split their work (``Layer.splits_work``) enters it around forward and
+    around backward: an OpenBLAS thread left idle after a threaded product keeps
+    spinning on a core for a while, so mixing the BLAS's threads with these made a
+    2-thread conv step no faster than a 1-thread one. Reentrant; with one BLAS thread it
+    changes nothing.
+    """
+    if getattr(_local, "threads", None) is not None:
+        yield
+        return
+    libs = _blas().lib_controllers
+    saved = [lib.get_num_threads() or 1 for lib in libs]
+    threads = max(saved, default=1)
+    if threads <= 1:
+        yield
+        return
+    for lib in libs:
+        lib.set_num_threads(1)
+    _local.threads = threads
+    try:
+        yield
+    finally:
+        _local.threads = None
+        for lib, count in zip(libs, saved):
+            lib.set_num_threads(count)
+
+
 def blocks(n, work_per_row=0):
-    """Near-equal slices of ``range(n)``, one per BLAS thread (a single slice with one
-    thread, or when ``n * work_per_row < MIN_SPLIT``): how a layer splits the rows of a
-    matrix product over :func:`run_chunks`."""
-    t = blas_threads() if n * work_per_row >= MIN_SPLIT else 1
-    t = max(1, min(t, n))
+    """Near-equal slices of ``range(n)``: inside :func:`chunk_threads`, one per thread
+    when ``n * work_per_row >= MIN_SPLIT``; otherwise the single slice ``range(n)``.
+    How a layer splits the rows of a matrix product over :func:`run_chunks`."""
+    t = getattr(_local, "threads", None) or 1
+    t = max(1, min(t, n)) if n * work_per_row >= MIN_SPLIT else 1
     return [slice(i * n // t, (i + 1) * n // t) for i in range(t)]
 
 
-def run_chunks(work, n_chunks, threads=None):
+def run_chunks(work, n_chunks):
     """Call ``work(i)`` once for every ``i`` in ``range(n_chunks)``.
 
     With one BLAS thread the calls run in order here, as a plain loop. With ``T > 1``
-    the BLAS is limited to one thread until they are done (also for a single chunk:
-    then no idle OpenBLAS thread spins on the other core, waiting for work, while this
-    layer's or the next one's threads need it), and the chunks run on ``min(T,
-    n_chunks)`` threads (the calling one and pool threads), each taking the next chunk
-    when it is free. ``work`` must only write what chunk ``i`` owns. An exception in any
-    chunk stops the others at their next chunk and is raised here once every thread has
-    stopped. Call it from one thread at a time: the BLAS setting is process-wide.
+    (inside :func:`chunk_threads`, the ``T`` it found; outside, the BLAS's current count,
+    which is set to one for the duration) the chunks run on ``min(T, n_chunks)``
+    threads, the calling one and pool threads, each taking the next chunk when it is
+    free, every product with one BLAS thread. ``work`` must only write what chunk ``i``
+    owns. An exception in any chunk stops the others at their next chunk and is raised
+    here once every thread has stopped.
     """
-    threads = blas_threads() if threads is None else threads
-    if threads <= 1:
-        for i in range(n_chunks):
-            work(i)
-        return
-    libs = _blas().lib_controllers
-    saved = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
-        if min(threads, n_chunks) <= 1:
+    threads = getattr(_local, "threads", None)
+    if threads is None:
+        if blas_threads() <= 1:
             for i in range(n_chunks):
                 work(i)
-        else:
-            _run_on_threads(work, n_chunks, min(threads, n_chunks))
-    finally:
-        for lib, count in zip(libs, saved):
-            lib.set_num_threads(count)
+            return
+        with chunk_threads():
+            run_chunks(work, n_chunks)
+        return
+    if min(threads, n_chunks) <= 1:
+        for i in range(n_chunks):
+            work(i)
+    else:
+        _run_on_threads(work, n_chunks, min(threads, n_chunks))
 
 
 def _run_on_threads(work, n_chunks, threads):

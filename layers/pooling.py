@@ -47,6 +47,7 @@ class Pooling(Layer):
     """
 
     default_name = "Pool"
+    splits_work = True
 
     MODES = ("max", "avg")
 

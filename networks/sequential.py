@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -9,6 +10,7 @@ from bprop.layers import IdentityWithLoss, Layer, SoftmaxWithLoss, make_rng, num
 from bprop.layers.checks import check_dtype
 from bprop.layers.functional import check_targets
 from bprop.layers.init import init_scale
+from bprop.layers.parallel import chunk_threads
 
 from .files import load_npz, save_npz
 from .flat_params import FlatParams
@@ -215,11 +217,19 @@ class Sequential:
             x = x.reshape((x.shape[0],) + self.input_shape)
         return x
 
+    def threads(self):
+        """The context each forward and backward runs in: :func:`~bprop.layers.parallel.chunk_threads`
+        when a layer splits its work over threads itself (convolution, pooling), else none."""
+        if any(layer.splits_work for layer in self.layers.values()):
+            return chunk_threads()
+        return nullcontext()
+
     def predict(self, x, train=False):
         """Scores before the loss layer. x : (N, *input_shape) -> (N, *output_shape)."""
         x = self._as_input(x)
-        for layer in self.layers.values():
-            x = layer.forward(x, train)
+        with self.threads():
+            for layer in self.layers.values():
+                x = layer.forward(x, train)
         return x
 
     def _weight_decay_loss(self):
@@ -259,8 +269,9 @@ class Sequential:
         """The reversed loop: ``dout``, the gradient of the loss with respect to the scores
         :meth:`predict` returned, goes back through every layer, and each layer keeps the
         gradients of its parameters (which :meth:`loss_and_gradient` collects)."""
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
+        with self.threads():
+            for layer in reversed(self.layers.values()):
+                dout = layer.backward(dout)
 
     def gradient(self, x, t):
         """Backprop gradients of :meth:`loss` (training mode) for every key of ``params``."""

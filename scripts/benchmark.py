@@ -29,6 +29,7 @@ writes with --json) the configurations timed so far, and exits with status 130.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -189,24 +190,27 @@ def time_layers(net, x, t, batch, steps=10):
     called one by one exactly as ``loss_and_gradient`` calls them (training mode).
     """
     times = {name: ([], []) for name in list(net.layers) + ["loss"]}
+    threads = getattr(net, "threads", contextlib.nullcontext)  # as the network's own passes run
     batches = MiniBatchIterator(x, t, batch, rng=0)
     for step, (xb, tb) in enumerate(batches):
         if step > steps:  # the first step warms up and is not counted
             break
         h = net._as_input(xb)
-        for name, layer in net.layers.items():
-            start = time.perf_counter()
-            h = layer.forward(h, True)
-            times[name][0].append(time.perf_counter() - start)
+        with threads():
+            for name, layer in net.layers.items():
+                start = time.perf_counter()
+                h = layer.forward(h, True)
+                times[name][0].append(time.perf_counter() - start)
         start = time.perf_counter()
         net.last_layer.forward(h, tb)
         d = net.last_layer.backward(1.0)
         times["loss"][0].append(time.perf_counter() - start)
         times["loss"][1].append(0.0)
-        for name, layer in reversed(net.layers.items()):
-            start = time.perf_counter()
-            d = layer.backward(d)
-            times[name][1].append(time.perf_counter() - start)
+        with threads():
+            for name, layer in reversed(net.layers.items()):
+                start = time.perf_counter()
+                d = layer.backward(d)
+                times[name][1].append(time.perf_counter() - start)
     return [(name, 1e3 * statistics.median(f[1:]), 1e3 * statistics.median(b[1:]))
             for name, (f, b) in times.items()]
 

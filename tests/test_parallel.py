@@ -103,28 +103,49 @@ def test_conv_nets_give_the_same_gradients_on_one_and_two_threads(net_class):
         np.testing.assert_array_equal(grads[0][key], grads[1][key], err_msg=key)
 
 
-def test_mlp_gives_the_same_gradients_on_one_and_two_threads():
+def test_only_networks_with_layers_that_split_their_work_take_the_threads_from_the_blas():
     from bprop.networks import MultiLayerNet
 
-    rng = np.random.default_rng(1)
-    x = rng.random((100, 784), dtype=np.float32)
-    t = rng.integers(0, 10, 100)
-    grads = []
-    for threads in (1, 2):
-        net = MultiLayerNet(784, [1000, 300], 10, use_batchnorm=True, dtype=np.float32, rng=0)
-        with threadpool_limits(threads, user_api="blas"):
-            grads.append(net.gradient(x, t))
-    for key in grads[0]:
-        np.testing.assert_array_equal(grads[0][key], grads[1][key], err_msg=key)
-
-
-def test_affine_splits_only_products_worth_a_thread():
-    from bprop.layers.parallel import MIN_SPLIT, blocks
-
+    seen = []
+    mlp = MultiLayerNet(784, [50], 10, rng=0)
+    conv = SimpleConvNet(input_dim=(1, 8, 8), conv_param={"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1},
+                         hidden_size=5, rng=0)
     with threadpool_limits(2, user_api="blas"):
-        per_row = -(-MIN_SPLIT // 100)  # the least work per row that 100 rows split at
-        assert blocks(100, per_row) == [slice(0, 50), slice(50, 100)]
-        assert blocks(100, MIN_SPLIT // 100 - 1) == [slice(0, 100)]
-        assert blocks(1, MIN_SPLIT) == [slice(0, 1)]
-    with threadpool_limits(1, user_api="blas"):
+        for net in (mlp, conv):
+            with net.threads():
+                seen.append(blas_threads())
+    assert seen == [2, 1]  # an MLP keeps the BLAS's own threading
+
+
+def test_affine_splits_its_products_only_inside_chunk_threads():
+    from bprop.layers.parallel import MIN_SPLIT, blocks, chunk_threads
+
+    per_row = -(-MIN_SPLIT // 100)  # the least work per row at which 100 rows are split
+    with threadpool_limits(2, user_api="blas"):
+        assert blocks(100, per_row) == [slice(0, 100)]
+        with chunk_threads():
+            assert blocks(100, per_row) == [slice(0, 50), slice(50, 100)]
+            assert blocks(100, MIN_SPLIT // 100 - 1) == [slice(0, 100)]
+            assert blocks(1, MIN_SPLIT) == [slice(0, 1)]
+            with chunk_threads():  # reentrant
+                assert blas_threads() == 1
+            assert blas_threads() == 1
+        assert blas_threads() == 2
+    with threadpool_limits(1, user_api="blas"), chunk_threads():
         assert blocks(100, MIN_SPLIT) == [slice(0, 100)]
+
+
+def test_affine_gives_the_same_bits_in_blocks_on_two_threads():
+    from bprop.layers import Affine
+    from bprop.layers.parallel import chunk_threads
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 3, 10, 10)).astype(np.float32)
+    dout = rng.standard_normal((64, 700)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        layer = Affine(300, 700, rng=0, dtype=np.float32)
+        with threadpool_limits(threads, user_api="blas"), chunk_threads():
+            results.append((layer.forward(x), layer.backward(dout), layer.dW, layer.db))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
