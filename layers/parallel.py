@@ -106,12 +106,17 @@ def chunk_threads():
             lib.set_num_threads(count)
 
 
+def shared_threads():
+    """``T`` inside :func:`chunk_threads` (the threads a layer may split its work over),
+    else 1: then a layer runs its plain textbook code."""
+    return getattr(_local, "threads", None) or 1
+
+
 def blocks(n, work_per_row=0):
     """Near-equal slices of ``range(n)``: inside :func:`chunk_threads`, one per thread
     when ``n * work_per_row >= MIN_SPLIT``; otherwise the single slice ``range(n)``.
     How a layer splits the rows of a matrix product over :func:`run_chunks`."""
-    t = getattr(_local, "threads", None) or 1
-    t = max(1, min(t, n)) if n * work_per_row >= MIN_SPLIT else 1
+    t = max(1, min(shared_threads(), n)) if n * work_per_row >= MIN_SPLIT else 1
     return [slice(i * n // t, (i + 1) * n // t) for i in range(t)]
 
 

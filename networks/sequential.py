@@ -116,6 +116,7 @@ class Sequential:
                                  "create a new layer for each place")
             seen[id(layer)] = name
         self.layers = layers
+        self._splits_work = any(layer.splits_work for layer in layers.values())  # see threads()
         self.last_layer = self._loss_layer(owner, loss)
         self.dtype = check_dtype(owner, dtype)
         lam = weight_decay_lambda
@@ -220,9 +221,7 @@ class Sequential:
     def threads(self):
         """The context each forward and backward runs in: :func:`~bprop.layers.parallel.chunk_threads`
         when a layer splits its work over threads itself (convolution, pooling), else none."""
-        if any(layer.splits_work for layer in self.layers.values()):
-            return chunk_threads()
-        return nullcontext()
+        return chunk_threads() if self._splits_work else nullcontext()
 
     def predict(self, x, train=False):
         """Scores before the loss layer. x : (N, *input_shape) -> (N, *output_shape)."""
