@@ -30,7 +30,7 @@ from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
-_state = {"blas": None, "pool": None, "pool_size": 0}
+_state = {"blas": None, "pool": None, "pool_size": 0, "active": 0}
 _lock = threading.Lock()
 _local = threading.local()  # .threads: T inside chunk_threads(), else None
 
@@ -98,9 +98,13 @@ def chunk_threads():
     for lib in libs:
         lib.set_num_threads(1)
     _local.threads = threads
+    with _lock:
+        _state["active"] += 1
     try:
         yield
     finally:
+        with _lock:
+            _state["active"] -= 1
         _local.threads = None
         for lib, count in zip(libs, saved):
             lib.set_num_threads(count)
@@ -109,6 +113,8 @@ def chunk_threads():
 def shared_threads():
     """``T`` inside :func:`chunk_threads` (the threads a layer may split its work over),
     else 1: then a layer runs its plain textbook code."""
+    if not _state["active"]:  # no chunk_threads() open in any thread: skip the thread-local lookup
+        return 1
     return getattr(_local, "threads", None) or 1
 
 
