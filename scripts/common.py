@@ -166,9 +166,10 @@ def make_parser(description, quick="a run of a few seconds with a smaller set-up
     parser.add_argument(
         "--threads", type=nonneg_int, default=None, metavar="N",
         help="BLAS threads; 0 leaves the BLAS default. Default: 1, unless OPENBLAS_NUM_THREADS, "
-             "OMP_NUM_THREADS or MKL_NUM_THREADS is set. The matrix products here are small: two "
-             "threads are at best 10-20%% faster on an idle machine, and many times slower when "
-             "other processes keep the cores busy")
+             "OMP_NUM_THREADS or MKL_NUM_THREADS is set. For the 100-wide MLPs two threads are "
+             "at best 10-30%% faster on an idle machine, for conv nets (which split their own work "
+             "over these threads) about 1.3-1.4x; many times slower when other processes keep "
+             "the cores busy")
     return parser
 
 
