@@ -170,3 +170,23 @@ def test_pooling_backward_before_forward_and_wrong_dout():
     layer.forward(X4)
     with pytest.raises(ValueError, match=r"dout has shape \(1, 1, 4, 4\), expected \(1, 1, 2, 2\)"):
         layer.backward(np.zeros((1, 1, 4, 4)))
+
+
+@pytest.mark.parametrize("kw", [dict(pool_h=2, pool_w=2, stride=2), dict(pool_h=3, pool_w=3, stride=2, pad=1),
+                                dict(pool_h=2, pool_w=2, stride=2, mode="avg")])
+def test_pooling_in_chunks_of_the_batch_matches_numerical_and_the_whole_batch(monkeypatch, kw):
+    import bprop.layers.convolution as conv_module
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((5, 3, 7, 7))
+    whole = Pooling(**kw)
+    y = whole.forward(x)
+    dout = rng.standard_normal(y.shape)
+    dx = whole.backward(dout)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # every sample its own chunk
+    layer = Pooling(**kw)
+    assert len(layer.chunks(x)) == 5
+    np.testing.assert_array_equal(layer.forward(x), y)
+    np.testing.assert_array_equal(layer.backward(dout), dx)
+    analytic, numeric = check_layer_gradient(layer, x, rng=rng)
+    assert_gradients_close(analytic, numeric)
