@@ -451,3 +451,42 @@ def test_a_state_that_fails_late_leaves_network_and_optimizer_unchanged(checkpoi
 if __name__ == "__main__":
     if sys.argv[1:2] == ["run"]:
         child(json.loads(sys.argv[2]))
+
+
+def test_train_convnet_on_two_threads_stopped_by_ctrl_c_resumes_to_the_one_thread_result(tmp_path, mnist_root):
+    """SIGINT while a conv net's chunks run on two threads: exit 130 and a checkpoint; the
+    resumed run on two threads ends with the weights and history, bit for bit, of a run
+    never interrupted on one thread (the layers' sums do not depend on the thread count)."""
+    options = ["--train-size", "300", "--verbose", "2", "--seed", "2"]
+    path = str(tmp_path / "ck.npz")
+    proc = script("train_convnet", *options, "--threads", "2", "--epochs", "10000", "--out", str(tmp_path / "cut"),
+                  "--checkpoint", path, mnist_root=mnist_root,
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for_epoch(path, 1, proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    done = load_checkpoint(path)["progress"]["epochs_done"]
+    epochs = ["--epochs", str(done + 2)]
+    resumed = script("train_convnet", *options, "--threads", "2", *epochs, "--out", str(tmp_path / "cut"),
+                     "--checkpoint", path, "--resume", mnist_root=mnist_root)
+    full = script("train_convnet", *options, "--threads", "1", *epochs, "--out", str(tmp_path / "full"),
+                  mnist_root=mnist_root)
+    for run in (resumed, full):
+        out, err = run.communicate(timeout=WAIT)
+        assert run.returncode == 0, out + err
+    results = {}
+    for name in ("cut", "full"):
+        with np.load(tmp_path / name / "convnet_mnist_weights.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        history = json.loads((tmp_path / name / "convnet_mnist.json").read_text())["history"]
+        results[name] = arrays, without_time(history)
+    (a, ha), (b, hb) = results["cut"], results["full"]
+    assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    assert ha == hb and ha["epoch"] == list(range(1, done + 3))
