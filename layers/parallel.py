@@ -84,7 +84,8 @@ def chunk_threads():
     around backward: an OpenBLAS thread left idle after a threaded product keeps
     spinning on a core for a while, so mixing the BLAS's threads with these made a
     2-thread conv step no faster than a 1-thread one. Reentrant; with one BLAS thread it
-    changes nothing.
+    changes nothing. The BLAS setting is process-wide: Python threads that train other
+    networks at the same time see one BLAS thread meanwhile (correct, only slower).
     """
     if getattr(_local, "threads", None) is not None:
         yield
