@@ -181,18 +181,25 @@ def test_diverging_run_is_recorded_as_failed_and_not_retried(tmp_path):
     assert retried.runs[1]["status"] == "failed"
 
 
-def test_worker_process_killed_mid_run_has_its_run_executed_again(tmp_path):
+def sweep_with_a_worker_killed_mid_run(tmp_path, **where):
+    """Four paused runs on two workers; a thread kills the process of the first run to start.
+    Returns the configurations, the victim's config and pid, the result and its record."""
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     configs = [spiral_config(seed, pause=0.5, pid_dir=str(pid_dir)) for seed in range(4)]
     killed = {}
     killer = threading.Thread(target=kill_first_run, args=(pid_dir, killed), daemon=True)
     killer.start()
-    result = run_sweep(paused_run, configs, tmp_path / "s.sqlite", workers=2, timeout=TIMEOUT)
+    result = run_sweep(paused_run, configs, tmp_path / "s.sqlite", workers=2, timeout=TIMEOUT, **where)
     killer.join(timeout=TIMEOUT)
     assert "pid" in killed, "no run started"
     assert len(result.done) == 4, [r["error"] for r in result.failed]
     victim = result.runs[[config_key(c) for c in configs].index(config_key(killed["config"]))]
+    return configs, killed, result, victim
+
+
+def test_worker_process_killed_mid_run_has_its_run_executed_again(tmp_path):
+    configs, killed, result, victim = sweep_with_a_worker_killed_mid_run(tmp_path)
     assert victim["attempts"] == 2 and pid_of(victim) != killed["pid"]
     assert sum(r["attempts"] for r in result.runs) == 5  # nobody else was charged
     for record, expected in zip(result.runs, one_by_one(configs)):
@@ -201,18 +208,7 @@ def test_worker_process_killed_mid_run_has_its_run_executed_again(tmp_path):
 
 def test_dask_local_cluster_survives_a_worker_killed_mid_run(tmp_path):
     pytest.importorskip("distributed")
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    configs = [spiral_config(seed, pause=0.5, pid_dir=str(pid_dir)) for seed in range(4)]
-    killed = {}
-    killer = threading.Thread(target=kill_first_run, args=(pid_dir, killed), daemon=True)
-    killer.start()
-    result = run_sweep(paused_run, configs, tmp_path / "s.sqlite", scheduler="local", workers=2,
-                       timeout=TIMEOUT)
-    killer.join(timeout=TIMEOUT)
-    assert "pid" in killed, "no run started"
-    assert len(result.done) == 4, [r["error"] for r in result.failed]
-    victim = result.runs[[config_key(c) for c in configs].index(config_key(killed["config"]))]
+    configs, killed, result, victim = sweep_with_a_worker_killed_mid_run(tmp_path, scheduler="local")
     assert pid_of(victim) != killed["pid"]  # the Dask scheduler ran it again elsewhere
     for record, expected in zip(result.runs, one_by_one(configs)):
         assert_bit_identical(record, expected)
