@@ -216,14 +216,10 @@ def script(name, *args, mnist_root, **popen):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
-def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_result(tmp_path, mnist_root):
-    """SIGINT once epoch 1 is reported: the script exits 130 saying how to resume; the same
-    command with --resume then ends with the weights and history of a run never interrupted."""
-    options = ["--train-size", "500", "--verbose", "2", "--optimizer", "adam", "--lr", "0.003",
-               "--batchnorm", "--dropout", "0.2", "--lr-schedule", "exponential", "--seed", "3"]
-    path = str(tmp_path / "ck.npz")
-    proc = script("train_mnist", *options, "--epochs", "10000", "--out", str(tmp_path / "cut"),
-                  "--checkpoint", path, mnist_root=mnist_root,
+def ctrl_c_after_first_epoch(name, args, path, mnist_root):
+    """Start the script with ``--checkpoint path``, SIGINT it once its checkpoint holds epoch
+    1, and return ``(status, stdout, stderr)``."""
+    proc = script(name, *args, "--checkpoint", path, mnist_root=mnist_root,
                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_epoch(path, 1, proc)
@@ -233,7 +229,25 @@ def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, out + err
+    return proc.returncode, out, err
+
+
+def saved_run(folder, prefix):
+    """The weights a script saved in ``folder`` and its history without the timings."""
+    with np.load(folder / f"{prefix}_weights.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    return arrays, without_time(json.loads((folder / f"{prefix}.json").read_text())["history"])
+
+
+def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_result(tmp_path, mnist_root):
+    """SIGINT once epoch 1 is reported: the script exits 130 saying how to resume; the same
+    command with --resume then ends with the weights and history of a run never interrupted."""
+    options = ["--train-size", "500", "--verbose", "2", "--optimizer", "adam", "--lr", "0.003",
+               "--batchnorm", "--dropout", "0.2", "--lr-schedule", "exponential", "--seed", "3"]
+    path = str(tmp_path / "ck.npz")
+    status, out, err = ctrl_c_after_first_epoch(
+        "train_mnist", [*options, "--epochs", "10000", "--out", str(tmp_path / "cut")], path, mnist_root)
+    assert status == 130, out + err
     done = load_checkpoint(path)["progress"]["epochs_done"]
     assert f"the training state after epoch {done} is in {path}: run the same command with --resume" in out
 
@@ -247,13 +261,7 @@ def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_
         assert proc.returncode == 0, out + err
         outputs.append(out)
     assert f"resuming from {path} after epoch {done}" in outputs[0]
-    results = {}
-    for name in ("cut", "full"):
-        with np.load(tmp_path / name / "train_mnist_weights.npz", allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        history = json.loads((tmp_path / name / "train_mnist.json").read_text())["history"]
-        results[name] = arrays, without_time(history)
-    (a, ha), (b, hb) = results["cut"], results["full"]
+    (a, ha), (b, hb) = saved_run(tmp_path / "cut", "train_mnist"), saved_run(tmp_path / "full", "train_mnist")
     assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
     assert ha == hb and ha["epoch"] == list(range(1, done + 3))
 
@@ -459,18 +467,10 @@ def test_train_convnet_on_two_threads_stopped_by_ctrl_c_resumes_to_the_one_threa
     never interrupted on one thread (the layers' sums do not depend on the thread count)."""
     options = ["--train-size", "300", "--verbose", "2", "--seed", "2"]
     path = str(tmp_path / "ck.npz")
-    proc = script("train_convnet", *options, "--threads", "2", "--epochs", "10000", "--out", str(tmp_path / "cut"),
-                  "--checkpoint", path, mnist_root=mnist_root,
-                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        wait_for_epoch(path, 1, proc)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=WAIT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, out + err
+    status, out, err = ctrl_c_after_first_epoch(
+        "train_convnet", [*options, "--threads", "2", "--epochs", "10000", "--out", str(tmp_path / "cut")],
+        path, mnist_root)
+    assert status == 130, out + err
     assert "Traceback" not in err
     done = load_checkpoint(path)["progress"]["epochs_done"]
     epochs = ["--epochs", str(done + 2)]
@@ -481,12 +481,6 @@ def test_train_convnet_on_two_threads_stopped_by_ctrl_c_resumes_to_the_one_threa
     for run in (resumed, full):
         out, err = run.communicate(timeout=WAIT)
         assert run.returncode == 0, out + err
-    results = {}
-    for name in ("cut", "full"):
-        with np.load(tmp_path / name / "convnet_mnist_weights.npz", allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        history = json.loads((tmp_path / name / "convnet_mnist.json").read_text())["history"]
-        results[name] = arrays, without_time(history)
-    (a, ha), (b, hb) = results["cut"], results["full"]
+    (a, ha), (b, hb) = saved_run(tmp_path / "cut", "convnet_mnist"), saved_run(tmp_path / "full", "convnet_mnist")
     assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
     assert ha == hb and ha["epoch"] == list(range(1, done + 3))
