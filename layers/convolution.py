@@ -149,6 +149,7 @@ class Convolution(Layer):
         self.db = None
         self._xp = None
         self._col = None
+        self._chunks = None
         self._x_shape = None
         self._out_hw = None
 
@@ -164,15 +165,19 @@ class Convolution(Layer):
         gaussian_(self.W, init, self.fan_in, rng)
         self.b[...] = 0
 
+    def _col_bytes(self, out_hw, dtype):
+        """Bytes of one sample's im2col rows."""
+        return int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize
+
     def chunks(self, n, out_hw, dtype):
         """The slices of a batch of ``n`` that forward and backward unroll one at a time,
         each holding about ``CHUNK_BYTES`` of im2col matrix."""
-        return batch_chunks(n, int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize)
+        return batch_chunks(n, self._col_bytes(out_hw, dtype))
 
     def keeps_col(self, n, out_hw, dtype):
         """Whether forward keeps the whole batch's im2col matrix for backward (when it is
         at most ``KEEP_COL_BYTES``) rather than unrolling each chunk again there."""
-        return n * int(np.prod(out_hw)) * self.fan_in * np.dtype(dtype).itemsize <= KEEP_COL_BYTES
+        return n * self._col_bytes(out_hw, dtype) <= KEEP_COL_BYTES
 
     def output_shape(self, input_shape):
         fn, c, fh, fw = self.W.shape
@@ -212,6 +217,7 @@ class Convolution(Layer):
             rows += self.b
 
         run_chunks(forward_chunk, len(chunks))
+        self._chunks = chunks
         self._col = col_all
         self._xp = xp
         self._x_shape = x.shape
@@ -230,7 +236,7 @@ class Convolution(Layer):
         d_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1))  # (N, OH, OW, FN); free if channels-last
         # dW and db are sums over the chunks: each chunk's products go to its own slot and
         # the slots are added in chunk order, the same sums whichever thread ran which chunk.
-        chunks = self.chunks(n, (oh, ow), xp.dtype)
+        chunks = self._chunks  # as forward unrolled them (and as a kept matrix is laid out)
         parts = np.empty((len(chunks), fn, k), dtype=np.result_type(d_cl, xp))
         parts_b = np.empty((len(chunks), fn), dtype=d_cl.dtype)
         # db sums dout over the rows of a chunk: a product with a vector of ones is a BLAS
