@@ -93,22 +93,21 @@ def chunk_threads():
     libs = _blas().lib_controllers
     saved = [lib.get_num_threads() or 1 for lib in libs]
     threads = max(saved, default=1)
-    if threads <= 1:
-        yield
-        return
-    for lib in libs:
-        lib.set_num_threads(1)
-    _local.threads = threads
-    with _lock:
-        _state["active"] += 1
+    _local.threads = threads  # also when 1: run_chunks inside then asks the BLAS no more
+    if threads > 1:
+        for lib in libs:
+            lib.set_num_threads(1)
+        with _lock:
+            _state["active"] += 1
     try:
         yield
     finally:
-        with _lock:
-            _state["active"] -= 1
         _local.threads = None
-        for lib, count in zip(libs, saved):
-            lib.set_num_threads(count)
+        if threads > 1:
+            with _lock:
+                _state["active"] -= 1
+            for lib, count in zip(libs, saved):
+                lib.set_num_threads(count)
 
 
 def shared_threads():
@@ -139,11 +138,7 @@ def run_chunks(work, n_chunks):
     here once every thread has stopped.
     """
     threads = getattr(_local, "threads", None)
-    if threads is None:
-        if blas_threads() <= 1:
-            for i in range(n_chunks):
-                work(i)
-            return
+    if threads is None:  # a layer used on its own: the BLAS count decides, as in a network
         with chunk_threads():
             run_chunks(work, n_chunks)
         return
