@@ -87,7 +87,7 @@ class Pooling(Layer):
         self._out_shape = (n, c, oh, ow)
         out = np.empty((n, oh, ow, c), dtype=x.dtype).transpose(0, 3, 1, 2)  # channels-last memory
         offsets = list(window_offsets(ph, pw, oh, ow, s))
-        # arg[n, c, i, j]: flat offset p*pw + q of the window's first maximum
+        # arg[n, c, i, j]: index k (row-major, as window_offsets yields them) of the window's first maximum
         arg = None if self.mode == "avg" else \
             np.empty((n, oh, ow, c), dtype=np.min_scalar_type(ph * pw - 1)).transpose(0, 3, 1, 2)
         chunks = self.chunks(x)
@@ -104,14 +104,14 @@ class Pooling(Layer):
                 return
             a = arg[b]
             a[...] = 0
-            for p_, q, rows, cols in offsets[1:]:
+            for k, (_, _, rows, cols) in enumerate(offsets[1:], start=1):
                 v = xb[:, :, rows, cols]
                 bigger = v > o  # strict: on ties the earlier offset keeps the gradient
                 np.maximum(o, v, out=o)
-                # a = where(bigger, offset, a) as arithmetic, several times faster than
+                # a = where(bigger, k, a) as arithmetic, several times faster than
                 # np.where or np.putmask on these strided arrays
                 a *= ~bigger
-                a += bigger * a.dtype.type(p_ * pw + q)
+                a += bigger * a.dtype.type(k)
 
         run_chunks(forward_chunk, len(chunks))
         self._cache = (chunks, arg)
@@ -130,7 +130,7 @@ class Pooling(Layer):
         n, c, h, w = self._x_shape
         oh, ow = self._out_shape[2:]
         dxp = channels_last_zeros(n, c, h + 2 * p, w + 2 * p, dout.dtype)
-        dout = in_layout_of(dout, arg if arg is not None else dxp[:, :, :oh, :ow])  # channels-last
+        dout = in_layout_of(dout, dxp[:, :, :oh, :ow])  # channels-last, as dx and arg
         disjoint = s >= ph and s >= pw  # then each pixel is written at most once
         offsets = list(window_offsets(ph, pw, oh, ow, s))
 
