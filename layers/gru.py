@@ -111,7 +111,6 @@ class GRU(RecurrentCell):
         super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
         self.bhn = _hidden_bias("GRU", bhn, self.Wh)
         self.dbhn = None
-        self._cache = None
 
     def forward(self, x, h_prev=None):
         x, ax = self._project(x)
@@ -162,7 +161,6 @@ class TimeGRU(TimeRecurrent):
         super().__init__(Wx, Wh, b, stateful=stateful, input_grad=input_grad, init=init, rng=rng, dtype=dtype)
         self.bhn = _hidden_bias("TimeGRU", bhn, self.Wh)
         self.dbhn = None
-        self._cache = None
 
     def forward(self, x, train=True):
         x2d, ax = self._project(x)

@@ -84,10 +84,6 @@ class LSTM(RecurrentCell):
 
     kind = "lstm"
 
-    def __init__(self, Wx, Wh, b=None, *, init="xavier", rng=None, dtype=np.float64):
-        super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
-        self._cache = None
-
     def forward(self, x, h_prev=None, c_prev=None):
         x, ax = self._project(x)
         h_prev, c_prev = self._check_states([("h_prev", h_prev), ("c_prev", c_prev)], x.shape[0], ax.dtype)
@@ -133,11 +129,6 @@ class TimeLSTM(TimeRecurrent):
     kind = "lstm"
     default_name = "LSTM"  # named LSTM1, LSTM2, ... in a network
     state_names = ("h", "c")
-
-    def __init__(self, Wx, Wh, b=None, *, stateful=False, input_grad=True, init="xavier", rng=None,
-                 dtype=np.float64):
-        super().__init__(Wx, Wh, b, stateful=stateful, input_grad=input_grad, init=init, rng=rng, dtype=dtype)
-        self._cache = None
 
     def forward(self, x, train=True):
         x2d, ax = self._project(x)

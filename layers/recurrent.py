@@ -84,6 +84,7 @@ class RecurrentWeights(Layer):
         self.dWx = None
         self.dWh = None
         self.db = None
+        self._cache = None  # what the subclass's forward keeps for its backward
 
     @classmethod
     def n_gates(cls):

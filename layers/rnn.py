@@ -53,10 +53,6 @@ class RNN(RecurrentCell):
 
     kind = "rnn"
 
-    def __init__(self, Wx, Wh, b=None, *, init="xavier", rng=None, dtype=np.float64):
-        super().__init__(Wx, Wh, b, init=init, rng=rng, dtype=dtype)
-        self._cache = None
-
     def forward(self, x, h_prev=None):
         x, ax = self._project(x)
         (h_prev,) = self._check_states([("h_prev", h_prev)], x.shape[0], ax.dtype)
@@ -93,11 +89,6 @@ class TimeRNN(TimeRecurrent):
 
     kind = "rnn"
     default_name = "RNN"  # named RNN1, RNN2, ... in a network
-
-    def __init__(self, Wx, Wh, b=None, *, stateful=False, input_grad=True, init="xavier", rng=None,
-                 dtype=np.float64):
-        super().__init__(Wx, Wh, b, stateful=stateful, input_grad=input_grad, init=init, rng=rng, dtype=dtype)
-        self._cache = None
 
     def forward(self, x, train=True):
         x2d, ax = self._project(x)
