@@ -5,7 +5,7 @@ import numpy as np
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
 from .init import gaussian_, init_scale
-from .parallel import blocks, run_chunks, shared_threads
+from .parallel import blocks, in_chunk_threads, run_chunks
 from .rng import make_rng
 
 
@@ -101,14 +101,14 @@ class Affine(Layer):
                 f"W expects {self.W.shape[0]}"
             )
         self._x = x
-        if shared_threads() > 1:
+        if in_chunk_threads():
             return self._forward_in_blocks(x)
         out = x @ self.W
         out += self.b
         return out
 
     def _forward_in_blocks(self, x):
-        # inside a conv net's chunk_threads(): blocks of rows on T threads, the same bits
+        # inside a conv net's chunk_threads(): fixed blocks of rows, on however many threads
         rows = blocks(x.shape[0], self.W.size)
         out = np.empty((x.shape[0], self.W.shape[1]), dtype=np.result_type(x, self.W))
 
@@ -122,7 +122,7 @@ class Affine(Layer):
     def backward(self, dout):
         x = self._need_cache(self._x)
         check_dout(self, dout, (x.shape[0], self.W.shape[1]))
-        if shared_threads() > 1:
+        if in_chunk_threads():
             return self._backward_in_blocks(x, dout)
         self.dW = np.matmul(x.T, dout, out=self._grad_out("W"))
         self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
@@ -133,7 +133,7 @@ class Affine(Layer):
 
     def _backward_in_blocks(self, x, dout):
         # inside a conv net's chunk_threads(): dW by blocks of its rows and dx by blocks of
-        # the batch, each block a whole product of its own (the same bits for any count)
+        # the batch, each block a whole product of its own, cut the same way for any count
         self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
         w_rows = blocks(self.W.shape[0], x.shape[0] * self.W.shape[1])
         x_rows = blocks(x.shape[0], self.W.size) if self.input_grad else []

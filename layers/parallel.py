@@ -18,8 +18,13 @@ into row blocks over the same threads (:func:`blocks`). Networks without such la
 (MLPs, recurrent nets) keep the BLAS's own threading, unchanged.
 
 With one BLAS thread (the scripts' default) everything runs in order on the calling
-thread, exactly as a plain loop. Results never depend on the thread count: each chunk
-writes only its own output, and sums over chunks are added in chunk order afterwards.
+thread, exactly as a plain loop. Results never depend on the thread count, on any BLAS
+kernel: how the work is cut (chunks of the batch, row blocks of a product) depends only on
+the shapes, never on ``T``, so every thread count runs the same single-threaded products on
+the same pieces; each chunk writes only its own output, and sums over chunks are added in
+chunk order afterwards. (A product cut into row blocks need not give the bits of the
+whole product: OpenBLAS's Haswell kernels round rows differently by their position in the
+kernel's tiles. So the cut itself must not move with ``T``.)
 """
 
 import itertools
@@ -71,6 +76,11 @@ def _pool(size):
 #: below this many multiply-adds a matrix product is not split over threads: handing
 #: a block to another thread costs tens of microseconds
 MIN_SPLIT = 1 << 20
+#: the number of row blocks a product of at least ``MIN_SPLIT`` multiply-adds is cut into
+#: inside :func:`chunk_threads`, whatever the thread count (see the module docstring);
+#: two suits the 2-core machines the library is tuned on, and at one thread two blocks
+#: cost next to nothing over the whole product
+SPLIT_BLOCKS = 2
 
 
 @contextmanager
@@ -78,13 +88,14 @@ def chunk_threads():
     """Run a whole network step on this library's threads instead of the BLAS's.
 
     On entry the BLAS thread count ``T`` is read and the BLAS set to one thread; inside,
-    :func:`run_chunks` spreads chunks over ``T`` threads and :func:`blocks` splits large
-    products ``T`` ways; on exit the BLAS gets its ``T`` threads back. A network with
+    :func:`run_chunks` spreads chunks over ``T`` threads and :func:`blocks` cuts large
+    products into ``SPLIT_BLOCKS`` row blocks (for any ``T``, one included); on exit the
+    BLAS gets its ``T`` threads back. A network with
     layers that split their work (``Layer.splits_work``) enters it around forward and
     around backward: an OpenBLAS thread left idle after a threaded product keeps
     spinning on a core for a while, so mixing the BLAS's threads with these made a
     2-thread conv step no faster than a 1-thread one. Reentrant; with one BLAS thread it
-    changes nothing. The BLAS setting is process-wide: Python threads that train other
+    leaves the BLAS as it is. The BLAS setting is process-wide: Python threads that train other
     networks at the same time see one BLAS thread meanwhile (correct, only slower).
     """
     if getattr(_local, "threads", None) is not None:
@@ -94,36 +105,40 @@ def chunk_threads():
     saved = [lib.get_num_threads() or 1 for lib in libs]
     threads = max(saved, default=1)
     _local.threads = threads  # also when 1: run_chunks inside then asks the BLAS no more
+    with _lock:
+        _state["active"] += 1
     if threads > 1:
         for lib in libs:
             lib.set_num_threads(1)
-        with _lock:
-            _state["active"] += 1
     try:
         yield
     finally:
         _local.threads = None
+        with _lock:
+            _state["active"] -= 1
         if threads > 1:
-            with _lock:
-                _state["active"] -= 1
             for lib, count in zip(libs, saved):
                 lib.set_num_threads(count)
 
 
-def shared_threads():
-    """``T`` inside :func:`chunk_threads` (the threads a layer may split its work over),
-    else 1: then a layer runs its plain textbook code."""
+def in_chunk_threads():
+    """Whether this thread is inside :func:`chunk_threads` (a conv net's pass), at any
+    thread count: there a layer cuts its large products into :func:`blocks`; elsewhere it
+    runs its plain textbook code."""
     if not _state["active"]:  # no chunk_threads() open in any thread: skip the thread-local lookup
-        return 1
-    return getattr(_local, "threads", None) or 1
+        return False
+    return getattr(_local, "threads", None) is not None
 
 
 def blocks(n, work_per_row=0):
-    """Near-equal slices of ``range(n)``: inside :func:`chunk_threads`, one per thread
-    when ``n * work_per_row >= MIN_SPLIT``; otherwise the single slice ``range(n)``.
-    How a layer splits the rows of a matrix product over :func:`run_chunks`."""
-    t = max(1, min(shared_threads(), n)) if n * work_per_row >= MIN_SPLIT else 1
-    return [slice(i * n // t, (i + 1) * n // t) for i in range(t)]
+    """Near-equal slices of ``range(n)``: inside :func:`chunk_threads`, ``SPLIT_BLOCKS``
+    of them when ``n * work_per_row >= MIN_SPLIT``; otherwise the single slice
+    ``range(n)``. The cut depends on the sizes only, never on the thread count, so a
+    product computed block by block gives the same bits on 1, 2 or 8 threads. How a layer
+    splits the rows of a matrix product over :func:`run_chunks`."""
+    k = SPLIT_BLOCKS if n * work_per_row >= MIN_SPLIT and in_chunk_threads() else 1
+    k = min(k, n)
+    return [slice(i * n // k, (i + 1) * n // k) for i in range(k)]
 
 
 def run_chunks(work, n_chunks):

@@ -1,4 +1,7 @@
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -117,35 +120,79 @@ def test_only_networks_with_layers_that_split_their_work_take_the_threads_from_t
     assert seen == [2, 1]  # an MLP keeps the BLAS's own threading
 
 
-def test_affine_splits_its_products_only_inside_chunk_threads():
-    from bprop.layers.parallel import MIN_SPLIT, blocks, chunk_threads
+def test_affine_cuts_its_products_only_inside_chunk_threads_and_the_same_way_for_any_thread_count():
+    from bprop.layers.parallel import MIN_SPLIT, SPLIT_BLOCKS, blocks, chunk_threads
 
-    per_row = -(-MIN_SPLIT // 100)  # the least work per row at which 100 rows are split
-    with threadpool_limits(2, user_api="blas"):
-        assert blocks(100, per_row) == [slice(0, 100)]
-        with chunk_threads():
-            assert blocks(100, per_row) == [slice(0, 50), slice(50, 100)]
-            assert blocks(100, MIN_SPLIT // 100 - 1) == [slice(0, 100)]
-            assert blocks(1, MIN_SPLIT) == [slice(0, 1)]
-            with chunk_threads():  # reentrant
+    assert SPLIT_BLOCKS == 2
+    per_row = -(-MIN_SPLIT // 100)  # the least work per row at which 100 rows are cut
+    assert blocks(100, per_row) == [slice(0, 100)]  # outside chunk_threads: the textbook product
+    for threads in (1, 2, 3):
+        with threadpool_limits(threads, user_api="blas"):
+            assert blocks(100, per_row) == [slice(0, 100)]
+            with chunk_threads():
+                assert blocks(100, per_row) == [slice(0, 50), slice(50, 100)]
+                assert blocks(100, MIN_SPLIT // 100 - 1) == [slice(0, 100)]
+                assert blocks(1, MIN_SPLIT) == [slice(0, 1)]
+                with chunk_threads():  # reentrant
+                    assert blas_threads() == 1
                 assert blas_threads() == 1
-            assert blas_threads() == 1
-        assert blas_threads() == 2
-    with threadpool_limits(1, user_api="blas"), chunk_threads():
-        assert blocks(100, MIN_SPLIT) == [slice(0, 100)]
+            assert blas_threads() == threads
 
 
-def test_affine_gives_the_same_bits_in_blocks_on_two_threads():
+def test_affine_gives_the_same_bits_in_blocks_on_one_two_and_three_threads():
     from bprop.layers import Affine
     from bprop.layers.parallel import chunk_threads
 
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((64, 3, 10, 10)).astype(np.float32)
-    dout = rng.standard_normal((64, 700)).astype(np.float32)
+    # 45 rows: blocks of 22 and 23, neither a multiple of any kernel's row tile
+    x = rng.standard_normal((45, 3, 10, 10)).astype(np.float32)
+    dout = rng.standard_normal((45, 700)).astype(np.float32)
     results = []
-    for threads in (1, 2):
+    for threads in (1, 2, 3):
         layer = Affine(300, 700, rng=0, dtype=np.float32)
         with threadpool_limits(threads, user_api="blas"), chunk_threads():
             results.append((layer.forward(x), layer.backward(dout), layer.dW, layer.db))
-    for one, two in zip(*results):
-        np.testing.assert_array_equal(one, two)
+    for other in results[1:]:
+        for one, two in zip(results[0], other):
+            np.testing.assert_array_equal(one, two)
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+#: OpenBLAS's two x86-64 kernel families the project's machines run, and the CPU flags
+#: each needs; their float products round differently, and the thread tests must hold on both
+KERNELS = {"Haswell": {"avx2", "fma"}, "SkylakeX": {"avx512f", "avx512bw", "avx512vl", "avx512dq"}}
+_CHILD = "BPROP_TEST_KERNEL_CHILD"
+
+
+@pytest.mark.skipif(bool(os.environ.get(_CHILD)), reason="already the child run of one kernel")
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+def test_thread_count_tests_hold_under_each_blas_kernel_family(kernel):
+    """The tests above that compare bits across thread counts, run again in a fresh process
+    with ``OPENBLAS_CORETYPE=kernel`` (read by OpenBLAS when NumPy loads it)."""
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    if pinned and pinned.lower() != kernel.lower():
+        pytest.skip(f"this machine pins OPENBLAS_CORETYPE={pinned}; another kernel is not to be forced here")
+    if not KERNELS[kernel] <= _cpu_flags():
+        pytest.skip(f"this CPU lacks {sorted(KERNELS[kernel] - _cpu_flags())} for OpenBLAS's {kernel} kernels")
+    env = dict(os.environ, OPENBLAS_CORETYPE=kernel, **{_CHILD: "1"})
+    probe = subprocess.run(
+        [sys.executable, "-c", "import numpy; from threadpoolctl import threadpool_info; "
+         "print(*[i['architecture'] for i in threadpool_info() if i['user_api'] == 'blas'])"],
+        env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert probe.stdout.split() and all(a.lower() == kernel.lower() for a in probe.stdout.split()), probe.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "same_bits or same_gradients"],
+        env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout
