@@ -1,11 +1,35 @@
-"""Shared test helpers: where the real datasets are, and what to do when they are not."""
+"""Shared test helpers: one BLAS thread for the whole session, where the real datasets
+are, and what to do when they are not."""
 
 import os
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from bprop.datasets.mnist import FILENAMES
+
+#: the environment variables through which a process spawned by a test learns its BLAS thread count
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """Every test, and every process a test spawns, runs with one BLAS thread unless it sets
+    another count itself (``threadpool_limits(2, user_api="blas")``, ``--threads 2``).
+
+    NumPy's default is one BLAS thread per core. On a 2-core machine where anything else
+    runs (another process, a test's worker processes), every threaded product waits for
+    the OpenBLAS thread whose core is taken, and the small products of these tests gain
+    nothing from a second thread anyway: the float32-versus-float64 MNIST test takes 48 s
+    at two threads against 5 s at one on a busy 2-core machine. What the tests check does
+    not depend on the count (the thread tests set both counts they compare), so the suite
+    runs at the fast one.
+    """
+    with pytest.MonkeyPatch.context() as patch, threadpool_limits(limits=1, user_api="blas"):
+        for name in BLAS_THREAD_VARIABLES:
+            patch.setenv(name, "1")
+        yield
 
 
 def real_data_folder(name):
