@@ -163,27 +163,27 @@ def plot(plt, history, baselines, title):
     ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="window")
     ax.plot(it, common.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
     ax.set_xlabel("window (iteration)")
+    common.integer_ticks(ax)
     ax.set_title("training loss of every window")
     ax = axes[1]
     ax.plot(history["epoch"], history["train_loss"], "o-", ms=4, label="training (mean over the epoch)")
     ax.plot(history["epoch"], history["val_loss"], "s--", ms=4, label="validation")
-    ax.set_xlabel("epoch")
+    common.epoch_axis(ax, len(history["epoch"]))
+    common.mark_lone_points(ax)
     ax.set_title("loss after each epoch")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    if len(history["epoch"]) == 1:
-        ax.set_xlim(0.5, 1.5)
     for ax in axes:
         for (name, value), style in zip(baselines.items(), (":", "-.")):
             ax.axhline(value, color="gray", ls=style, lw=1.2, label=f"{name} baseline {value:.2f}")
         ax.set_ylabel("nats per character")
         ax.grid(True)
-        ax.legend(loc="upper right")
+    # from below the lowest loss or baseline (both baselines stay in view) to a little above
+    # the unigram one
     top = max(baselines.values()) + 0.4
-    axes[0].set_ylim(min(history["iter_loss"]) - 0.1 if history["iter_loss"] else 0, top)
+    axes[0].set_ylim(min(history["iter_loss"] + list(baselines.values())) - 0.1, top)
     losses = [v for v in history["train_loss"] + history["val_loss"] if v is not None]
-    axes[1].set_ylim(min(losses) - 0.1 if losses else 0, top)
+    axes[1].set_ylim(min(losses + list(baselines.values())) - 0.1, top)
     fig.suptitle(title)
-    fig.tight_layout()
+    common.place_legends(fig, axes)
     return fig
 
 

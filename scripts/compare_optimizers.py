@@ -249,10 +249,10 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
     seeds = f"{n_seeds[0]}-{n_seeds[-1]}" if len(n_seeds) > 1 else n_seeds[0]  # fewer after Ctrl-C
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch of %d)" % args.batch_size)
+    common.integer_ticks(ax)
     ax.set_ylabel("training loss (mean of last 50 batches)")
     ax.set_title(f"784-100x4-10 ReLU on MNIST: mean and min-max over {seeds} seeds")
     ax.grid(True, which="both")
-    ax.legend()
 
     ax = axes[1]
     means = np.array([r[4] for r in rows])
@@ -266,10 +266,11 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
                    color="0.88", zorder=0)
     ax.barh(y, means, xerr=stds, color=list(colors.values()), alpha=0.8, capsize=4, zorder=2)
     ax.set_xlim(lo, min(1.0, float(np.max(means + stds)) + 0.01))
+    # The numbers in a column right of the axes, level with their bars: inside, a label would
+    # cover a short bar's error bar or a group's band.
     for yi, row in zip(y, rows):
-        label = f"{row[4]:.4f} ± {row[5]:.4f}" + (f"   group {row[1]}" if row[1] is not None else "")
-        ax.text(lo + 0.004 * (1 - lo), yi, label, va="center", fontsize="small", zorder=3,
-                bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 1})
+        label = f" {row[4]:.4f} ± {row[5]:.4f}" + (f"  group {row[1]}" if row[1] is not None else "")
+        ax.text(1.0, yi, label, va="center", fontsize="small", transform=ax.get_yaxis_transform())
     ax.set_yticks(y)
     ax.set_yticklabels([f"{row[0]} (lr {row[2]:g})" for row in rows])
     ax.set_xlabel(f"test accuracy ({n_test} images) after {args.iterations} iterations")
@@ -280,7 +281,7 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
         title = "final test accuracy (one seed: no spread, not ranked)"
     ax.set_title(title)
     ax.grid(True, axis="x", zorder=1)
-    fig.tight_layout()
+    common.place_legends(fig, [axes[0]])
     return fig
 
 

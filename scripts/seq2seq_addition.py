@@ -126,13 +126,13 @@ def plot(plt, histories, title):
     axes[1].set_yscale("log")
     axes[1].set_ylabel("training loss (nats per answer character)")
     axes[1].set_title("training loss, mean over each epoch")
+    n_epochs = max((len(h["epoch"]) for h in histories.values()), default=1)
     for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        common.epoch_axis(ax, n_epochs)
+        common.mark_lone_points(ax)
         ax.grid(True, which="both")
-        ax.legend(loc="center right" if ax is axes[0] else "upper right")
     fig.suptitle(title)
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0]: {"spots": ("center right",) + common.LEGEND_SPOTS}, axes[1]: {}})
     return fig
 
 

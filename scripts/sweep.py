@@ -250,24 +250,27 @@ def _plot_curves(plt, runs, summary, varying, title):
             epochs = np.arange(1, curves.shape[1] + 1)
             ax.plot(epochs, curves.mean(axis=0), "o-" if coloured else "-", ms=3,
                     label=label(row["config"], varying) if coloured and ax is axes[0] else None, **style)
-            if coloured and len(done) > 1:
+            if coloured and len(done) > 1 and len(epochs) > 1:
                 ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=style["color"],
                                 alpha=0.15, lw=0)
+            elif coloured and len(done) > 1:  # one epoch: the band is a bar from min to max
+                ax.vlines(epochs, curves.min(axis=0), curves.max(axis=0), color=style["color"],
+                          alpha=0.3, lw=6)
     axes[0].set_ylabel("test accuracy")
     axes[0].set_title("test accuracy after each epoch: mean over seeds, band from min to max")
     axes[1].set_ylabel("training loss")
     axes[1].set_yscale("log")
     axes[1].set_title("training loss after each epoch")
+    n_epochs = max((len(r["history"]["val_acc"]) for r in runs if r["status"] == "done"), default=1)
     for ax in axes:
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_xlabel("epoch")
+        common.epoch_axis(ax, n_epochs)
+        common.mark_lone_points(ax, values=False)
         ax.grid(True, which="both")
     with_curves = sum(1 for done, _ in _group_runs(runs, summary) if done)
     extra = f" (the best {N_COLOURED} in colour)" if with_curves > N_COLOURED else ""
-    axes[0].legend(loc="lower right", fontsize="x-small", title=f"configuration{extra}",
-                   title_fontsize="x-small")
     fig.suptitle(title)
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0]: {"fontsize": "x-small", "title": f"configuration{extra}",
+                                         "title_fontsize": "x-small"}})
     return fig
 
 
@@ -307,8 +310,8 @@ def _plot_final(plt, runs, summary, varying, title):
     ax.set_xlabel("test accuracy after the last epoch")
     ax.set_title(f"final test accuracy per configuration, best first ({title})", fontsize="medium")
     ax.grid(True, axis="x")
-    ax.legend(loc="upper left", fontsize="small")  # the best (top) rows lie on the right
-    fig.tight_layout()
+    # the best (top) rows lie on the right, so the upper left is tried first
+    common.place_legends(fig, {ax: {"fontsize": "small", "spots": ("upper left",) + common.LEGEND_SPOTS}})
     return fig
 
 
