@@ -71,11 +71,10 @@ def main(argv=None):
             ax.axvline(0, color="0.6", lw=0.8)
     axes[0, 0].set_ylabel("f(x)")
     axes[1, 0].set_ylabel("f'(x)")
-    axes[1, 0].legend(loc="upper left")
     for j in range(4):
         axes[1, j].set_ylim(-0.1, 1.1)
     fig.suptitle("Activation functions (top) and their derivatives (bottom)")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[1, 0]: {"spots": ("upper left",) + common.LEGEND_SPOTS}})
 
     names = list(columns)
     common.save_figure(fig, args.out, "activations.png")

@@ -91,14 +91,16 @@ def main(argv=None):
         ax.grid(True)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
+    for ax in axes.ravel()[:n]:
+        common.epoch_axis(ax, args.epochs, label=None)
+        common.mark_lone_points(ax, values=False)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
     for ax in axes[:, 0]:
         ax.set_ylabel("train accuracy")
-    axes[0, 0].legend(loc="lower right")
     fig.suptitle(f"784-100x5-10 ReLU on {len(x_train)} MNIST images: training accuracy with and "
                  "without batch normalisation, by initial weight scale")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0, 0]: {"spots": ("lower right",) + common.LEGEND_SPOTS}})
 
     header = ["weight_std", "train_acc_batchnorm", "train_acc_plain", "test_acc_batchnorm", "test_acc_plain"]
     common.save_figure(fig, args.out, "batch_norm_compare.png")

@@ -81,7 +81,6 @@ def main(argv=None):
     ax.plot(*START, "ks", ms=8, label=f"start {START}")
     ax.plot(0, 0, "r+", ms=12, mew=2, label="minimum")
     ax.set_title(f"gradient descent, lr 0.1, {args.steps} steps")
-    ax.legend(loc="lower right")
     for ax in axes[:2]:
         ax.set_aspect("equal")
         ax.set_xlabel("$x_0$")
@@ -92,11 +91,11 @@ def main(argv=None):
         dist = np.maximum(np.hypot(paths[lr][:, 0], paths[lr][:, 1]), 1e-300)
         ax.semilogy(np.arange(len(dist)), dist, color=color, lw=2, label=f"lr {lr:g}")
     ax.set_xlabel("step")
+    common.integer_ticks(ax)
     ax.set_ylabel("distance to the minimum")
     ax.set_title("too large a step diverges, too small barely moves")
     ax.grid(True, which="major")
-    ax.legend()
-    fig.tight_layout()
+    common.place_legends(fig, {axes[1]: {"spots": ("lower right",) + common.LEGEND_SPOTS}, axes[2]: {}})
 
     common.save_figure(fig, args.out, "gradient_descent.png")
     common.save_json(results, args.out, "gradient_descent.json")

@@ -134,7 +134,6 @@ def main(argv=None):
     ax.set_xlabel("learning rate")
     ax.set_ylabel("weight decay")
     ax.set_title(f"{len(trials)} random trials, validation accuracy after {args.epochs} epochs")
-    ax.legend(loc="upper left")
     ax = axes[1]
     n_best = min(10, len(ranked))
     for t in ranked[n_best:]:
@@ -142,13 +141,14 @@ def main(argv=None):
     for k, t in enumerate(ranked[:n_best]):
         ax.plot(np.arange(1, args.epochs + 1), t["val_curve"], color=f"C{k}", lw=1.6,
                 label=f"lr {t['lr']:.1e}, wd {t['weight_decay']:.1e}: {t['val_acc']:.3f}")
-    ax.set_xlabel("epoch")
+    common.epoch_axis(ax, args.epochs)
+    common.mark_lone_points(ax, values=False)
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"the {n_best} best trials (the others in grey)")
     ax.grid(True)
-    ax.legend(loc="upper left", fontsize="x-small")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0]: {"spots": ("upper left",) + common.LEGEND_SPOTS},
+                               ax: {"fontsize": "x-small", "spots": ("upper left",) + common.LEGEND_SPOTS}})
 
     header = ["rank", "trial", "lr", "weight_decay", "val_acc", "train_acc"]
     rows = [[r + 1, t["trial"], t["lr"], t["weight_decay"], t["val_acc"], t["train_acc"]]

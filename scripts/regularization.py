@@ -72,21 +72,21 @@ def main(argv=None):
         ax.plot(h["epoch"], h["train_acc"], "-", color="C0", label="train")
         ax.plot(h["epoch"], h["val_acc"], "-", color="C1", label="test (1000 images)")
         ax.set_title(name)
-        ax.set_xlabel("epoch")
+        common.epoch_axis(ax, len(h["epoch"]))
+        common.mark_lone_points(ax)
         ax.set_ylim(0, 1.02)
         ax.grid(True)
     axes[0].set_ylabel("accuracy")
-    axes[0].legend(loc="lower right")
     ax = axes[3]
     for k, (name, h) in enumerate(histories.items()):
         gap = np.array(h["train_acc"]) - np.array(h["val_acc"])
         ax.plot(h["epoch"], gap, color=f"C{k + 2}", label=name)
     ax.set_title("train - test accuracy")
-    ax.set_xlabel("epoch")
+    common.epoch_axis(ax, max((len(h["epoch"]) for h in histories.values()), default=1))
+    common.mark_lone_points(ax)
     ax.grid(True)
-    ax.legend()
     fig.suptitle(f"Overfitting {len(x_train)} MNIST images with a 784-100x6-10 ReLU net, and two remedies")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0]: {"spots": ("lower right",) + common.LEGEND_SPOTS}, ax: {}})
 
     header = ["setting", "train_acc", "test_acc", "gap"]
     print(common.format_table(header, rows))

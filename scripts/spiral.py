@@ -123,8 +123,7 @@ def main(argv=None):
     ax.set_ylabel("loss (cross-entropy + L2)")
     ax.set_title(f"training loss (SGD lr {args.lr:g}, L2 {args.reg:g}; lr 1 makes it spike)")
     ax.grid(True, which="both")
-    ax.legend()
-    fig.tight_layout()
+    common.place_legends(fig, list(axes.ravel()), outside="right")
 
     results = {
         "settings": {"points_per_class": args.points, "hidden": args.hidden, "lr": args.lr,
@@ -148,7 +147,6 @@ def _scatter(ax, x, t):
         sel = t == label
         ax.scatter(x[sel, 0], x[sel, 1], s=18, c=color, edgecolors="k", linewidths=0.4,
                    label=f"class {label}")
-    ax.legend(loc="upper right")
 
 
 if __name__ == "__main__":

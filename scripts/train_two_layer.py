@@ -111,21 +111,21 @@ def main(argv=None):
     ax.plot(steps, history["iter_loss"], color="C0", alpha=0.35, lw=0.7, label="mini-batch loss")
     ax.plot(steps, common.smooth(history["iter_loss"], 50), color="C0", lw=2, label="mean of last 50")
     ax.set_xlabel("iteration")
+    common.integer_ticks(ax)
     ax.set_ylabel("cross-entropy loss")
     ax.set_title(f"784-{args.hidden}-10 sigmoid net, SGD lr {args.lr:g}, batch {args.batch_size}")
     ax.grid(True)
-    ax.legend()
     ax = axes[1]
     ax.plot(history["epoch"], history["train_acc"], "-", color="C0", label=f"train ({len(x_train)} images)")
     ax.plot(history["epoch"], history["val_acc"], "--", color="C1", label=f"test ({len(x_test)} images)")
-    ax.set_xlabel("epoch")
+    common.epoch_axis(ax, len(history["epoch"]))
+    common.mark_lone_points(ax)
     ax.set_ylabel("accuracy")
     ax.set_ylim(max(0.0, min(history["val_acc"] + history["train_acc"]) - 0.02), 1.0)
     ax.set_title(f"accuracy per epoch: test {history['val_acc'][-1]:.4f} at the end"
                  + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
     ax.grid(True)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0]: {}, ax: {"spots": ("lower right",) + common.LEGEND_SPOTS}})
 
     results.update({"train_accuracy": history["train_acc"][-1], "test_accuracy": history["val_acc"][-1],
                     "seconds": seconds, "interrupted_after_epoch": history.n_epochs if interrupted else None,

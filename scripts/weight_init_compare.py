@@ -86,11 +86,10 @@ def main(argv=None):
             ax.set_title(f"{act}, {init}\nstd {stds[0]:.2g} (layer 1) -> {stds[-1]:.2g} (layer 5)")
             if act == "relu":
                 ax.set_xlabel("log10(activation), positive part")
-    axes[0, 0].legend(loc="upper center")
     for i, act in enumerate(ACTIVATIONS):
         axes[i, 0].set_ylabel(f"{act}: density")
     fig.suptitle("Activations of 5 layers of 100 units for 1000 random inputs, by initial weight scale")
-    fig.tight_layout()
+    common.place_legends(fig, {axes[0, 0]: {"spots": ("upper center",) + common.LEGEND_SPOTS}})
     common.save_figure(fig, args.out, "weight_init_activations.png")
 
     # (b) MNIST
@@ -127,11 +126,11 @@ def main(argv=None):
         ax.plot(it, common.smooth(losses, 50), color=f"C{k}", lw=2, label=name)
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch of 128)")
+    common.integer_ticks(ax)
     ax.set_ylabel("training loss")
     ax.set_title("784-100x4-10 ReLU on MNIST, SGD lr 0.01: loss by initial weights")
     ax.grid(True, which="both")
-    ax.legend()
-    fig2.tight_layout()
+    common.place_legends(fig2, [ax], outside="right")
     common.save_figure(fig2, args.out, "weight_init_mnist.png")
     common.save_json(results, args.out, "weight_init_compare.json")
     common.finish(plt, args.show, interrupted, args.out)
