@@ -23,7 +23,7 @@ from bprop.layers.checks import check_int, check_positive
 
 from .clip import clip_grads
 from .divergence import DivergenceCheck, TrainingDivergedError
-from .progress import Progress
+from .progress import Progress, format_lm_record
 
 
 def evaluate_lm(model, ids, batch_size=32, time_size=100):
@@ -72,7 +72,12 @@ class LanguageModelTrainer:
         :class:`bprop.optim.ExponentialDecay`; sets ``optimizer.lr`` before every epoch.
     eval_batch_size, eval_time_size : the windows of the validation pass (default: 64 and
         100; larger windows evaluate faster and the state carries over anyway).
-    verbose : 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    verbose : 0 silent; 1 a progress bar over each epoch's windows with the running loss on a
+        terminal, replaced by the epoch's line when the epoch (validation included) ends, and
+        just that line when stderr is not a terminal; 2 one line per epoch (for log files).
+        The line (:func:`bprop.optim.progress.format_lm_record`) gives the training and
+        validation loss with their perplexities, the gradient norm and the fraction clipped,
+        the learning rate and the epoch's seconds.
     callbacks : callables ``f(trainer, record)`` run after every epoch; one that sets
         ``trainer.stop_training = True`` ends :meth:`fit` there (Keras's convention), e.g. to
         keep within a time budget.
@@ -104,7 +109,8 @@ class LanguageModelTrainer:
         self.epochs = check_int(owner, "epochs", epochs)
         self.max_grad_norm = check_positive(owner, "max_grad_norm", max_grad_norm, allow_none=True)
         self.lr_schedule = lr_schedule
-        self.progress = Progress(verbose)
+        self.progress = Progress(verbose, format_line=format_lm_record, unit="window",
+                                 owner=owner)
         self.callbacks = tuple(callbacks)
         self.divergence = DivergenceCheck()
         self.history = {key: [] for key in ("epoch", "train_loss", "train_perplexity", "val_loss",
@@ -122,7 +128,7 @@ class LanguageModelTrainer:
             for key, value in record.items():
                 self.history[key].append(value)
             self.epochs_done += 1
-            self.progress.say(self.format_record(record))
+            self.progress.end_epoch(record, self.epochs)
             for callback in self.callbacks:
                 callback(self, record)
         return self.history
@@ -153,13 +159,16 @@ class LanguageModelTrainer:
                 self.optimizer.update(self.model.params, grads)
                 total += loss * x.size
                 self.progress.step(loss)
-        finally:
+            val_loss = None
+            if self.val_ids is not None:
+                val_loss = evaluate_lm(self.model, self.val_ids, self.eval_batch_size, self.eval_time_size)
+        except BaseException:
+            # On success the bar stays through the validation pass, until the epoch's line
+            # replaces it (Progress.end_epoch).
             self.progress.close()
+            raise
         n = len(self.batches)
         train_loss = total / self.batches.n_tokens
-        val_loss = None
-        if self.val_ids is not None:
-            val_loss = evaluate_lm(self.model, self.val_ids, self.eval_batch_size, self.eval_time_size)
         return {
             "epoch": epoch + 1,
             "train_loss": train_loss, "train_perplexity": perplexity(train_loss),
@@ -170,14 +179,3 @@ class LanguageModelTrainer:
             "time": time.perf_counter() - start,
             "iter_loss": losses,
         }
-
-    def format_record(self, record):
-        """One epoch's line: ``epoch 3/10  loss 1.6012 (ppl 4.96)  val_loss 1.7421 (ppl 5.71)  12.3s``."""
-        parts = [f"epoch {record['epoch']}/{self.epochs}",
-                 f"loss {record['train_loss']:.4f} (ppl {record['train_perplexity']:.2f})"]
-        if record["val_loss"] is not None:
-            parts.append(f"val_loss {record['val_loss']:.4f} (ppl {record['val_perplexity']:.2f})")
-        if record["grad_norm"] is not None:
-            parts.append(f"grad_norm {record['grad_norm']:.2f} ({record['clipped']:.0%} clipped)")
-        parts.append(f"{record['time']:.1f}s")
-        return "  ".join(parts)

@@ -1,0 +1,175 @@
+"""What a user sees of a training run at verbose=1, in a real process: on a terminal a progress
+bar with the running loss, in a log file one line per epoch, written when the epoch ends.
+
+The child process trains a tiny classifier (Trainer) and a tiny language model
+(LanguageModelTrainer) for two epochs each. Run with its output in files, it stops after
+each first epoch until the test has read the log, so the test sees what a ``tail -f`` would
+see in the middle of a run; Python buffers a stdout that is a file, so a line that is not
+flushed is missing there. Run with a pseudo-terminal as stderr, it draws the bars there.
+"""
+
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bprop.optim.progress import Progress, format_lm_record, format_record
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+
+import numpy as np
+
+from bprop.networks import MultiLayerNet, RnnLM
+from bprop.optim import SGD, Trainer
+from bprop.optim.lm_training import LanguageModelTrainer
+
+pause_dir, step_seconds = sys.argv[1], float(sys.argv[2])
+
+
+def pause_after_epoch_1(name):
+    def callback(trainer, record):
+        if record["epoch"] == 1 and pause_dir != "-":
+            Path(pause_dir, name).touch()
+            sys.stdin.readline()
+    return callback
+
+
+class SlowNet(MultiLayerNet):
+    def loss_and_gradient(self, x, t):
+        time.sleep(step_seconds)
+        return super().loss_and_gradient(x, t)
+
+
+class SlowLM(RnnLM):
+    def loss_and_gradient(self, x, t):
+        time.sleep(step_seconds)
+        return super().loss_and_gradient(x, t)
+
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((600, 4))
+t = (x[:, 0] > 0).astype(int)
+Trainer(SlowNet(4, [8], 2, rng=0), SGD(lr=0.1), x, t, x[:100], t[:100], epochs=2, batch_size=20,
+        rng=0, verbose=1, callbacks=[pause_after_epoch_1("trainer")]).fit()
+ids = rng.integers(0, 5, 3000)
+LanguageModelTrainer(SlowLM(5, 8, 8, rng=0), SGD(lr=0.1), ids[:2500], ids[2500:], batch_size=4,
+                     time_size=20, epochs=2, max_grad_norm=1.0, verbose=1, eval_batch_size=4,
+                     eval_time_size=50, callbacks=[pause_after_epoch_1("lm")]).fit()
+"""
+
+TRAINER_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4}  acc \d\.\d{4}  val_loss \d\.\d{4}  "
+                          r"val_acc \d\.\d{4}  lr 0\.1  \d+\.\ds$")
+LM_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4} \(ppl \d+\.\d\d\)  val_loss \d\.\d{4} \(ppl \d+\.\d\d\)  "
+                     r"grad_norm \d+\.\d\d \(\d+% clipped\)  lr 0\.1  \d+\.\ds$")
+
+
+def child_env():
+    # Without PYTHONUNBUFFERED, as a user's shell runs Python: a stdout that is a file is then
+    # block-buffered, and only a flushed line reaches the file during the run.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.pop("COLUMNS", None)
+    return env
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, f"the child ended ({proc.returncode}) before {path.name}"
+        assert time.monotonic() < deadline, f"no {path.name} after {seconds} s"
+        time.sleep(0.02)
+
+
+def test_verbose_1_writes_each_epoch_line_to_a_log_file_when_the_epoch_ends(tmp_path):
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), "0"], stdin=subprocess.PIPE,
+                                stdout=stdout, stderr=stderr, env=child_env(), text=True)
+        try:
+            wait_for(tmp_path / "trainer", proc)
+            # the middle of the classifier's run: its first epoch's line is in the log already
+            lines = out.read_text().splitlines()
+            assert len(lines) == 1 and TRAINER_LINE.match(lines[0]).group(1) == "1", lines
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            wait_for(tmp_path / "lm", proc)
+            lines = out.read_text().splitlines()
+            assert len(lines) == 3 and LM_LINE.match(lines[2]).group(1) == "1", lines
+            proc.stdin.write("\n")
+            proc.stdin.close()
+            assert proc.wait(timeout=60) == 0, err.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    lines = out.read_text().splitlines()
+    assert [TRAINER_LINE.match(line).group(1) for line in lines[:2]] == ["1", "2"], lines
+    assert [LM_LINE.match(line).group(1) for line in lines[2:]] == ["1", "2"], lines
+    assert err.read_text() == ""  # no bar where there is no terminal
+
+
+def test_verbose_1_draws_a_bar_with_the_running_loss_on_a_terminal(tmp_path):
+    out = tmp_path / "out.log"
+    terminal, child_side = os.openpty()
+    try:
+        with open(out, "w") as stdout:
+            # Steps of 15 ms: the bar, refreshed every 10 steps at most every 0.1 s, is drawn
+            # during each epoch.
+            proc = subprocess.Popen([sys.executable, "-c", CHILD, "-", "0.015"], stdin=subprocess.DEVNULL,
+                                    stdout=stdout, stderr=child_side, env=child_env())
+        os.close(child_side)
+        child_side = None
+        drawn = b""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([terminal], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(terminal, 65536)
+                except OSError:  # EIO: the child has closed the terminal
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(timeout=60) == 0, drawn.decode(errors="replace")[-2000:]
+    finally:
+        os.close(terminal)
+        if child_side is not None:
+            os.close(child_side)
+    screen = drawn.decode(errors="replace")
+    # the classifier's bar counts batches, the language model's windows; both show the loss
+    assert re.search(r"epoch 1/2:.*\| *\d+/30 \[.*batch/s, loss \d\.\d{4}\]", screen), screen[-2000:]
+    assert re.search(r"epoch 2/2:.*\| *\d+/\d+ \[.*window/s, loss \d\.\d{4}\]", screen), screen[-2000:]
+    # and the lines go to stdout, as in a log
+    lines = out.read_text().splitlines()
+    assert [bool(TRAINER_LINE.match(line)) for line in lines[:2]] == [True, True], lines
+    assert [bool(LM_LINE.match(line)) for line in lines[2:]] == [True, True], lines
+
+
+def test_the_language_model_line_shows_what_a_language_model_has():
+    record = {"epoch": 3, "train_loss": 1.6012, "train_perplexity": 4.9588, "val_loss": 1.7421,
+              "val_perplexity": 5.7103, "grad_norm": 0.8412, "clipped": 0.12, "lr": 0.00128,
+              "time": 41.23}
+    assert format_lm_record(record, 10) == ("epoch 3/10  loss 1.6012 (ppl 4.96)  val_loss 1.7421 (ppl 5.71)  "
+                                            "grad_norm 0.84 (12% clipped)  lr 0.00128  41.2s")
+    bare = dict(record, val_loss=None, val_perplexity=None, grad_norm=None, clipped=None, lr=None)
+    assert format_lm_record(bare, 10) == "epoch 3/10  loss 1.6012 (ppl 4.96)  41.2s"
+
+
+def test_progress_prints_the_line_it_is_given_and_names_its_loop_in_errors(capsys):
+    record = {"epoch": 1, "train_loss": 2.0, "train_perplexity": 7.389, "lr": 0.1, "time": 0.5}
+    for verbose in (1, 2):
+        progress = Progress(verbose, format_line=format_lm_record, unit="window")
+        progress.start_epoch(1, 2, steps=3)
+        progress.step(2.0)
+        progress.end_epoch(record, 2)
+    assert capsys.readouterr().out.splitlines() == ["epoch 1/2  loss 2.0000 (ppl 7.39)  lr 0.1  0.5s"] * 2
+    assert Progress().format_line is format_record
+    with pytest.raises(ValueError, match="^LanguageModelTrainer: verbose must be 0, 1 or 2, got 3$"):
+        Progress(3, owner="LanguageModelTrainer")
