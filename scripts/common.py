@@ -292,7 +292,13 @@ def run(main):
     A Ctrl-C that ``main`` does not handle itself (while the data loads, say, or a second
     one while the finished part is written) ends the script with one line and status 130
     instead of a traceback.
+
+    Standard output is made line-buffered first: a stdout redirected to a file is otherwise
+    block-buffered, and the log of a long run would show the script's lines (an epoch, a run,
+    a setting finished) only when it ends.
     """
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         main()
     except KeyboardInterrupt:
@@ -380,10 +386,12 @@ def sweep(run, configs, db, args, **options):
     """
     from bprop.optim import SweepStore, config_key, run_sweep
 
+    # A bar over the runs on a terminal; a line per run when either stream is not one, so
+    # that a log (stdout redirected to a file) gets every run as it finishes.
+    verbose = 1 if sys.stdout.isatty() and sys.stderr.isatty() else 2
     try:
         result = run_sweep(run, configs, db, scheduler=args.scheduler, workers=args.workers,
-                           blas_threads=worker_blas_threads(args),
-                           verbose=1 if sys.stderr.isatty() else 2, **options)
+                           blas_threads=worker_blas_threads(args), verbose=verbose, **options)
         return result.runs, result.executed, False
     except KeyboardInterrupt:
         with SweepStore(db) as store:

@@ -14,6 +14,7 @@ import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,25 @@ LanguageModelTrainer(SlowLM(5, 8, 8, rng=0), SGD(lr=0.1), ids[:2500], ids[2500:]
                      time_size=20, epochs=2, max_grad_norm=1.0, verbose=1, eval_batch_size=4,
                      eval_time_size=50, callbacks=[pause_after_epoch_1("lm")]).fit()
 """
+
+#: a script's main as common.run runs it: a line, then a pause until the test has read the log
+SCRIPT = r"""
+import sys
+from pathlib import Path
+
+import common
+
+
+def main():
+    print("run 1 of 2 finished")
+    Path(sys.argv[1], "printed").touch()
+    sys.stdin.readline()
+    print("run 2 of 2 finished")
+
+
+common.run(main)
+"""
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 TRAINER_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4}  acc \d\.\d{4}  val_loss \d\.\d{4}  "
                           r"val_acc \d\.\d{4}  lr 0\.1  \d+\.\ds$")
@@ -173,3 +193,20 @@ def test_progress_prints_the_line_it_is_given_and_names_its_loop_in_errors(capsy
     assert Progress().format_line is format_record
     with pytest.raises(ValueError, match="^LanguageModelTrainer: verbose must be 0, 1 or 2, got 3$"):
         Progress(3, owner="LanguageModelTrainer")
+
+
+def test_a_script_run_by_common_run_writes_its_lines_to_a_log_as_it_prints_them(tmp_path):
+    out = tmp_path / "out.log"
+    with open(out, "w") as stdout:
+        # run from scripts/, as `python scripts/NAME.py` finds common beside the script
+        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], stdin=subprocess.PIPE,
+                                stdout=stdout, stderr=subprocess.PIPE, env=child_env(), cwd=SCRIPTS, text=True)
+        try:
+            wait_for(tmp_path / "printed", proc)
+            assert out.read_text() == "run 1 of 2 finished\n"
+            _, err = proc.communicate("\n", timeout=60)
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert out.read_text() == "run 1 of 2 finished\nrun 2 of 2 finished\n"
