@@ -1,11 +1,15 @@
 """The scripts as programs: every bad command-line value is a one-line usage error before any
 work starts, --out is checked up front, and Ctrl-C keeps the finished work.
 
-The usage errors and the real Ctrl-C run the scripts as subprocesses (``sys.executable
-scripts/NAME.py``); the other interruption tests call ``main`` in this process and make a
-chosen training step raise ``KeyboardInterrupt``, which is what a Ctrl-C there does.
+Every bad value is checked by calling the script's ``main`` in this process, as the program
+would run it (its name in ``sys.argv[0]``, from a folder of its own, with no data to load);
+one bad value per script, the --help of each and the real Ctrl-C run the scripts as
+subprocesses (``sys.executable scripts/NAME.py``). The other interruption tests call ``main``
+in this process and make a chosen training step raise ``KeyboardInterrupt``, which is what a
+Ctrl-C there does.
 """
 
+import importlib
 import json
 import os
 import queue
@@ -125,26 +129,62 @@ def run_script(name, args, tmp_path, env=None):
                           env=env or script_env(tmp_path), capture_output=True, text=True, timeout=60)
 
 
-def assert_usage_error(result, option, value):
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""  # nothing ran, nothing was printed
-    lines = result.stderr.splitlines()
+@pytest.fixture
+def run_main(tmp_path, monkeypatch, capsys):
+    """``run_main(name, args)``: ``scripts/<name>.py``'s ``main(args)`` called in this process as
+    :func:`run_script` runs the program (``sys.argv[0]`` the script, so that argparse names it;
+    from ``tmp_path``; BPROP_DATA where no data can be, and the sweep runs' dataset cache of
+    this process bypassed, so that a load fails here too). It must end with ``SystemExit``;
+    returns ``(status, stdout, stderr)``. A few milliseconds, where a new interpreter takes a
+    third of a second: this is how the many bad values are checked."""
+    from bprop.optim import mlp_runs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BPROP_DATA", script_env(tmp_path)["BPROP_DATA"])
+    monkeypatch.setattr(mlp_runs, "_full_dataset", mlp_runs._full_dataset.__wrapped__)
+
+    def run(name, args):
+        monkeypatch.setattr(sys, "argv", [str(ROOT / "scripts" / f"{name}.py")])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as stop:
+            importlib.import_module(name).main(args)
+        out, err = capsys.readouterr()
+        return stop.value.code, out, err
+
+    return run
+
+
+def assert_usage_error(status, stdout, stderr, option, value):
+    assert status == 2, stdout + stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""  # nothing ran, nothing was printed
+    lines = stderr.splitlines()
     assert lines[0].startswith("usage: ")
     errors = [line for line in lines if "error:" in line]
-    assert len(errors) == 1, result.stderr
+    assert len(errors) == 1, stderr
     assert errors == lines[-1:]
     assert f"argument {option}:" in errors[0] and value in errors[0], errors[0]
 
 
 @pytest.mark.parametrize("name, args, option, value", CASES)
-def test_bad_value_is_a_one_line_usage_error_before_any_data_is_loaded(name, args, option, value, tmp_path):
-    result = run_script(name, args, tmp_path)
-    assert_usage_error(result, option, value)
+def test_bad_value_is_a_one_line_usage_error_before_any_data_is_loaded(name, args, option, value, tmp_path,
+                                                                       run_main):
+    assert_usage_error(*run_main(name, args), option, value)
     assert not (tmp_path / common.DEFAULT_OUT).exists()  # not even the output folder
 
 
-def test_usage_errors_name_the_valid_range_or_choices(tmp_path):
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_the_program_exits_with_status_2_and_one_line_on_a_bad_value(name, tmp_path):
+    """The first bad value of each script, given to the script run as a program: what the
+    in-process checks above see is what a user sees (status 2, no traceback, nothing on
+    stdout, no output folder)."""
+    args, option, value = BAD_VALUES[name][0]
+    result = run_script(name, args, tmp_path)
+    assert_usage_error(result.returncode, result.stdout, result.stderr, option, value)
+    assert not (tmp_path / common.DEFAULT_OUT).exists()
+
+
+def test_usage_errors_name_the_valid_range_or_choices(run_main):
     expected = {
         ("train_mnist", "--lr", "-1"): "expected a finite number > 0, got '-1'",
         ("train_mnist", "--hidden", "0"): "expected an integer >= 1, got '0'",
@@ -157,8 +197,8 @@ def test_usage_errors_name_the_valid_range_or_choices(tmp_path):
         ("compare_optimizers", "--seeds", "0"): "expected an integer >= 1, got '0'",
     }
     for (name, option, value), message in expected.items():
-        result = run_script(name, [option, value], tmp_path)
-        assert result.stderr.splitlines()[-1] == f"{name}.py: error: argument {option}: {message}"
+        _, _, stderr = run_main(name, [option, value])
+        assert stderr.splitlines()[-1] == f"{name}.py: error: argument {option}: {message}"
 
 
 @pytest.mark.parametrize("name", sorted(BAD_VALUES))
@@ -172,12 +212,11 @@ def test_help_reads_as_plain_text(name, tmp_path):
 # --- --out ------------------------------------------------------------------------------------
 
 
-def test_out_that_is_a_file_or_under_a_file_is_a_usage_error(tmp_path):
+def test_out_that_is_a_file_or_under_a_file_is_a_usage_error(tmp_path, run_main):
     afile = tmp_path / "results.png"
     afile.write_bytes(b"")
-    assert_usage_error(run_script("train_mnist", ["--out", str(afile)], tmp_path), "--out", "is a file")
-    assert_usage_error(run_script("train_mnist", ["--out", str(afile / "sub")], tmp_path),
-                       "--out", "Not a directory")
+    assert_usage_error(*run_main("train_mnist", ["--out", str(afile)]), "--out", "is a file")
+    assert_usage_error(*run_main("train_mnist", ["--out", str(afile / "sub")]), "--out", "Not a directory")
 
 
 def test_out_is_created_with_its_parents_before_anything_runs(tmp_path):
@@ -188,24 +227,23 @@ def test_out_is_created_with_its_parents_before_anything_runs(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's /sys")
-def test_out_in_a_folder_nobody_can_write_is_a_usage_error(tmp_path):
+def test_out_in_a_folder_nobody_can_write_is_a_usage_error(run_main):
     # sysfs refuses new files even to root, so this folder is read-only for every user;
     # tests often run as root, for whom a chmod'ed folder would still be writable.
-    result = run_script("train_mnist", ["--out", "/sys"], tmp_path)
-    assert_usage_error(result, "--out", "cannot write in the folder '/sys'")
+    assert_usage_error(*run_main("train_mnist", ["--out", "/sys"]), "--out", "cannot write in the folder '/sys'")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
                     reason="root writes into a read-only folder anyway")
-def test_out_read_only_folder_is_a_usage_error(tmp_path):
+def test_out_read_only_folder_is_a_usage_error(tmp_path, run_main):
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        result = run_script("train_mnist", ["--out", str(folder)], tmp_path)
+        result = run_main("train_mnist", ["--out", str(folder)])
     finally:
         folder.chmod(0o755)
-    assert_usage_error(result, "--out", "cannot write in the folder")
+    assert_usage_error(*result, "--out", "cannot write in the folder")
 
 
 # --- the argument types -----------------------------------------------------------------------
