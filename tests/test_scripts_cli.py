@@ -452,11 +452,12 @@ def committed_runs(db):
 
 
 #: the scripts whose runs go through run_sweep: arguments, runs in all, files written from the
-#: finished runs, and the number of finished runs their JSON reports
+#: finished runs, and the number of finished runs their JSON reports. Each run takes a tenth of
+#: a second or more, so that the SIGINT sent once the first is committed lands before the last.
 SWEEP_SCRIPTS = {
-    "compare_optimizers": (["--quick"], 12, ["compare_optimizers_mnist.png", "compare_optimizers.csv"],
+    "compare_optimizers": (["--quick", "--seeds", "1"], 6, ["compare_optimizers_mnist.png", "compare_optimizers.csv"],
                            lambda r: sum(len(m["test_accuracy"]) for m in r["mnist"].values())),
-    "hyperparameter_search": (["--trials", "12", "--epochs", "20"], 12,
+    "hyperparameter_search": (["--trials", "6", "--epochs", "20"], 6,
                               ["hyperparameter_search.png", "hyperparameter_search.csv"],
                               lambda r: len(r["trials"])),
 }
@@ -473,9 +474,11 @@ def test_sigint_during_a_sweep_writes_the_finished_runs_and_the_rerun_executes_t
     db = out / f"{name}.sqlite"
     command = [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args, "--workers", "1", "--out", str(out)]
     env = dict(os.environ, MPLBACKEND="Agg", BPROP_DATA=mnist_root)
-    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does.
+    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does;
+    # SIGINT's default action restored, as a shell's background job (pytest run with &) ignores it.
     script = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+                              stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         end = time.monotonic() + 120
         while committed_runs(db) == 0 and script.poll() is None and time.monotonic() < end:

@@ -322,9 +322,11 @@ def test_sweep_script_on_ctrl_c_writes_the_finished_runs_and_exits_130(tmp_path)
     out = tmp_path / "out"
     command = [sys.executable, str(ROOT / "scripts" / "sweep.py"), "--dataset", "spiral", "--epochs", "200",
                "--batch-sizes", "30", "--lrs", "0.1", "0.01", "--seeds", "4", "--workers", "1", "--out", str(out)]
-    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does.
+    # A session of its own, so that SIGINT goes to its process group as a terminal's Ctrl-C does;
+    # SIGINT's default action restored, as a shell's background job (pytest run with &) ignores it.
     script = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
+                              stderr=subprocess.STDOUT, text=True, env=dict(os.environ, MPLBACKEND="Agg"),
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         end = time.monotonic() + TIMEOUT
         while committed_rows(out / "sweep.sqlite") == 0 and script.poll() is None and time.monotonic() < end:
