@@ -5,9 +5,11 @@ Every script builds its parser with :func:`make_parser` (--seed, --out, --show, 
 --threads) and gives each option one of the argument types below (:func:`positive_int`,
 :func:`fraction`, ...), so that a bad value is a one-line usage error (exit status 2)
 before any data is loaded; the --out folder is created and tried for writing at the same
-moment. It gets pyplot from :func:`pyplot` (the Agg backend unless --show), writes with
-:func:`save_figure`, :func:`save_json` and :func:`save_csv` (each prints where it wrote),
-and ends with :func:`finish`.
+moment. It gets pyplot from :func:`pyplot` (the Agg backend unless --show), lays each
+figure out with :func:`place_legends` (legends only where no data is under them) and
+:func:`epoch_axis` (whole-number epochs), writes with :func:`save_figure`,
+:func:`save_json` and :func:`save_csv` (each prints where it wrote), and ends with
+:func:`finish`.
 
 Ctrl-C: a script catches the KeyboardInterrupt around its training, writes what is finished
 (completed epochs, runs or trials), and :func:`finish` then exits with status 130; the
@@ -527,8 +529,8 @@ class LastEpoch:
 # --- figures ------------------------------------------------------------------------------
 # Nothing is drawn on top of the data: a legend goes where a check finds no data under it, or
 # outside the axes (place_legends); an axis of epochs, iterations or steps has whole-number
-# ticks (integer_ticks, epoch_axis), and a run of one epoch shows its points large and labelled
-# (mark_lone_points).
+# ticks (integer_ticks, epoch_axis), and a run of one epoch shows its points large, their
+# values in the legend (mark_lone_points).
 
 #: where :func:`place_legends` tries a legend inside the axes, in this order
 LEGEND_SPOTS = ("upper right", "upper left", "lower right", "lower left", "center right",
@@ -562,17 +564,18 @@ def epoch_axis(ax, n_epochs, label="epoch"):
 
 def mark_lone_points(ax, fmt="{:.4f}", values=True):
     """With one point per line (a run of one epoch), draw each line's point large and (with
-    ``values``) write its value beside it, so that it reads as a result and not as a stray dot;
-    the y axis gets room around the points. Lines of two points or more are left as they are."""
+    ``values``) add its value to the line's legend entry ("train: 0.6860"), so that it reads
+    as a result and not as a stray dot; the y axis gets room around the points. Lines of two
+    points or more are left as they are."""
     lone = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
     for line in lone:
-        x, y = line.get_xdata()[0], line.get_ydata()[0]
         if line.get_marker() in ("None", "", " ", None):
             line.set_marker("o")
         line.set_markersize(8)
-        if values:
-            ax.annotate(fmt.format(y), (x, y), xytext=(9, 0), textcoords="offset points", va="center",
-                        color=line.get_color(), fontsize="small")
+        # In the legend, not beside the point: points of equal or close values would write
+        # their numbers on top of each other.
+        if values and not line.get_label().startswith("_"):
+            line.set_label(f"{line.get_label()}: {fmt.format(line.get_ydata()[0])}")
     if lone:
         ax.margins(y=0.3)
 

@@ -120,7 +120,7 @@ def plot(plt, histories, title):
         axes[0].plot(history["epoch"], history["test_accuracy"], "o-", ms=4, color=f"C{i}", label=label)
         axes[1].plot(history["epoch"], history["train_loss"], "o-", ms=4, color=f"C{i}", label=label)
     axes[0].axhline(0.9, color="gray", ls=":", lw=1.2, label="90%")
-    axes[0].set_ylim(0, 1)
+    axes[0].set_ylim(-0.02, 1.02)  # a point at 0 or 1 whole, not cut by the frame
     axes[0].set_ylabel("test accuracy (whole answer right)")
     axes[0].set_title("accuracy on held-out problems")
     axes[1].set_yscale("log")
@@ -179,7 +179,7 @@ def main(argv=None):
         best = max(histories, key=lambda k: histories[k]["test_accuracy"][-1])
         fig = plot(plt, histories, f"addition with seq2seq ({args.train_size} training problems): best "
                    f"{VARIANTS[best][2]} {histories[best]['test_accuracy'][-1]:.1%} after "
-                   f"{histories[best]['epoch'][-1]} epochs")
+                   f"{histories[best]['epoch'][-1]} epoch{'s' if histories[best]['epoch'][-1] > 1 else ''}")
         common.save_figure(fig, args.out, "seq2seq_addition.png")
     common.save_json(output, args.out, "seq2seq_addition.json")
     common.finish(plt, args.show, interrupted, args.out)
