@@ -72,9 +72,10 @@ class LanguageModelTrainer:
         :class:`bprop.optim.ExponentialDecay`; sets ``optimizer.lr`` before every epoch.
     eval_batch_size, eval_time_size : the windows of the validation pass (default: 64 and
         100; larger windows evaluate faster and the state carries over anyway).
-    verbose : 0 silent; 1 a progress bar over each epoch's windows with the running loss on a
-        terminal, replaced by the epoch's line when the epoch (validation included) ends, and
-        just that line when stderr is not a terminal; 2 one line per epoch (for log files).
+    verbose : 0 silent; 1 (default, as the Trainer's) a progress bar over each epoch's
+        windows with the running loss on a terminal, replaced by the epoch's line when the
+        epoch (validation included) ends, and just that line when stderr is not a terminal;
+        2 one line per epoch (for log files).
         The line (:func:`bprop.optim.progress.format_lm_record`) gives the training and
         validation loss with their perplexities, the gradient norm and the fraction clipped,
         the learning rate and the epoch's seconds.
@@ -96,7 +97,7 @@ class LanguageModelTrainer:
 
     def __init__(self, model, optimizer, train_ids, val_ids=None, *, batch_size=32, time_size=50,
                  epochs=10, max_grad_norm=None, lr_schedule=None, eval_batch_size=64, eval_time_size=100,
-                 verbose=0, callbacks=()):
+                 verbose=1, callbacks=()):
         owner = type(self).__name__
         self.model = model
         self.optimizer = optimizer
