@@ -1,21 +1,20 @@
 """Every experiment script runs end to end (``--quick``) and writes its files; the numbers the
-articles report hold. Scripts are imported and their ``main(argv)`` called, in this process."""
+articles report hold. Scripts are imported and their ``main(argv)`` called, in this process.
+Each script's --help, run as a program, is tested in test_scripts_cli.py."""
 
+import contextlib
 import importlib
+import io
 import json
 import math
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
-ROOT = Path(__file__).resolve().parents[1]
-
-#: script -> files it writes with --quick (and the extra flags it is run with)
+#: script -> files it writes with --quick (and the extra flags it is run with: the scripts whose
+#: runs go through run_sweep on two worker processes, with fewer iterations or epochs, as
+#: test_rerun_with_the_same_out_... compares them with one worker)
 SCRIPTS = {
     "perceptron_gates": ([], ["perceptron_gates.png", "perceptron_gates.json"]),
     "activations": ([], ["activations.png", "activations.csv"]),
@@ -24,7 +23,8 @@ SCRIPTS = {
     "train_two_layer": (["--gradient-check"],
                         ["train_two_layer.png", "train_two_layer.json", "gradient_check.json"]),
     "train_mnist": ([], ["train_mnist.png", "train_mnist.json", "train_mnist_weights.npz"]),
-    "compare_optimizers": ([], ["compare_optimizers_paths.png", "compare_optimizers_mnist.png",
+    "compare_optimizers": (["--iterations", "30", "--workers", "2"],
+                           ["compare_optimizers_paths.png", "compare_optimizers_mnist.png",
                                 "compare_optimizers.csv", "compare_optimizers.json",
                                 "compare_optimizers.sqlite"]),
     "weight_init_compare": ([], ["weight_init_activations.png", "weight_init_mnist.png",
@@ -32,19 +32,12 @@ SCRIPTS = {
     "batch_norm_compare": ([], ["batch_norm_compare.png", "batch_norm_compare.csv",
                                 "batch_norm_compare.json"]),
     "regularization": ([], ["regularization.png", "regularization.csv", "regularization.json"]),
-    "hyperparameter_search": ([], ["hyperparameter_search.png", "hyperparameter_search.csv",
-                                   "hyperparameter_search.json", "hyperparameter_search.sqlite"]),
+    "hyperparameter_search": (["--epochs", "2", "--workers", "2"],
+                              ["hyperparameter_search.png", "hyperparameter_search.csv",
+                               "hyperparameter_search.json", "hyperparameter_search.sqlite"]),
 }
 NEEDS_MNIST = {"train_two_layer", "train_mnist", "compare_optimizers", "weight_init_compare",
                "batch_norm_compare", "regularization", "hyperparameter_search"}
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # The scripts' matrices are small: a second BLAS thread gains little, and loses a lot
-    # when other processes share the cores.
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def require_mnist():
@@ -85,34 +78,43 @@ def check_files(out, names):
             assert data.startswith(b"SQLite format 3\x00"), name
 
 
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """``quick_run(name)``: ``(results, out folder, what it printed)`` of ``name --quick`` with its
+    flags from SCRIPTS, run once in this module: the test of its files and the tests of numbers
+    that hold for the quick run share it."""
+    done = {}
+
+    def get(name):
+        if name not in done:
+            out = tmp_path_factory.mktemp(name)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                results = run(name, out, "--quick", *SCRIPTS[name][0])
+            done[name] = results, out, printed.getvalue()
+        return done[name]
+
+    return get
+
+
 # --- every script --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_script_quick_run_writes_its_figures_and_numbers(name, tmp_path, capsys):
-    args, files = SCRIPTS[name]
-    results = run(name, tmp_path, "--quick", *args)
+def test_script_quick_run_writes_its_figures_and_numbers(name, quick_run):
+    results, out, printed = quick_run(name)
     assert isinstance(results, dict) and results
-    check_files(tmp_path, files)
-    out = capsys.readouterr().out
+    files = SCRIPTS[name][1]
+    check_files(out, files)
     for f in files:
-        assert str(tmp_path / f) in out  # the script says where it wrote
-
-
-@pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_script_help_runs_from_a_checkout(name):
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--help"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    for flag in ("--seed", "--out", "--show", "--quick"):
-        assert flag in result.stdout
+        assert str(out / f) in printed  # the script says where it wrote
 
 
 # --- the articles' numbers ------------------------------------------------------------
 
 
-def test_perceptrons_compute_the_gates_and_the_mlp_learns_xor_exactly(tmp_path):
-    results = run("perceptron_gates", tmp_path, "--quick")
+def test_perceptrons_compute_the_gates_and_the_mlp_learns_xor_exactly(quick_run):
+    results, _, _ = quick_run("perceptron_gates")
     assert results["truth_tables"] == {"AND": [0, 0, 0, 1], "NAND": [1, 1, 1, 0], "OR": [0, 1, 1, 1],
                                        "XOR": [0, 1, 1, 0]}
     assert results["mlp"]["learned_exactly"] is True
@@ -127,13 +129,16 @@ def test_gradient_descent_reaches_the_minimum_and_the_bad_rates_do_not(tmp_path)
 
 
 def test_spiral_two_layer_net_fits_and_linear_classifier_cannot(tmp_path):
-    results = run("spiral", tmp_path)  # the article's 1000 and 10000 steps
+    # The article's 1000 linear steps; 3000 of its 10000 two-layer steps already fit the spiral
+    # (0.99 with seed 0, where the article reports 0.98 after 10000).
+    results = run("spiral", tmp_path, "--steps", "3000")
+    assert results["two_layer"]["steps_done"] == 3000 and results["linear"]["steps_done"] == 1000
     assert results["two_layer"]["train_accuracy"] >= 0.97
     assert results["linear"]["train_accuracy"] <= 0.60
 
 
-def test_gradient_check_backprop_matches_numerical(tmp_path):
-    results = run("train_two_layer", tmp_path, "--quick", "--gradient-check")
+def test_gradient_check_backprop_matches_numerical(quick_run):
+    results, _, _ = quick_run("train_two_layer")  # run with --gradient-check
     diffs = results["gradient_check"]["max_abs_diff"]
     assert set(diffs) == {"W1", "b1", "W2", "b2"}
     assert max(diffs.values()) < 1e-7
@@ -165,17 +170,18 @@ def numbers(results):
     return results
 
 
-@pytest.mark.parametrize("name, args", [("compare_optimizers", ["--iterations", "30"]),
-                                        ("hyperparameter_search", ["--epochs", "2"])])
-def test_rerun_with_the_same_out_executes_nothing_and_two_workers_give_the_same_numbers(name, args, tmp_path):
+@pytest.mark.parametrize("name", ["compare_optimizers", "hyperparameter_search"])
+def test_rerun_with_the_same_out_executes_nothing_and_two_workers_give_the_same_numbers(name, tmp_path,
+                                                                                        quick_run):
+    args = SCRIPTS[name][0][:-2]  # without --workers 2
+    two, out, _ = quick_run(name)  # on two workers
+    assert two["sweep"]["executed_now"] == two["sweep"]["runs"] > 0
+    again = run(name, out, "--quick", *args, "--workers", "1")
+    assert again["sweep"]["executed_now"] == 0 and again["sweep"]["finished"] == two["sweep"]["runs"]
+    assert numbers(again) == numbers(two)
     one = run(name, tmp_path / "one", "--quick", *args, "--workers", "1")
-    assert one["sweep"]["executed_now"] == one["sweep"]["runs"] > 0
-    again = run(name, tmp_path / "one", "--quick", *args, "--workers", "1")
-    assert again["sweep"]["executed_now"] == 0 and again["sweep"]["finished"] == one["sweep"]["runs"]
-    assert numbers(again) == numbers(one)
-    two = run(name, tmp_path / "two", "--quick", *args, "--workers", "2")
-    assert two["sweep"]["executed_now"] == two["sweep"]["runs"]
-    assert numbers(two) == numbers(one)  # exact equality, float for float
+    assert one["sweep"]["executed_now"] == one["sweep"]["runs"]
+    assert numbers(one) == numbers(two)  # exact equality, float for float
 
 
 def test_compare_optimizers_run_trains_the_net_as_the_script_did_before_run_sweep():

@@ -201,10 +201,24 @@ def test_usage_errors_name_the_valid_range_or_choices(run_main):
         assert stderr.splitlines()[-1] == f"{name}.py: error: argument {option}: {message}"
 
 
+#: the flags every script's --help lists, and those of some scripts besides (benchmark writes
+#: no figure: it has --json instead of --out and --show)
+COMMON_FLAGS = ("--seed", "--out", "--show", "--quick", "--threads")
+HELP_FLAGS = {
+    "benchmark": ("--seed", "--quick", "--threads", "--config", "--dtype", "--json"),
+    "train_convnet": COMMON_FLAGS + ("--deep", "--dataset", "--epochs", "--batch-size", "--lr", "--optimizer",
+                                     "--dtype"),
+    "compare_optimizers": COMMON_FLAGS + ("--workers", "--scheduler"),
+    "hyperparameter_search": COMMON_FLAGS + ("--workers", "--scheduler"),
+}
+
+
 @pytest.mark.parametrize("name", sorted(BAD_VALUES))
-def test_help_reads_as_plain_text(name, tmp_path):
+def test_help_runs_from_a_checkout_lists_the_flags_and_reads_as_plain_text(name, tmp_path):
     result = run_script(name, ["--help"], tmp_path)
     assert result.returncode == 0, result.stderr
+    for flag in HELP_FLAGS.get(name, COMMON_FLAGS):
+        assert flag in result.stdout, f"{flag} missing from the --help of {name}"
     for markup in ("``", "::", ":func:", ":class:"):
         assert markup not in result.stdout, f"{markup!r} in the --help of {name}"
 

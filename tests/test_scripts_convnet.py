@@ -29,14 +29,6 @@ def require_mnist():
     pytest.skip(why)
 
 
-def test_train_convnet_help_lists_its_flags():
-    result = run_script("--help")
-    assert result.returncode == 0, result.stderr
-    for flag in ("--seed", "--out", "--show", "--quick", "--deep", "--dataset", "--epochs",
-                 "--batch-size", "--lr", "--optimizer", "--dtype"):
-        assert flag in result.stdout
-
-
 @pytest.mark.parametrize("deep, prefix", [(False, "convnet_mnist"), (True, "deep_convnet_mnist")])
 def test_train_convnet_quick_writes_curves_filters_weights_and_numbers(tmp_path, deep, prefix):
     require_mnist()

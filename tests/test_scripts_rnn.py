@@ -2,30 +2,19 @@
 our own), the numbers they must reach in a bounded-time form, and Ctrl-C keeping finished epochs.
 
 Scripts are imported and their ``main(argv)`` called in this process, as in test_scripts.py; the
-bad command-line values are in test_scripts_cli.py with every other script's.
+bad command-line values and the --help are in test_scripts_cli.py with every other script's.
 """
 
 import importlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 import common
 from bprop.networks import RnnLM
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @pytest.fixture
@@ -104,15 +93,6 @@ def test_seq2seq_addition_quick_writes_figure_and_numbers(tmp_path, capsys):
     example = saved["results"]["peeky"]["examples"][0]
     assert "+" in example["question"] and example["right"].isdigit()
     assert str(tmp_path / "seq2seq_addition.json") in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", ["char_lm", "seq2seq_addition"])
-def test_help_runs_from_a_checkout(name):
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--help"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    for flag in ("--seed", "--out", "--show", "--quick", "--threads"):
-        assert flag in result.stdout
 
 
 # --- the numbers, in a bounded time ------------------------------------------------------------
