@@ -281,16 +281,21 @@ def test_random_mlp_stacks_backprop_matches_numerical_gradients(data):
 
 # --- LeNet-5 on real MNIST ------------------------------------------------------
 
-def test_lenet5_reaches_97_percent_on_a_10000_image_mnist_subset():
+def test_lenet5_reaches_94_percent_on_an_8000_image_mnist_subset():
+    """LeNet-5 built by Sequential learns MNIST, its convolutions included: 2 epochs on 8000
+    images (Adam, lr 3e-3, batch 32) give 0.961 on the first 2000 test images with OpenBLAS's
+    Haswell kernels and 0.9605 with SkylakeX (seeds 1 and 2: 0.950, 0.9465). Chance is 0.10;
+    the same runs with the two convolutions frozen at their random weights, only the Affine
+    layers learning, give 0.90 (seeds 1 and 2: 0.8865, 0.9205)."""
     from bprop.datasets import load_mnist
     from bprop.optim import Trainer
 
     root = real_data_folder("mnist").parent
     (x_train, t_train), (x_test, t_test) = load_mnist(root=root, flatten=False)
     rng = np.random.default_rng(0)
-    idx = rng.choice(len(x_train), 10000, replace=False)
+    idx = rng.choice(len(x_train), 8000, replace=False)
     net = lenet5(rng=0)
-    Trainer(net, Adam(lr=2e-3), x_train[idx], t_train[idx], epochs=4, batch_size=50, rng=0,
-            verbose=0).fit()
-    acc = net.accuracy(x_test, t_test)
-    assert acc >= 0.97, acc
+    Trainer(net, Adam(lr=3e-3), x_train[idx], t_train[idx], epochs=2, batch_size=32, rng=0,
+            verbose=0, train_eval_size=500).fit()
+    acc = net.accuracy(x_test[:2000], t_test[:2000])
+    assert acc >= 0.94, acc
