@@ -239,43 +239,68 @@ def saved_run(folder, prefix):
     return arrays, without_time(json.loads((folder / f"{prefix}.json").read_text())["history"])
 
 
+#: epochs of the uninterrupted run that a script test compares the resumed one with: the run
+#: cut after epoch 1 (2 if the signal lands late) resumes and trains on to the same epoch
+EPOCHS = 3
+
+
+def cut_and_resume(name, options, tmp_path, mnist_root, cut_extra=(), full_extra=()):
+    """Run ``name`` with ``options`` (and ``full_extra``) for EPOCHS epochs in one go (folder
+    ``full``), and at the same time with ``options`` (and ``cut_extra``) and a checkpoint, stopped by
+    Ctrl-C after its first epoch and resumed to EPOCHS (folder ``cut``): the uninterrupted
+    run needs nothing from the other, so it does not wait for it. Returns ``(done, path,
+    out)``: the epochs the checkpoint held at the stop, its path, and the stopped run's
+    stdout; the resumed and the uninterrupted run ended with status 0."""
+    path = str(tmp_path / "ck.npz")
+    epochs = ["--epochs", str(EPOCHS)]
+    cut_options, full_options = [*options, *cut_extra], [*options, *full_extra]
+    reference = script(name, *full_options, *epochs, "--out", str(tmp_path / "full"), mnist_root=mnist_root)
+    try:
+        status, out, err = ctrl_c_after_first_epoch(
+            name, [*cut_options, "--epochs", "10000", "--out", str(tmp_path / "cut")], path, mnist_root)
+        assert status == 130, out + err
+        assert "Traceback" not in err
+        done = load_checkpoint(path)["progress"]["epochs_done"]
+        assert 1 <= done < EPOCHS
+        resumed = script(name, *cut_options, *epochs, "--out", str(tmp_path / "cut"), "--checkpoint", path,
+                         "--resume", mnist_root=mnist_root)
+        resumed_out, err = resumed.communicate(timeout=WAIT)
+        assert resumed.returncode == 0, resumed_out + err
+        assert f"resuming from {path} after epoch {done}" in resumed_out
+        reference_out, err = reference.communicate(timeout=WAIT)
+        assert reference.returncode == 0, reference_out + err
+    finally:
+        if reference.poll() is None:
+            reference.kill()
+            reference.wait()
+    return done, path, out
+
+
 def test_train_mnist_stopped_by_ctrl_c_resumes_with_resume_to_the_uninterrupted_result(tmp_path, mnist_root):
     """SIGINT once epoch 1 is reported: the script exits 130 saying how to resume; the same
     command with --resume then ends with the weights and history of a run never interrupted."""
     options = ["--train-size", "500", "--verbose", "2", "--optimizer", "adam", "--lr", "0.003",
                "--batchnorm", "--dropout", "0.2", "--lr-schedule", "exponential", "--seed", "3"]
-    path = str(tmp_path / "ck.npz")
-    status, out, err = ctrl_c_after_first_epoch(
-        "train_mnist", [*options, "--epochs", "10000", "--out", str(tmp_path / "cut")], path, mnist_root)
-    assert status == 130, out + err
-    done = load_checkpoint(path)["progress"]["epochs_done"]
+    done, path, out = cut_and_resume("train_mnist", options, tmp_path, mnist_root)
     assert f"the training state after epoch {done} is in {path}: run the same command with --resume" in out
-
-    epochs = ["--epochs", str(done + 2)]
-    resumed = script("train_mnist", *options, *epochs, "--out", str(tmp_path / "cut"), "--checkpoint", path,
-                     "--resume", mnist_root=mnist_root)
-    full = script("train_mnist", *options, *epochs, "--out", str(tmp_path / "full"), mnist_root=mnist_root)
-    outputs = []
-    for proc in (resumed, full):
-        out, err = proc.communicate(timeout=WAIT)
-        assert proc.returncode == 0, out + err
-        outputs.append(out)
-    assert f"resuming from {path} after epoch {done}" in outputs[0]
     (a, ha), (b, hb) = saved_run(tmp_path / "cut", "train_mnist"), saved_run(tmp_path / "full", "train_mnist")
     assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
-    assert ha == hb and ha["epoch"] == list(range(1, done + 3))
+    assert ha == hb and ha["epoch"] == list(range(1, EPOCHS + 1))
 
 
-def test_bad_checkpoint_or_resume_options_are_usage_errors(tmp_path):
-    env = dict(os.environ, MPLBACKEND="Agg")
+def test_bad_checkpoint_or_resume_options_are_usage_errors(tmp_path, capsys):
+    # main() called here: a usage error of the program itself is tested in test_scripts_cli.py
+    import train_convnet
+
     for args, message in ((["--resume"], "argument --resume: needs --checkpoint PATH"),
                           (["--resume", "--checkpoint", str(tmp_path / "no.npz")],
                            "argument --resume: there is no checkpoint at"),
                           (["--checkpoint", str(tmp_path)], "argument --checkpoint: "
                            f"{str(tmp_path)!r} is a folder, not a file")):
-        result = subprocess.run([sys.executable, os.path.join(SCRIPTS, "train_convnet.py"), *args,
-                                 "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=WAIT)
-        assert result.returncode == 2 and message in result.stderr, result.stderr
+        with pytest.raises(SystemExit) as stop:
+            train_convnet.main([*args, "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and message in err, err
 
 
 # --- in one process ------------------------------------------------------------------------
@@ -466,21 +491,8 @@ def test_train_convnet_on_two_threads_stopped_by_ctrl_c_resumes_to_the_one_threa
     resumed run on two threads ends with the weights and history, bit for bit, of a run
     never interrupted on one thread (the layers' sums do not depend on the thread count)."""
     options = ["--train-size", "300", "--verbose", "2", "--seed", "2"]
-    path = str(tmp_path / "ck.npz")
-    status, out, err = ctrl_c_after_first_epoch(
-        "train_convnet", [*options, "--threads", "2", "--epochs", "10000", "--out", str(tmp_path / "cut")],
-        path, mnist_root)
-    assert status == 130, out + err
-    assert "Traceback" not in err
-    done = load_checkpoint(path)["progress"]["epochs_done"]
-    epochs = ["--epochs", str(done + 2)]
-    resumed = script("train_convnet", *options, "--threads", "2", *epochs, "--out", str(tmp_path / "cut"),
-                     "--checkpoint", path, "--resume", mnist_root=mnist_root)
-    full = script("train_convnet", *options, "--threads", "1", *epochs, "--out", str(tmp_path / "full"),
-                  mnist_root=mnist_root)
-    for run in (resumed, full):
-        out, err = run.communicate(timeout=WAIT)
-        assert run.returncode == 0, out + err
+    cut_and_resume("train_convnet", options, tmp_path, mnist_root, cut_extra=["--threads", "2"],
+                   full_extra=["--threads", "1"])
     (a, ha), (b, hb) = saved_run(tmp_path / "cut", "convnet_mnist"), saved_run(tmp_path / "full", "convnet_mnist")
     assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
-    assert ha == hb and ha["epoch"] == list(range(1, done + 3))
+    assert ha == hb and ha["epoch"] == list(range(1, EPOCHS + 1))
