@@ -310,7 +310,8 @@ def _put(store, record):
 
 
 class _Progress:
-    """A tqdm bar over runs (verbose 1, on a terminal) or a line per run (verbose 2)."""
+    """A tqdm bar over runs (verbose 1, on a terminal) or a line per run (verbose 2, and
+    verbose 1 when stderr is not a terminal, e.g. a log file)."""
 
     def __init__(self, total, verbose):
         self.total, self.verbose = total, verbose
@@ -341,7 +342,7 @@ class _Progress:
         if self.bar is not None:
             self.show(running, refresh=False)
             self.bar.update(1)
-        elif self.verbose == 2:
+        elif self.verbose:
             what = ("  ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()
                               if isinstance(v, (int, float)))
                     if record["status"] == "done" else record["error"].splitlines()[0][:120])

@@ -210,3 +210,13 @@ def test_a_script_run_by_common_run_writes_its_lines_to_a_log_as_it_prints_them(
             if proc.poll() is None:
                 proc.kill()
     assert out.read_text() == "run 1 of 2 finished\nrun 2 of 2 finished\n"
+
+
+def test_a_sweep_at_verbose_1_writes_a_line_per_run_when_not_on_a_terminal(tmp_path, capsys):
+    from bprop.optim import mlp_config, run_sweep, train_mlp
+
+    configs = [mlp_config(seed, dataset="spiral", hidden=[5], epochs=1, batch_size=100) for seed in (0, 1)]
+    result = run_sweep(train_mlp, configs, tmp_path / "s.sqlite", workers=1, verbose=1, timeout=60)
+    assert len(result.done) == 2
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("run ")]
+    assert [line.split()[1:3] for line in lines] == [["1/2", "done"], ["2/2", "done"]], lines
