@@ -101,13 +101,14 @@ def test_seq2seq_addition_quick_writes_figure_and_numbers(tmp_path, capsys):
 def test_char_lm_on_the_real_corpus_beats_the_bigram_baseline_in_seconds(tmp_path, shakespeare_root,
                                                                        monkeypatch):
     # The default run (1,003,854 characters, 6 epochs of a 256-unit LSTM) reaches about
-    # 1.5 nats/char; a fifth of the text and one epoch of a 128-unit one (about 2.15) already
-    # beats the bigram model (2.45), measured on the whole validation text.
+    # 1.5 nats/char; a tenth of the text and one epoch of a 128-unit one in 16 streams at
+    # lr 1e-2 (2.198, with OpenBLAS's Haswell and SkylakeX kernels alike) already beats the
+    # bigram model (2.45), measured on the whole validation text.
     monkeypatch.setenv("BPROP_DATA", shakespeare_root)
-    results = run("char_lm", tmp_path, "--train-chars", "200000", "--embed", "32", "--hidden", "128",
-                  "--batch-size", "32", "--epochs", "1", "--lr", "5e-3", "--sample-length", "20",
+    results = run("char_lm", tmp_path, "--train-chars", "100000", "--embed", "32", "--hidden", "128",
+                  "--batch-size", "16", "--epochs", "1", "--lr", "1e-2", "--sample-length", "20",
                   "--temperature", "0", "--verbose", "0")
-    assert results["val_chars"] == 111540 and results["train_chars"] == 200000
+    assert results["val_chars"] == 111540 and results["train_chars"] == 100000
     assert results["val_loss"] < 2.3
 
 
@@ -121,12 +122,13 @@ def test_char_lm_baselines_of_the_whole_training_text(shakespeare_root):
 
 
 def test_seq2seq_peeky_learns_addition_in_seconds(tmp_path):
-    # The default run (45000 problems, 10 epochs) takes the peeky model past 90%; on 12000
-    # problems, in two epochs of small batches, it is on its way: about 19% of the answers
-    # right, where guessing gets none.
-    results = run("seq2seq_addition", tmp_path, "--variants", "peeky", "--train-size", "12000", "--test-size",
-                  "1000", "--epochs", "2", "--batch-size", "16", "--lr", "3e-3", "--verbose", "0")
-    assert results["results"]["peeky"]["test_accuracy"] > 0.12
+    # The default run (45000 problems, 10 epochs) takes the peeky model past 90%; on 6000
+    # problems, in two epochs of small batches at a higher rate, it is on its way: 12-15% of
+    # the whole answers right (seeds 0, 1, 2: 0.154, 0.152, 0.120 with OpenBLAS's Haswell
+    # kernels, 0.122, 0.148, 0.124 with SkylakeX), where guessing gets none.
+    results = run("seq2seq_addition", tmp_path, "--variants", "peeky", "--train-size", "6000", "--test-size",
+                  "500", "--epochs", "2", "--batch-size", "16", "--lr", "5e-3", "--verbose", "0")
+    assert results["results"]["peeky"]["test_accuracy"] > 0.06
 
 
 # --- Ctrl-C --------------------------------------------------------------------------------------
