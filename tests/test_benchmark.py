@@ -61,12 +61,14 @@ def test_benchmark_lstm_config_counts_the_steps_of_the_lstm_and_runs(capsys):
 
 
 def test_float32_training_matches_float64_accuracy(mnist_root):
-    """Config (a) for 3 epochs from the same initial weights and batches: float32
-    must end within 0.3 points of float64's test accuracy."""
+    """Config (a) for 3 epochs on the first 20000 training images, from the same initial
+    weights and batches: float32 must end within 0.3 points of float64's test accuracy
+    (measured: 0.9219 both with OpenBLAS's Haswell kernels, 0.9217 and 0.9219 with SkylakeX)."""
     accuracies = {}
     start = MultiLayerNet(784, [100], 10, rng=0).params
     for dtype in (np.float32, np.float64):
         (x, t), (xt, tt) = load_mnist(dtype=dtype, root=mnist_root, download=False, verbose=0)
+        x, t = x[:20000], t[:20000]
         net = MultiLayerNet(784, [100], 10, dtype=dtype, rng=0)
         for k in net.params:
             net.params[k][...] = start[k]
@@ -76,5 +78,5 @@ def test_float32_training_matches_float64_accuracy(mnist_root):
             for xb, tb in batches:
                 opt.update(net.params, net.gradient(xb, tb))
         accuracies[dtype] = net.accuracy(xt, tt)
-    assert accuracies[np.float64] > 0.95
+    assert accuracies[np.float64] > 0.9
     assert abs(accuracies[np.float32] - accuracies[np.float64]) <= 0.003, accuracies
