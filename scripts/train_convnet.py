@@ -173,8 +173,7 @@ def _filter_grid(W, columns):
 def _plot_filters(plt, before, after, title):
     columns = min(10, len(before))
     fig, axes = plt.subplots(2, 1, figsize=(columns * 0.9, 2 * (-(-len(before) // columns)) * 0.9 + 1.2))
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
     for ax, W, label in ((axes[0], before, "before training"), (axes[1], after, "after training")):
         ax.imshow(_filter_grid(W, columns), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(label)
