@@ -33,7 +33,8 @@ Speed: the scripts use one BLAS thread by default (--threads). Convolution, pool
 and Affine layers split their work over the threads --threads gives (whole chunks of
 the batch, each with one BLAS thread): on an idle 2-core machine --threads 2 trains
 SimpleConvNet about 1.3x and DeepConvNet about 1.4x faster than one thread, with the
-same results bit for bit. When other processes keep the cores busy, stay with one.
+same results bit for bit (on one machine and BLAS kernel: the work is cut into the same
+blocks at any thread count). When other processes keep the cores busy, stay with one.
 """
 
 import time
