@@ -85,6 +85,14 @@ class MiniBatchIterator:
             index = order[start:start + size]
             yield self.x[index], self.t[index]
 
+    def state_dict(self):
+        """Where the shuffling stream is: the order of every later epoch follows from it."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Put the shuffling stream back where :meth:`state_dict` found it."""
+        self.rng.bit_generator.state = state["rng"]
+
     def __repr__(self):
         return (f"MiniBatchIterator(n_samples={self.n_samples}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last})")

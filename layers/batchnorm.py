@@ -35,6 +35,9 @@ class BatchNormalization(Layer):
     dgamma, dbeta : (D,) gradients set by ``backward``.
     """
 
+    #: a training batch of one sample has no variance to normalise by
+    min_batch_size = 2
+
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
     default_name = "BatchNorm"

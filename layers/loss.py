@@ -29,6 +29,9 @@ class SoftmaxWithLoss(Layer):
     y : (N, C) softmax of the last forward; loss : float, the last loss.
     """
 
+    #: the metrics a network with this loss is evaluated with by default
+    default_metrics = ("loss", "accuracy")
+
     def __init__(self):
         self.y = None
         self.t = None
@@ -70,6 +73,9 @@ class IdentityWithLoss(Layer):
 
     Attributes: y : (N, K) the predictions (x itself); loss : float.
     """
+
+    #: the metrics a network with this loss is evaluated with by default
+    default_metrics = ("loss", "mse")
 
     def __init__(self):
         self.y = None

@@ -99,6 +99,9 @@ class TimeSoftmaxWithLoss(Layer):
     y : (K, V) softmax at the counted positions; loss : float; count : K.
     """
 
+    #: the metrics a network with this loss is evaluated with by default
+    default_metrics = ("loss", "accuracy")
+
     def __init__(self, ignore_label=None):
         if ignore_label is not None and not is_size(ignore_label):
             raise ValueError(f"TimeSoftmaxWithLoss: ignore_label must be an integer or None, got {ignore_label!r}")

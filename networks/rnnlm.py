@@ -115,6 +115,13 @@ class RnnLM(Sequential):
             # backward has written the first.
             self.embedding.dW += self.output.dW.T
 
+    #: a language model is measured by its loss in nats per id and its perplexity
+    default_metrics = ("loss", "perplexity")
+
+    def n_predictions(self, x, t):
+        """One prediction per position: the loss is the mean over every id of ``t``."""
+        return t.size
+
     def reset_state(self):
         """Forget the LSTMs' carried state: the next window starts from zeros."""
         for lstm in self.lstms:

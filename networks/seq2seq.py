@@ -121,8 +121,15 @@ class Seq2seq(Sequential):
     def loss(self, x, t, train=False):
         """Mean cross-entropy (nats per output id) of ``t[:, 1:]`` after ``t[:, :-1]``, plus weight decay."""
         t = self._check_ids("t", t, min_steps=2)
-        scores = self.predict(x, t[:, :-1], train)
+        scores = self._scores = self.predict(x, t[:, :-1], train)
         return self.last_layer.forward(scores, t[:, 1:]) + self._weight_decay_loss()
+
+    #: measured by its loss per output id and the fraction of whole answers it generates right
+    default_metrics = ("loss", "sequence_accuracy")
+
+    def n_predictions(self, x, t):
+        """One prediction per output id: every id of ``t`` but the first (the start symbol)."""
+        return t[:, 1:].size
 
     # --- backward --------------------------------------------------------------------
     def backward(self, dout):

@@ -239,8 +239,30 @@ class Sequential:
 
     def loss(self, x, t, train=False):
         """Data loss plus ``0.5 * lambda * sum(W**2)`` over the decayed parameters."""
-        y = self.predict(x, train)
+        y = self._scores = self.predict(x, train)
         return self.last_layer.forward(y, t) + self._weight_decay_loss()
+
+    # --- what the Trainer asks of a model ----------------------------------------
+    def scores(self):
+        """The scores (before the loss layer) of the last :meth:`loss` call, which metrics
+        such as accuracy read instead of making a second forward pass."""
+        return self._scores
+
+    @property
+    def default_metrics(self):
+        """What the Trainer evaluates unless told otherwise: the loss layer's choice
+        (loss and accuracy for softmax, loss and mean squared error for identity)."""
+        return getattr(self.last_layer, "default_metrics", ("loss",))
+
+    def n_predictions(self, x, t):
+        """How many predictions the mean loss of a batch averages over: one per sample."""
+        return len(x)
+
+    @property
+    def min_batch_size(self):
+        """The fewest samples a training batch may hold: 2 with batch normalization (one
+        sample has no variance to normalise by), else 1; the layers say it."""
+        return max(getattr(layer, "min_batch_size", 1) for layer in self.layers.values())
 
     # --- gradients -------------------------------------------------------------
     def loss_and_gradient(self, x, t):

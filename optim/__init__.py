@@ -1,5 +1,5 @@
-"""Optimizers with ``update(params, grads)``, the training loops that drive them (``Trainer``;
-``LanguageModelTrainer`` for truncated BPTT), and sweeps of many training runs at once
+"""Optimizers with ``update(params, grads)``, the one training loop that drives them for every
+model (``Trainer``, with its callbacks, metrics and schedules), and sweeps of many training runs at once
 (``run_sweep``; Dask is needed only for a Dask scheduler)."""
 
 from .optimizers import (
@@ -14,8 +14,9 @@ from .optimizers import (
     get_optimizer,
 )
 from .clip import clip_grads
-from .lm_training import LanguageModelTrainer, evaluate_lm
-from .trainer import History, Trainer, TrainingDivergedError
+from .callbacks import Callback, DivergenceStop, GradientClipping, ResetState
+from .metrics import METRICS, Accuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
+from .trainer import Checkpoint, History, Trainer, TrainingDivergedError
 from .early_stopping import BestWeights, EarlyStopping
 from .schedules import ExponentialDecay, StepDecay
 from .checkpoint import CheckpointError, load_checkpoint
@@ -25,8 +26,9 @@ from .sweep_store import SweepStore, config_key
 
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
-    "RMSprop", "get_optimizer", "clip_grads", "LanguageModelTrainer", "evaluate_lm", "History", "Trainer",
-    "TrainingDivergedError",
+    "RMSprop", "get_optimizer", "clip_grads", "History", "Trainer",
+    "TrainingDivergedError", "Callback", "DivergenceStop", "GradientClipping", "ResetState", "Checkpoint",
+    "METRICS", "Accuracy", "Loss", "MeanSquaredError", "Metric", "NatsPerToken", "Perplexity", "SequenceAccuracy",
     "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay", "CheckpointError", "load_checkpoint",
     "MLP_DEFAULTS", "mlp_config", "train_mlp", "SweepResult", "run_sweep", "summarize",
     "SweepStore", "config_key",

@@ -1,9 +1,9 @@
 """Watching one metric epoch by epoch: which epoch is best, early stopping, best weights.
 
-Each part is given the per-epoch record of the Trainer (``{'epoch': 3, 'val_loss': ...}``)
-after every epoch and keeps its own bookkeeping, which ``state_dict()`` returns and
-``load_state_dict()`` restores, so that a resumed run stops at the same epoch and keeps
-the same best weights as one never interrupted.
+:class:`EarlyStopping` and :class:`BestWeights` are Trainer callbacks: each reads the
+epoch's logs (``{'epoch': 3, 'val_loss': ...}``) at ``on_epoch_end`` and keeps its own
+bookkeeping, which ``state_dict()`` returns and ``load_state_dict()`` restores, so that a
+resumed run stops at the same epoch and keeps the same best weights as one never interrupted.
 """
 
 import math
@@ -12,8 +12,22 @@ import numbers
 
 import numpy as np
 
-#: metrics that can be watched, and whether lower or higher is better
-MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
+from .callbacks import Callback
+
+#: the metrics (by their key, after ``train_`` or ``val_``) for which higher is better
+HIGHER_IS_BETTER = ("acc", "seq_acc")
+
+
+def monitor_mode(monitor, mode=None, owner="BestEpoch"):
+    """'min' or 'max' for the logged key ``monitor``: ``mode`` when given, else 'max' for
+    accuracies and 'min' for everything else (losses, perplexity, mean squared error)."""
+    if not isinstance(monitor, str) or not monitor:
+        raise ValueError(f"{owner}: monitor must be the name of a logged value such as 'val_loss', got {monitor!r}")
+    if mode is None:
+        return "max" if monitor.split("_", 1)[-1] in HIGHER_IS_BETTER else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"{owner}: mode must be 'min', 'max' or None, got {mode!r}")
+    return mode
 
 
 def network_arrays(network):
@@ -30,8 +44,10 @@ class BestEpoch:
 
     Parameters
     ----------
-    monitor : 'val_loss' | 'val_acc' | 'train_loss' | 'train_acc'.
+    monitor : a key of the epoch's logs: 'val_loss' (default), 'val_acc', 'train_loss',
+        'val_perplexity', ...
     min_delta : float >= 0, the least change that counts as an improvement.
+    mode : 'min', 'max' or None (accuracies 'max', everything else 'min').
 
     Attributes
     ----------
@@ -39,14 +55,12 @@ class BestEpoch:
     wait : epochs since the best one.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, owner="BestEpoch"):
-        if monitor not in MONITORS:
-            raise ValueError(f"{owner}: monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
+    def __init__(self, monitor="val_loss", min_delta=0.0, owner="BestEpoch", mode=None):
+        self.mode = monitor_mode(monitor, mode, owner)
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
                 or not (min_delta >= 0 and math.isfinite(min_delta)):
             raise ValueError(f"{owner}: min_delta must be a finite number >= 0, got {min_delta!r}")
-        self.monitor = monitor
-        self.mode = MONITORS[monitor]
+        self.monitor, self.owner = monitor, owner
         self.min_delta = float(min_delta)
         self.best_score, self.best_epoch, self.wait = None, None, 0
 
@@ -60,6 +74,9 @@ class BestEpoch:
 
     def update(self, record):
         """Take an epoch's record; return True if it is the new best."""
+        if self.monitor not in record:
+            raise ValueError(f"{self.owner}: monitor {self.monitor!r} is not among the logged values "
+                             f"{sorted(record)}")
         score = record[self.monitor]
         if self.best_score is None:
             improved = True
@@ -83,29 +100,35 @@ class BestEpoch:
         self.best_score, self.best_epoch, self.wait = state["best_score"], state["best_epoch"], int(state["wait"])
 
 
-class EarlyStopping:
+def _record_best(trainer, best):
+    history = trainer.history
+    history["monitor"], history["best_epoch"], history["best_score"] = best.monitor, best.best_epoch, best.best_score
+
+
+class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved (by more than ``min_delta``) for ``patience``
     epochs in a row; then, with ``restore_best``, put the best epoch's weights back.
 
     Parameters
     ----------
     patience : int >= 1, epochs without improvement that end training.
-    monitor : 'val_loss' (default) | 'val_acc' | 'train_loss' | 'train_acc'.
+    monitor : a key of the epoch's logs (default 'val_loss').
     min_delta : float >= 0.
+    mode : 'min', 'max' or None (accuracies 'max', everything else 'min').
     restore_best : bool. Keep a copy of the network's arrays (parameters and batch-norm
         running statistics) at each new best epoch and copy it back into the network, in
         place, when training ends, whether it ended early or not.
 
     Examples
     --------
-    >>> Trainer(net, opt, x, t, x_val, t_val, epochs=50, early_stopping=EarlyStopping(patience=3))
+    >>> Trainer(net, opt, (x, t), (x_val, t_val), epochs=50, callbacks=[EarlyStopping(patience=3)])
     """
 
-    def __init__(self, patience, monitor="val_loss", min_delta=0.0, restore_best=True):
+    def __init__(self, patience, monitor="val_loss", min_delta=0.0, restore_best=True, mode=None):
         if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 1, got {patience!r}")
         self.patience = int(patience)
-        self.best = BestEpoch(monitor, min_delta, owner="EarlyStopping")
+        self.best = BestEpoch(monitor, min_delta, owner="EarlyStopping", mode=mode)
         self.restore_best = bool(restore_best)
         self.best_arrays = None
 
@@ -117,6 +140,19 @@ class EarlyStopping:
         """Forget the best epoch and its arrays: a new run starts."""
         self.best.reset()
         self.best_arrays = None
+
+    def on_fit_begin(self, trainer):
+        if trainer.steps_done == 0:
+            self.reset()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.update(logs, trainer.model):
+            trainer.stop_training = True
+        _record_best(trainer, self.best)
+
+    def on_fit_end(self, trainer):
+        if trainer.stop_training or trainer.epochs_done == trainer.n_epochs:  # not after an error
+            self.restore(trainer.model)
 
     def update(self, record, network):
         """Take the epoch's record; return True when training should stop."""
@@ -137,7 +173,7 @@ class EarlyStopping:
                                 restore_best=self.restore_best),
                 "arrays": {} if self.best_arrays is None else dict(self.best_arrays)}
 
-    def load_state_dict(self, state, source="the state"):
+    def load_state_dict(self, state, source="the checkpoint"):
         scalars, arrays = state["scalars"], state["arrays"]
         self.best.load_state_dict(scalars, source)
         self.best_arrays = {k: np.array(v, copy=True) for k, v in arrays.items()} or None
@@ -147,7 +183,7 @@ class EarlyStopping:
                 f"min_delta={self.best.min_delta!r}, restore_best={self.restore_best})")
 
 
-class BestWeights:
+class BestWeights(Callback):
     """Write the network's weights to ``path`` whenever ``monitor`` improves.
 
     The file is written with ``network.save_params`` (atomic and verified), so it always
@@ -156,13 +192,14 @@ class BestWeights:
     Parameters
     ----------
     path : path of the ``.npz`` file.
-    monitor : 'val_loss' (default) | 'val_acc' | 'train_loss' | 'train_acc'.
+    monitor : a key of the epoch's logs (default 'val_loss').
     min_delta : float >= 0.
+    mode : 'min', 'max' or None (accuracies 'max', everything else 'min').
     """
 
-    def __init__(self, path, monitor="val_loss", min_delta=0.0):
+    def __init__(self, path, monitor="val_loss", min_delta=0.0, mode=None):
         self.path = os.fspath(path)
-        self.best = BestEpoch(monitor, min_delta, owner="BestWeights")
+        self.best = BestEpoch(monitor, min_delta, owner="BestWeights", mode=mode)
 
     @property
     def monitor(self):
@@ -172,6 +209,15 @@ class BestWeights:
         """Forget the best epoch: a new run starts."""
         self.best.reset()
 
+    def on_fit_begin(self, trainer):
+        if trainer.steps_done == 0:
+            self.reset()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.update(logs, trainer.model)
+        if trainer.history["monitor"] in (None, self.monitor):
+            _record_best(trainer, self.best)
+
     def update(self, record, network):
         """Take the epoch's record; write the weights if it is the best so far."""
         if self.best.update(record):
@@ -180,7 +226,7 @@ class BestWeights:
     def state_dict(self):
         return {"scalars": dict(self.best.state_dict(), path=self.path), "arrays": {}}
 
-    def load_state_dict(self, state, source="the state"):
+    def load_state_dict(self, state, source="the checkpoint"):
         self.best.load_state_dict(state["scalars"], source)
 
     def __repr__(self):

@@ -15,12 +15,12 @@ import functools
 
 import numpy as np
 
-from bprop.datasets import load_dataset, make_spiral, random_subset, train_val_split
+from bprop.datasets import MiniBatchIterator, load_dataset, make_spiral, random_subset, train_val_split
 from bprop.layers import make_rng
 from bprop.networks import MultiLayerNet
 
 from .optimizers import get_optimizer
-from .trainer import Trainer, evaluate
+from .trainer import EVAL_BATCH_SIZE, Trainer
 
 #: every key of a configuration, with its default (``seed`` has none)
 MLP_DEFAULTS = {
@@ -144,15 +144,16 @@ def train_mlp(config):
     net = MultiLayerNet(train[0].shape[1], c["hidden"], n_classes, activation=c["activation"],
                         weight_init_std=c["weight_init"], weight_decay_lambda=c["weight_decay"],
                         dtype=np.dtype(c["dtype"]), rng=c["seed"])
-    x_val, t_val = val if val is not None else (None, None)
-    trainer = Trainer(net, get_optimizer(c["optimizer"], lr=c["lr"]), *train, x_val, t_val,
+    eval_train = True if c["train_eval_size"] is None else c["train_eval_size"]
+    trainer = Trainer(net, get_optimizer(c["optimizer"], lr=c["lr"]), train, val,
                       epochs=c["epochs"], iterations=c["iterations"], batch_size=c["batch_size"],
-                      train_eval_size=c["train_eval_size"], rng=c["seed"] + 1000, verbose=0)
+                      eval_train=eval_train, rng=c["seed"] + 1000, verbose=0)
     history = trainer.fit()
     metrics = {"train_loss": history["train_loss"][-1], "train_acc": history["train_acc"][-1]}
     if val is not None:
         name = "test" if c["val_fraction"] is None else "val"
         metrics[f"{name}_loss"], metrics[f"{name}_acc"] = history["val_loss"][-1], history["val_acc"][-1]
     if c["val_fraction"] is not None and test is not None:
-        metrics["test_loss"], metrics["test_acc"] = evaluate(net, *test)
+        test_metrics = trainer.evaluate(MiniBatchIterator(*test, EVAL_BATCH_SIZE, shuffle=False))
+        metrics["test_loss"], metrics["test_acc"] = test_metrics["loss"], test_metrics["acc"]
     return {"history": dict(history), "metrics": metrics}

@@ -3,8 +3,7 @@
 ``verbose`` 0 shows nothing; 1 a tqdm progress bar with the running loss during each
 epoch on a terminal, replaced by the epoch's line when it ends (and just that line when
 stderr is not a terminal: a log file gets one line per epoch); 2 one line per epoch, which
-is what a log file wants. The line is the loop's own: :func:`format_record` for the
-classifier's :class:`Trainer`, :func:`format_lm_record` for the language model's.
+is what a log file wants. :class:`ProgressBar` is the Trainer's callback that shows it.
 """
 
 import shutil
@@ -12,33 +11,27 @@ import sys
 
 from tqdm import tqdm
 
+from .callbacks import Callback
+
+
+#: how a key of the logs is shown: its label, and its format
+_SHOWN = {"train_loss": ("loss", ".4f"), "train_acc": ("acc", ".4f"), "grad_norm": ("grad_norm", ".2f"),
+          "clipped": ("clipped", ".0%"), "lr": ("lr", ".3g")}
+
 
 def format_record(record, n_epochs):
-    """One epoch's line: ``epoch 3/10  loss 0.1234  acc 0.9650  val_loss ...  lr 0.001  12.3s``."""
-    parts = [f"epoch {record['epoch']}/{n_epochs}",
-             f"loss {record['train_loss']:.4f}", f"acc {record['train_acc']:.4f}"]
-    if "val_loss" in record:
-        parts += [f"val_loss {record['val_loss']:.4f}", f"val_acc {record['val_acc']:.4f}"]
-    if record["lr"] is not None:
-        parts.append(f"lr {record['lr']:.3g}")
-    parts.append(f"{record['time']:.1f}s")
-    return "  ".join(parts)
+    """One epoch's line, every logged value in order, ``train_`` left out of the names::
 
-
-def format_lm_record(record, n_epochs):
-    """A language model's epoch line: the losses in nats per id with their perplexities,
-    the gradient norm when clipping, the learning rate and the epoch's seconds::
-
-        epoch 3/10  loss 1.6012 (ppl 4.96)  val_loss 1.7421 (ppl 5.71)  grad_norm 0.84 (12% clipped)  lr 0.00128  41.2s
+        epoch 3/10  loss 0.1234  acc 0.9650  val_loss 0.1400  val_acc 0.9600  lr 0.001  12.3s
+        epoch 3/10  loss 1.6012  perplexity 4.96  val_loss 1.7421  val_perplexity 5.71  grad_norm 0.84  clipped 12%  lr 0.00128  41.2s
     """
-    parts = [f"epoch {record['epoch']}/{n_epochs}",
-             f"loss {record['train_loss']:.4f} (ppl {record['train_perplexity']:.2f})"]
-    if record.get("val_loss") is not None:
-        parts.append(f"val_loss {record['val_loss']:.4f} (ppl {record['val_perplexity']:.2f})")
-    if record.get("grad_norm") is not None:
-        parts.append(f"grad_norm {record['grad_norm']:.2f} ({record['clipped']:.0%} clipped)")
-    if record.get("lr") is not None:
-        parts.append(f"lr {record['lr']:.3g}")
+    parts = [f"epoch {record['epoch']}/{n_epochs}"]
+    for key, value in record.items():
+        if key in ("epoch", "iteration", "time") or value is None:
+            continue
+        label, spec = _SHOWN.get(key, (key[len("train_"):] if key.startswith("train_") else key,
+                                       ".2f" if key.endswith("perplexity") else ".4f"))
+        parts.append(f"{label} {value:{spec}}" if isinstance(value, (int, float)) else f"{label} {value}")
     parts.append(f"{record['time']:.1f}s")
     return "  ".join(parts)
 
@@ -112,3 +105,38 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class ProgressBar(Callback):
+    """The Trainer's display (see the module docstring), as a callback: a bar during each
+    epoch, the epoch's line (:func:`format_record`) at its end, and a line when a run
+    resumes or a callback stops it. The Trainer adds one, from its ``verbose``."""
+
+    def __init__(self, verbose=1):
+        self.progress = Progress(verbose)
+
+    def on_fit_begin(self, trainer):
+        if trainer.epochs_done:
+            self.progress.say(f"resuming after epoch {trainer.epochs_done} ({trainer.steps_done} iterations)")
+
+    def on_epoch_begin(self, trainer, epoch):
+        steps = min(trainer.steps_per_epoch, trainer.total_steps - trainer.steps_done)
+        self.progress.start_epoch(epoch, trainer.n_epochs, steps)
+
+    def on_batch_end(self, trainer, step, loss):
+        self.progress.step(float(loss))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.progress.end_epoch(logs, trainer.n_epochs)
+        history = trainer.history
+        if trainer.stop_training:
+            line = f"stopped after epoch {epoch}"
+            if history["best_epoch"] is not None:
+                line += f"; best {history['monitor']} {history['best_score']:.4f} at epoch {history['best_epoch']}"
+            self.progress.say(line)
+
+    def on_fit_end(self, trainer):
+        self.progress.close()
+
+    def __repr__(self):
+        return f"ProgressBar(verbose={self.progress.verbose})"
