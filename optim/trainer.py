@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from bprop.datasets.batching import MiniBatchIterator
-from bprop.layers.checks import check_int
+from bprop.layers.checks import check_finite, check_int
 from bprop.layers.rng import make_rng
 
 from .callbacks import CallbackList, DivergenceStop, ResetState
@@ -30,6 +30,18 @@ __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
 
 #: the batch size of an evaluation pass over arrays
 EVAL_BATCH_SIZE = 1000
+
+
+def _check_arrays(name, x, t):
+    """Arrays ``(x, t)`` checked at the door: a sample axis, equal lengths, no NaN or inf."""
+    kind = name.split("_")[0]
+    x, t = np.asarray(x), np.asarray(t)
+    if x.ndim == 0 or t.ndim == 0 or len(x) != len(t) or len(x) == 0:
+        raise ValueError(f"Trainer: {name} must be two arrays of the same non-zero length, got "
+                         f"len(x_{kind})={len(x) if x.ndim else 'scalar'} and len(t_{kind})={len(t) if t.ndim else 'scalar'}")
+    check_finite("Trainer", f"x_{kind}", x)
+    check_finite("Trainer", f"t_{kind}", t)
+    return x, t
 
 
 class Trainer:
@@ -204,20 +216,16 @@ class Trainer:
     # --- the parts, chosen once ------------------------------------------------------
     def _batch_source(self, name, data, shuffle):
         if isinstance(data, tuple) and len(data) == 2:
-            x, t = data
+            x, t = _check_arrays(name, *data)
             batch_size = self.batch_size if shuffle else EVAL_BATCH_SIZE
-            n = len(x) if hasattr(x, "__len__") else 0
             # A model that needs batches of several samples (batch norm: 2) says so; the last
             # batch of a pass is dropped when it would be smaller.
             least = getattr(self.model, "min_batch_size", 1)
-            drop_last = shuffle and 0 < n % batch_size < least
-            if drop_last and n < batch_size:
-                raise ValueError(f"Trainer: {type(self.model).__name__} needs batches of at least {least} "
-                                 f"samples, {name} has {n}")
-            try:
-                return MiniBatchIterator(x, t, batch_size, shuffle=shuffle, drop_last=drop_last, rng=self.rng)
-            except ValueError as error:
-                raise ValueError(f"Trainer: {name}: {error}") from None
+            drop_last = shuffle and 0 < len(x) % batch_size < least
+            if drop_last and len(x) < batch_size:
+                raise ValueError(f"Trainer: {type(self.model).__name__} needs training batches of at least "
+                                 f"{least} samples, {name} has {len(x)}")
+            return MiniBatchIterator(x, t, batch_size, shuffle=shuffle, drop_last=drop_last, rng=self.rng)
         if not hasattr(data, "__iter__") or not hasattr(data, "__len__"):
             raise ValueError(f"Trainer: {name} must be arrays (x, t) or a batch source with __iter__ and "
                              f"__len__, got {type(data).__name__}")
@@ -239,7 +247,7 @@ class Trainer:
         return size, (None if size >= n else np.sort(self.rng.choice(n, size, replace=False)))
 
     def _callbacks(self, schedule, callbacks, verbose, checkpoint):
-        callbacks = list(callbacks)
+        callbacks = list(CallbackList(callbacks))  # each checked, named by its index in the caller's list
         first = [] if any(isinstance(cb, DivergenceStop) for cb in callbacks) else [DivergenceStop()]
         if hasattr(self.model, "reset_state"):
             first.append(ResetState())

@@ -3,11 +3,15 @@ import os
 import numpy as np
 import pytest
 
+from bprop.datasets import MiniBatchIterator
 from bprop.networks import MultiLayerNet
 from bprop.optim import (
     SGD,
     Adam,
     BestWeights,
+    Callback,
+    DivergenceStop,
+    GradientClipping,
     EarlyStopping,
     ExponentialDecay,
     History,
@@ -46,11 +50,14 @@ class Spy:
         return loss, grads
 
 
-def snapshots(store):
+class Snapshots(Callback):
     """A callback keeping a copy of the params after each epoch."""
-    def callback(trainer, record):
-        store[record["epoch"]] = {k: v.copy() for k, v in trainer.network.params.items()}
-    return callback
+
+    def __init__(self, store):
+        self.store = store
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.store[epoch] = {k: v.copy() for k, v in trainer.model.params.items()}
 
 
 # --- history ---------------------------------------------------------------------
@@ -59,10 +66,10 @@ def snapshots(store):
 def test_history_has_every_key_with_one_entry_per_epoch():
     x, t = make_data(50)
     xv, tv = make_data(20, seed=1)
-    history = Trainer(make_net(), SGD(lr=0.1), x, t, xv, tv, epochs=3, batch_size=16,
+    history = Trainer(make_net(), SGD(lr=0.1), (x, t), (xv, tv), epochs=3, batch_size=16,
                       rng=0, verbose=0).fit()
     assert isinstance(history, History)
-    for key in History.EPOCH_KEYS:
+    for key in ("epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time"):
         assert len(history[key]) == 3, key
     assert history["epoch"] == [1, 2, 3]
     assert history["iterations_per_epoch"] == 4
@@ -74,24 +81,24 @@ def test_history_has_every_key_with_one_entry_per_epoch():
     assert history["time"] == sorted(history["time"])
 
 
-def test_history_without_validation_has_empty_val_lists():
+def test_history_without_validation_has_no_val_keys():
     x, t = make_data(30)
-    history = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0).fit()
-    assert history["val_loss"] == [] and history["val_acc"] == []
+    history = Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=10, rng=0, verbose=0).fit()
+    assert "val_loss" not in history and "val_acc" not in history
     assert len(history["train_loss"]) == 2
 
 
 def test_iteration_losses_are_the_ones_loss_and_gradient_returned():
     x, t = make_data(40)
     spy = Spy(make_net())
-    history = Trainer(spy, SGD(lr=0.1), x, t, epochs=2, batch_size=8, rng=0, verbose=0).fit()
+    history = Trainer(spy, SGD(lr=0.1), (x, t), epochs=2, batch_size=8, rng=0, verbose=0).fit()
     assert history["iter_loss"] == [float(v) for v in spy.losses]
     assert len(spy.losses) == 10
 
 
 def test_training_lowers_the_loss_on_a_separable_problem():
     x, t = make_data(200)
-    history = Trainer(make_net(), Adam(lr=0.01), x, t, epochs=20, batch_size=20, rng=0,
+    history = Trainer(make_net(), Adam(lr=0.01), (x, t), epochs=20, batch_size=20, rng=0,
                       verbose=0).fit()
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
     assert history["train_acc"][-1] > 0.9
@@ -105,7 +112,7 @@ def test_every_sample_is_seen_once_per_epoch_in_a_fresh_order():
     x, t = make_data(n)
     x[:, 0] = np.arange(n)  # the first feature is the sample's id
     spy = Spy(make_net())
-    Trainer(spy, SGD(lr=1e-3), x, t, epochs=3, batch_size=5, rng=0, verbose=0).fit()
+    Trainer(spy, SGD(lr=1e-3), (x, t), epochs=3, batch_size=5, rng=0, verbose=0).fit()
     sizes = [len(b) for b in spy.batches]
     assert sizes == [5, 5, 5, 5, 3] * 3
     orders = [np.concatenate(spy.batches[5 * e:5 * (e + 1)])[:, 0] for e in range(3)]
@@ -119,7 +126,7 @@ def test_iterations_mode_runs_exactly_that_many_updates_over_shuffled_passes():
     x, t = make_data(n)
     x[:, 0] = np.arange(n)
     spy = Spy(make_net())
-    history = Trainer(spy, SGD(lr=1e-3), x, t, iterations=10, batch_size=8, rng=0,
+    history = Trainer(spy, SGD(lr=1e-3), (x, t), iterations=10, batch_size=8, rng=0,
                       verbose=0).fit()
     assert len(spy.batches) == 10 and len(history["iter_loss"]) == 10
     # Passes of 4 batches each; evaluated at the end of each pass and after the last step.
@@ -131,14 +138,14 @@ def test_iterations_mode_runs_exactly_that_many_updates_over_shuffled_passes():
 
 def test_iterations_fewer_than_one_pass():
     x, t = make_data(100)
-    history = Trainer(make_net(), SGD(lr=0.1), x, t, iterations=3, batch_size=10, rng=0,
+    history = Trainer(make_net(), SGD(lr=0.1), (x, t), iterations=3, batch_size=10, rng=0,
                       verbose=0).fit()
     assert history["iteration"] == [3] and len(history["iter_loss"]) == 3
 
 
 def test_same_seed_gives_the_same_history():
     x, t = make_data(40)
-    runs = [Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=8, rng=5, verbose=0).fit()
+    runs = [Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=8, rng=5, verbose=0).fit()
             for _ in range(2)]
     assert runs[0]["iter_loss"] == runs[1]["iter_loss"]
 
@@ -148,7 +155,7 @@ def test_batches_are_cast_to_the_network_dtype(data_dtype, net_dtype):
     x, t = make_data(20, dtype=data_dtype)
     xv, tv = make_data(10, seed=1, dtype=data_dtype)
     spy = Spy(make_net(dtype=net_dtype))
-    history = Trainer(spy, SGD(lr=0.1), x, t, xv, tv, epochs=2, batch_size=5, rng=0,
+    history = Trainer(spy, SGD(lr=0.1), (x, t), (xv, tv), epochs=2, batch_size=5, rng=0,
                       verbose=0).fit()
     assert all(b.dtype == net_dtype for b in spy.batches)
     assert all(p.dtype == net_dtype for p in spy.net.params.values())
@@ -157,8 +164,8 @@ def test_batches_are_cast_to_the_network_dtype(data_dtype, net_dtype):
 
 def test_train_eval_size_uses_a_fixed_subset():
     x, t = make_data(100)
-    trainer = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0,
-                      train_eval_size=30)
+    trainer = Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=10, rng=0, verbose=0,
+                      eval_train=30)
     history = trainer.fit()
     # Accuracies over 30 samples are multiples of 1/30.
     for acc in history["train_acc"]:
@@ -170,9 +177,9 @@ def test_train_eval_size_uses_a_fixed_subset():
 
 def test_nan_loss_raises_naming_epoch_iteration_and_lr_and_keeps_history():
     x, t = make_data(64)
-    # divergence_factor=None: only NaN and inf stop training, as before the rule existed.
-    trainer = Trainer(make_net(), SGD(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0,
-                      divergence_factor=None)
+    # callbacks=[DivergenceStop(None)]: only NaN and inf stop training, as before the rule existed.
+    trainer = Trainer(make_net(), SGD(lr=1e6), (x, t), epochs=50, batch_size=16, rng=0, verbose=0,
+                      callbacks=[DivergenceStop(None)])
     with pytest.raises(TrainingDivergedError, match=r"epoch \d+, iteration \d+.*lr=1e\+06") as info:
         trainer.fit()
     err = info.value
@@ -195,9 +202,8 @@ def test_early_stopping_restores_the_best_params_in_place():
     arrays = dict(net.params)
     seen = {}
     # A min_delta no change can beat: epoch 1 stays best, training stops after epoch 3.
-    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
-                      early_stopping=EarlyStopping(patience=2, min_delta=1e9),
-                      callbacks=[snapshots(seen)]).fit()
+    history = Trainer(net, SGD(lr=0.5), (x, t), (xv, tv), epochs=10, batch_size=8, rng=0, verbose=0,
+                      callbacks=[EarlyStopping(patience=2, min_delta=1e9), Snapshots(seen)]).fit()
     assert history["best_epoch"] == 1 and history["stopped_epoch"] == 3
     assert len(history["epoch"]) == 3
     for k, p in net.params.items():
@@ -212,9 +218,9 @@ def test_early_stopping_on_accuracy_and_without_restore():
     xv, tv = make_data(20, seed=1)
     net = make_net()
     seen = {}
-    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=10, batch_size=8, rng=0, verbose=0,
-                      early_stopping=EarlyStopping(1, monitor="val_acc", min_delta=2.0, restore_best=False),
-                      callbacks=[snapshots(seen)]).fit()
+    history = Trainer(net, SGD(lr=0.5), (x, t), (xv, tv), epochs=10, batch_size=8, rng=0, verbose=0,
+                      callbacks=[EarlyStopping(1, monitor="val_acc", min_delta=2.0, restore_best=False),
+                                 Snapshots(seen)]).fit()
     assert history["best_epoch"] == 1 and history["stopped_epoch"] == 2
     for k, p in net.params.items():
         np.testing.assert_array_equal(p, seen[2][k])
@@ -227,9 +233,9 @@ def test_best_weights_holds_the_best_params_written_atomically(tmp_path, as_path
     path = tmp_path / "best.npz"
     net = make_net()
     seen = {}
-    best_weights = path if as_path else BestWeights(path, monitor="val_loss")
-    history = Trainer(net, SGD(lr=0.5), x, t, xv, tv, epochs=3, batch_size=8, rng=0, verbose=0,
-                      best_weights=best_weights, callbacks=[snapshots(seen)]).fit()
+    best_weights = BestWeights(os.fspath(path) if as_path else path, monitor="val_loss")
+    history = Trainer(net, SGD(lr=0.5), (x, t), (xv, tv), epochs=3, batch_size=8, rng=0, verbose=0,
+                      callbacks=[best_weights, Snapshots(seen)]).fit()
     assert sorted(os.listdir(tmp_path)) == ["best.npz"]  # no temporary file left behind
     other = make_net(seed=1)
     other.load_params(path)
@@ -239,17 +245,18 @@ def test_best_weights_holds_the_best_params_written_atomically(tmp_path, as_path
     assert history["best_epoch"] == best
 
 
-def test_callback_returning_true_stops_training():
+def test_a_callback_setting_stop_training_stops_after_that_epoch():
     x, t = make_data(20)
     calls = []
 
-    def stop_at_two(trainer, record):
-        calls.append(record["epoch"])
-        return record["epoch"] == 2
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            calls.append(epoch)
+            trainer.stop_training = epoch == 2
 
-    history = Trainer(make_net(), SGD(lr=0.1), x, t, epochs=5, batch_size=10, rng=0, verbose=0,
-                      callbacks=[stop_at_two]).fit()
-    assert calls == [1, 2] and history["stopped_epoch"] == 2
+    history = Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=5, batch_size=10, rng=0, verbose=0,
+                      callbacks=[StopAtTwo()]).fit()
+    assert calls == [1, 2] and history["stopped_epoch"] == 2 and history["epoch"] == [1, 2]
 
 
 # --- learning-rate schedules -----------------------------------------------------
@@ -263,8 +270,8 @@ def test_callback_returning_true_stops_training():
 def test_lr_schedules_set_the_optimizer_lr_per_epoch(schedule, expected):
     x, t = make_data(20)
     opt = SGD(lr=0.1)
-    history = Trainer(make_net(), opt, x, t, epochs=5, batch_size=10, rng=0, verbose=0,
-                      lr_schedule=schedule).fit()
+    history = Trainer(make_net(), opt, (x, t), epochs=5, batch_size=10, rng=0, verbose=0,
+                      schedule=schedule).fit()
     np.testing.assert_allclose(history["lr"], expected)
     assert opt.lr == pytest.approx(expected[-1])
 
@@ -275,7 +282,7 @@ def test_lr_schedules_set_the_optimizer_lr_per_epoch(schedule, expected):
 def test_verbose_2_prints_one_line_per_epoch(capsys):
     x, t = make_data(20)
     xv, tv = make_data(10, seed=1)
-    Trainer(make_net(), SGD(lr=0.1), x, t, xv, tv, epochs=3, batch_size=10, rng=0, verbose=2).fit()
+    Trainer(make_net(), SGD(lr=0.1), (x, t), (xv, tv), epochs=3, batch_size=10, rng=0, verbose=2).fit()
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3") and "val_acc" in lines[0] and "lr 0.1" in lines[0]
@@ -283,7 +290,7 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
 
 def test_verbose_1_falls_back_to_lines_when_not_a_terminal(capsys):
     x, t = make_data(20)
-    Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=1).fit()
+    Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=10, rng=0, verbose=1).fit()
     out, err = capsys.readouterr()
     assert [line[:9] for line in out.strip().splitlines()] == ["epoch 1/2", "epoch 2/2"]
     assert err == ""
@@ -291,7 +298,7 @@ def test_verbose_1_falls_back_to_lines_when_not_a_terminal(capsys):
 
 def test_verbose_0_is_silent(capsys):
     x, t = make_data(20)
-    Trainer(make_net(), SGD(lr=0.1), x, t, epochs=2, batch_size=10, rng=0, verbose=0).fit()
+    Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=10, rng=0, verbose=0).fit()
     assert capsys.readouterr() == ("", "")
 
 
@@ -302,45 +309,35 @@ def test_verbose_0_is_silent(capsys):
     ({"batch_size": 0}, "batch_size"),
     ({"epochs": 0}, "epochs"),
     ({"iterations": 0}, "iterations"),
-    ({"eval_batch_size": 0}, "eval_batch_size"),
+    ({"eval_train": 0}, "eval_train"),
     ({"verbose": 3}, "verbose"),
-    ({"early_stopping": 3}, "early_stopping must be None or an EarlyStopping"),
-    ({"early_stopping": EarlyStopping(2)}, "needs validation data"),
-    ({"best_weights": "best.npz"}, "needs validation data"),
-    ({"best_weights": 3}, "best_weights must be None, a path or a BestWeights"),
-    ({"lr_schedule": "cosine"}, "lr_schedule must be None or a callable"),
-    ({"callbacks": [1]}, "callback"),
-    ({"divergence_factor": 1.0}, "divergence_factor must be a finite number > 1 or None"),
-    ({"divergence_factor": "10"}, "divergence_factor"),
-    ({"drop_last": "yes"}, "drop_last must be None, True or False"),
-    ({"drop_last": True, "batch_size": 50}, "leaves no batch"),
+    ({"schedule": "cosine"}, "schedule must be an LRScheduler or a callable"),
+    ({"callbacks": [1]}, r"callbacks\[0\] must be a Callback"),
+    ({"callbacks": [lambda e: 0.1]}, "a plain function of the epoch is a learning-rate schedule"),
+    ({"metrics": ["accurcy"]}, "unknown metric 'accurcy'"),
     ({"resume": True}, "resume=True needs checkpoint=PATH"),
     ({"resume": "yes", "checkpoint": "c.npz"}, "resume must be True or False"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
     x, t = make_data(20)
     with pytest.raises(ValueError, match=match):
-        Trainer(make_net(), SGD(lr=0.1), x, t, **kwargs)
+        Trainer(make_net(), SGD(lr=0.1), (x, t), **kwargs)
 
 
 def test_mismatched_lengths_raise_value_error_naming_the_arrays():
     x, t = make_data(20)
-    with pytest.raises(ValueError, match=r"len\(x_train\)=20 and len\(t_train\)=19"):
-        Trainer(make_net(), SGD(lr=0.1), x, t[:19])
-    with pytest.raises(ValueError, match=r"x_val and t_val"):
-        Trainer(make_net(), SGD(lr=0.1), x, t, x[:5], t[:4])
-    with pytest.raises(ValueError, match="both x_val and t_val"):
-        Trainer(make_net(), SGD(lr=0.1), x, t, x_val=x)
+    with pytest.raises(ValueError, match=r"train_data .*len\(x_train\)=20 and len\(t_train\)=19"):
+        Trainer(make_net(), SGD(lr=0.1), (x, t[:19]))
+    with pytest.raises(ValueError, match=r"val_data .*len\(x_val\)=5 and len\(t_val\)=4"):
+        Trainer(make_net(), SGD(lr=0.1), (x, t), (x[:5], t[:4]))
+    with pytest.raises(ValueError, match="val_data must be arrays .x, t. or a batch source"):
+        Trainer(make_net(), SGD(lr=0.1), (x, t), 3)
 
 
-def test_old_keyword_arguments_say_what_they_became():
+def test_monitoring_a_key_nobody_logs_names_the_logged_ones():
     x, t = make_data(20)
-    with pytest.raises(TypeError, match=r"patience= is now early_stopping=EarlyStopping"):
-        Trainer(make_net(), SGD(lr=0.1), x, t, patience=3)
-    with pytest.raises(TypeError, match=r"lr_gamma= is now lr_schedule=StepDecay"):
-        Trainer(make_net(), SGD(lr=0.1), x, t, lr_gamma=0.5)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'epochz'"):
-        Trainer(make_net(), SGD(lr=0.1), x, t, epochz=3)
+    with pytest.raises(ValueError, match=r"monitor 'val_loss' is not among the logged values \['epoch'"):
+        Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, verbose=0, callbacks=[EarlyStopping(2)]).fit()
 
 
 # --- bad data, caught before training ------------------------------------------------
@@ -359,7 +356,7 @@ def test_nan_or_inf_in_the_data_is_a_value_error_naming_the_array_and_index(name
     before = {k: v.copy() for k, v in net.params.items()}
     with pytest.raises(ValueError, match=rf"Trainer: {name} holds 1 non-finite value\(s\), the first "
                                          rf"\({value}\) at index \({index[0]}, {index[1]}\)"):
-        Trainer(net, SGD(lr=0.1), arrays["x_train"], arrays["t_train"], arrays["x_val"], arrays["t_val"],
+        Trainer(net, SGD(lr=0.1), (arrays["x_train"], arrays["t_train"]), (arrays["x_val"], arrays["t_val"]),
                 verbose=0)
     assert all(np.array_equal(before[k], net.params[k]) for k in before)  # nothing trained
 
@@ -369,7 +366,7 @@ def test_nan_or_inf_in_the_data_is_a_value_error_naming_the_array_and_index(name
 
 def test_exploding_finite_loss_stops_training_naming_the_rule():
     x, t = make_data(64)
-    trainer = Trainer(make_net(), Adam(lr=1e6), x, t, epochs=50, batch_size=16, rng=0, verbose=0)
+    trainer = Trainer(make_net(), Adam(lr=1e6), (x, t), epochs=50, batch_size=16, rng=0, verbose=0)
     with pytest.raises(TrainingDivergedError, match=r"more than divergence_factor=100 times the first "
                                                     r"mini-batch loss .*lr=1e\+06") as info:
         trainer.fit()
@@ -384,8 +381,8 @@ def test_exploding_finite_loss_stops_training_naming_the_rule():
 
 def test_divergence_factor_none_lets_a_finite_exploding_loss_train_on():
     x, t = make_data(64)
-    history = Trainer(make_net(), Adam(lr=1e6), x, t, epochs=2, batch_size=16, rng=0, verbose=0,
-                      divergence_factor=None).fit()
+    history = Trainer(make_net(), Adam(lr=1e6), (x, t), epochs=2, batch_size=16, rng=0, verbose=0,
+                      callbacks=[DivergenceStop(None)]).fit()
     assert max(history["iter_loss"]) > 1e4 * history["iter_loss"][0]
     assert history["diverged"] is False
 
@@ -415,23 +412,29 @@ def test_batchnorm_net_with_a_last_batch_of_one_sample_drops_it():
     x, t = make_data(21)  # 21 % 10 == 1
     net = make_net(use_batchnorm=True)
     spy = Spy(net)
-    trainer = Trainer(spy, SGD(lr=0.1), x, t, epochs=3, batch_size=10, rng=0, verbose=0)
-    assert trainer.drop_last is True and trainer.iterations_per_epoch == 2
+    trainer = Trainer(spy, SGD(lr=0.1), (x, t), epochs=3, batch_size=10, rng=0, verbose=0)
+    assert trainer.train_batches.drop_last is True and trainer.steps_per_epoch == 2
     history = trainer.fit()
     assert [len(b) for b in spy.batches] == [10] * 6
     assert history["iteration"] == [2, 4, 6]
 
 
-def test_drop_last_is_chosen_only_for_batchnorm_and_a_remainder_of_one():
+def test_the_last_batch_is_dropped_only_when_the_model_needs_more_samples():
     x, t = make_data(21)
-    assert Trainer(make_net(), SGD(lr=0.1), x, t, batch_size=10).drop_last is False  # no batch norm
+
+    def dropped(net, x, t, batch_size):
+        return Trainer(net, SGD(lr=0.1), (x, t), batch_size=batch_size).train_batches.drop_last
+
+    assert make_net().min_batch_size == 1 and make_net(use_batchnorm=True).min_batch_size == 2
+    assert dropped(make_net(), x, t, 10) is False  # no batch norm
     bn = make_net(use_batchnorm=True)
-    assert Trainer(bn, SGD(lr=0.1), x, t, batch_size=7).drop_last is False  # 21 % 7 == 0
-    assert Trainer(bn, SGD(lr=0.1), x[:20], t[:20], batch_size=6).drop_last is False  # remainder 2
-    assert Trainer(bn, SGD(lr=0.1), x, t, batch_size=10, drop_last=False).drop_last is False
-    assert Trainer(make_net(), SGD(lr=0.1), x, t, batch_size=10, drop_last=True).iterations_per_epoch == 2
-    with pytest.raises(ValueError, match="batch normalization cannot train on 1 sample"):
-        Trainer(bn, SGD(lr=0.1), x[:1], t[:1], batch_size=10)
+    assert dropped(bn, x, t, 7) is False  # 21 % 7 == 0
+    assert dropped(bn, x[:20], t[:20], 6) is False  # remainder 2
+    with pytest.raises(ValueError, match="MultiLayerNet needs training batches of at least 2 samples, "
+                                         "train_data has 1"):
+        Trainer(bn, SGD(lr=0.1), (x[:1], t[:1]), batch_size=10)
+    with pytest.raises(ValueError, match="train_data gives no batch"):
+        Trainer(make_net(), SGD(lr=0.1), MiniBatchIterator(x, t, 50, drop_last=True))
 
 
 # --- the parts, each alone -------------------------------------------------------------
@@ -446,8 +449,12 @@ def test_best_epoch_for_losses_and_accuracies_with_min_delta():
     assert (best.best_epoch, best.best_score, best.wait) == (3, 0.85, 1)
     acc = BestEpoch("train_acc")
     assert [acc.update({"epoch": e, "train_acc": v}) for e, v in enumerate([0.5, 0.5, 0.6], 1)] == [True, False, True]
-    with pytest.raises(ValueError, match="monitor must be one of"):
-        BestEpoch("accuracy")
+    assert BestEpoch("val_seq_acc").mode == "max" and BestEpoch("val_perplexity").mode == "min"
+    assert BestEpoch("val_acc", mode="min").mode == "min"
+    with pytest.raises(ValueError, match="monitor must be the name of a logged value"):
+        BestEpoch("")
+    with pytest.raises(ValueError, match="mode must be 'min', 'max' or None"):
+        BestEpoch("val_loss", mode="lower")
     with pytest.raises(ValueError, match="min_delta must be a finite number >= 0"):
         BestEpoch("val_loss", min_delta=-1)
 
@@ -543,14 +550,154 @@ def test_max_grad_norm_clips_every_update_by_the_global_norm():
             super().update(params, grads)
 
     net = MultiLayerNet(4, [5], 3, weight_init_std=3.0, rng=1)
-    Trainer(net, Recording(lr=0.1), x, t, epochs=2, batch_size=5, rng=2, verbose=0, max_grad_norm=0.05).fit()
+    history = Trainer(net, Recording(lr=0.1), (x, t), epochs=2, batch_size=5, rng=2, verbose=0,
+                      callbacks=[GradientClipping(0.05)]).fit()
     assert len(seen) == 8 and max(seen) <= 0.05 * (1 + 1e-6)
+    assert history["clipped"] == [1.0, 1.0] and min(history["grad_norm"]) > 0.05
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("inf"), "1", True])
-def test_max_grad_norm_must_be_a_positive_number(bad):
-    from bprop.networks import MultiLayerNet
-    from bprop.optim import SGD, Trainer
+def test_clipping_norm_must_be_a_positive_number(bad):
+    with pytest.raises(ValueError, match="GradientClipping: max_norm must be a finite number > 0"):
+        GradientClipping(bad)
 
-    with pytest.raises(ValueError, match="Trainer: max_grad_norm must be a finite number > 0 or None"):
-        Trainer(MultiLayerNet(4, [5], 3), SGD(lr=0.1), np.zeros((4, 4)), np.zeros(4, int), max_grad_norm=bad)
+
+# --- the callback protocol ---------------------------------------------------------------
+
+
+class Recorder(Callback):
+    """Writes down every hook call with its arguments."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def on_fit_begin(self, trainer):
+        self.calls.append("fit_begin")
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.calls.append(f"epoch_begin {epoch}")
+
+    def on_batch_begin(self, trainer, step):
+        self.calls.append(f"batch_begin {step}")
+
+    def on_after_backward(self, trainer, loss, grads):
+        self.calls.append(f"after_backward {trainer.steps_done} {sorted(grads) == sorted(trainer.model.params)}")
+
+    def on_batch_end(self, trainer, step, loss):
+        self.calls.append(f"batch_end {step}")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.calls.append(f"epoch_end {epoch} {sorted(logs)}")
+
+    def on_fit_end(self, trainer):
+        self.calls.append("fit_end")
+
+
+def test_hooks_are_called_in_the_order_of_the_loop():
+    x, t = make_data(10)
+    calls = []
+    Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=5, rng=0, verbose=0,
+            callbacks=[Recorder(calls)]).fit()
+    logs = sorted(["epoch", "iteration", "train_loss", "train_acc", "lr", "time"])
+    step = ["batch_begin {0}", "after_backward {1} True", "batch_end {1}"]
+    expected = ["fit_begin"]
+    for epoch in (1, 2):
+        expected.append(f"epoch_begin {epoch}")
+        for s in (2 * epoch - 2, 2 * epoch - 1):
+            expected += [line.format(s, s + 1) for line in step]
+        expected.append(f"epoch_end {epoch} {logs}")
+    assert calls == expected + ["fit_end"]
+
+
+def test_fit_end_is_called_when_training_fails_and_callbacks_run_in_their_order():
+    x, t = make_data(10)
+    calls = []
+
+    class Fails(Callback):
+        def on_batch_end(self, trainer, step, loss):
+            calls.append("fails")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Trainer(make_net(), SGD(lr=0.1), (x, t), epochs=2, batch_size=5, rng=0, verbose=0,
+                callbacks=[Recorder(calls), Fails()]).fit()
+    assert calls == ["fit_begin", "epoch_begin 1", "batch_begin 0", "after_backward 1 True", "batch_end 1",
+                     "fails", "fit_end"]
+
+
+def test_the_loop_adds_its_own_parts_around_the_callers_callbacks(tmp_path):
+    from bprop.optim import Checkpoint, ResetState
+    from bprop.optim.progress import ProgressBar
+    from bprop.optim.train_state import RecordHistory
+
+    x, t = make_data(10)
+    mine = Recorder([])
+    trainer = Trainer(make_net(), SGD(lr=0.1), (x, t), schedule=lambda e: 0.1, callbacks=[mine],
+                      checkpoint=tmp_path / "c.npz")
+    kinds = [type(cb).__name__ for cb in trainer.callbacks]
+    assert kinds == ["DivergenceStop", "LambdaLR", "Recorder", "RecordHistory", "ProgressBar", "Checkpoint"]
+    assert isinstance(list(trainer.callbacks)[-1], Checkpoint) and ResetState and ProgressBar and RecordHistory
+    own = DivergenceStop(None)
+    trainer = Trainer(make_net(), SGD(lr=0.1), (x, t), callbacks=[own])
+    assert [cb for cb in trainer.callbacks if isinstance(cb, DivergenceStop)] == [own]
+
+
+# --- metrics and batch sources -------------------------------------------------------------
+
+
+def test_metrics_by_name_and_as_objects_go_into_the_history_with_their_prefix():
+    from bprop.optim import Loss, Perplexity
+
+    x, t = make_data(40)
+    xv, tv = make_data(20, seed=1)
+    net = make_net()
+    history = Trainer(net, SGD(lr=0.1), (x, t), (xv, tv), epochs=2, batch_size=10, rng=0, verbose=0,
+                      metrics=["accuracy", Loss(), Perplexity()]).fit()
+    assert history["val_acc"][-1] == net.accuracy(xv, tv)
+    assert history["val_loss"][-1] == pytest.approx(net.loss(xv, tv), rel=1e-12)
+    assert history["val_perplexity"][-1] == pytest.approx(np.exp(history["val_loss"][-1]), rel=1e-12)
+    assert history["train_loss"][-1] == pytest.approx(net.loss(x, t), rel=1e-12)
+
+
+def test_eval_train_false_measures_the_epochs_own_mini_batch_losses():
+    x, t = make_data(30)
+    spy = Spy(make_net())
+    history = Trainer(spy, SGD(lr=0.1), (x, t), epochs=2, batch_size=10, rng=0, verbose=0,
+                      eval_train=False).fit()
+    # loss metrics only (no second pass for accuracy): the mean over samples of the batch losses
+    assert "train_acc" not in history
+    assert history["train_loss"] == pytest.approx([np.mean(spy.losses[:3]), np.mean(spy.losses[3:])], rel=1e-12)
+
+
+def test_a_regression_network_is_measured_by_mean_squared_error():
+    from bprop.layers import Affine
+    from bprop.networks import Sequential
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
+    net = Sequential([Affine(3, 1, rng=0)], loss="identity")
+    assert net.default_metrics == ("loss", "mse")
+    history = Trainer(net, SGD(lr=0.1), (x, y), (x, y), epochs=30, batch_size=16, rng=0, verbose=0).fit()
+    assert history["val_mse"][-1] == pytest.approx(np.mean((net.predict(x) - y) ** 2), rel=1e-12)
+    assert history["val_mse"][-1] < 1e-3 < history["val_mse"][0]
+
+
+def test_any_iterable_of_batches_with_a_length_is_a_batch_source():
+    x, t = make_data(30)
+
+    class Fixed:
+        """Three batches in a fixed order, nothing random: no state_dict needed."""
+
+        def __iter__(self):
+            return ((x[i:i + 10], t[i:i + 10]) for i in range(0, 30, 10))
+
+        def __len__(self):
+            return 3
+
+    spy = Spy(make_net())
+    history = Trainer(spy, SGD(lr=0.1), Fixed(), Fixed(), epochs=2, verbose=0).fit()
+    assert [b[0, 0] for b in spy.batches] == [x[0, 0], x[10, 0], x[20, 0]] * 2
+    assert history["iteration"] == [3, 6] and "train_acc" not in history and len(history["val_acc"]) == 2
+    with pytest.raises(ValueError, match="eval_train needs train_data as arrays"):
+        Trainer(make_net(), SGD(lr=0.1), Fixed(), eval_train=True)
