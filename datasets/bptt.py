@@ -55,6 +55,9 @@ class BPTTBatches:
     ...         loss, grads = model.loss_and_gradient(x, t)
     """
 
+    #: what one batch is called in a progress bar
+    unit = "window"
+
     def __init__(self, ids, batch_size, time_size, drop_last=False):
         ids = np.asarray(ids)
         if ids.ndim != 1 or ids.dtype.kind not in "iu":

@@ -116,6 +116,8 @@ class ProgressBar(Callback):
         self.progress = Progress(verbose)
 
     def on_fit_begin(self, trainer):
+        # what one step of the bar is: the batch source may say ("window" for BPTT)
+        self.progress.unit = getattr(trainer.train_batches, "unit", "batch")
         if trainer.epochs_done:
             self.progress.say(f"resuming after epoch {trainer.epochs_done} ({trainer.steps_done} iterations)")
 

@@ -1,8 +1,8 @@
 """What a user sees of a training run at verbose=1, in a real process: on a terminal a progress
 bar with the running loss, in a log file one line per epoch, written when the epoch ends.
 
-The child process trains a tiny classifier (Trainer) and a tiny language model
-(LanguageModelTrainer) for two epochs each. Run with its output in files, it stops after
+The child process trains a tiny classifier and a tiny language model with the Trainer, for
+two epochs each. Run with its output in files, it stops after
 each first epoch until the test has read the log, so the test sees what a ``tail -f`` would
 see in the middle of a run; Python buffers a stdout that is a file, so a line that is not
 flushed is missing there. Run with a pseudo-terminal as stderr, it draws the bars there.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bprop.optim.progress import Progress, format_lm_record, format_record
+from bprop.optim.progress import Progress, format_record
 
 CHILD = r"""
 import sys, time
@@ -26,19 +26,23 @@ from pathlib import Path
 
 import numpy as np
 
+from bprop.datasets import BPTTBatches
 from bprop.networks import MultiLayerNet, RnnLM
-from bprop.optim import SGD, Trainer
-from bprop.optim.lm_training import LanguageModelTrainer
+from bprop.optim import SGD, Callback, GradientClipping, Trainer
 
 pause_dir, step_seconds = sys.argv[1], float(sys.argv[2])
 
 
-def pause_after_epoch_1(name):
-    def callback(trainer, record):
-        if record["epoch"] == 1 and pause_dir != "-":
-            Path(pause_dir, name).touch()
+class PauseAfterEpoch1(Callback):
+    # waits before epoch 2, when the line of epoch 1 has been shown
+
+    def __init__(self, name):
+        self.name = name
+
+    def on_epoch_begin(self, trainer, epoch):
+        if epoch == 2 and pause_dir != "-":
+            Path(pause_dir, self.name).touch()
             sys.stdin.readline()
-    return callback
 
 
 class SlowNet(MultiLayerNet):
@@ -56,12 +60,11 @@ class SlowLM(RnnLM):
 rng = np.random.default_rng(0)
 x = rng.standard_normal((600, 4))
 t = (x[:, 0] > 0).astype(int)
-Trainer(SlowNet(4, [8], 2, rng=0), SGD(lr=0.1), x, t, x[:100], t[:100], epochs=2, batch_size=20,
-        rng=0, verbose=1, callbacks=[pause_after_epoch_1("trainer")]).fit()
+Trainer(SlowNet(4, [8], 2, rng=0), SGD(lr=0.1), (x, t), (x[:100], t[:100]), epochs=2, batch_size=20,
+        rng=0, verbose=1, callbacks=[PauseAfterEpoch1("trainer")]).fit()
 ids = rng.integers(0, 5, 3000)
-LanguageModelTrainer(SlowLM(5, 8, 8, rng=0), SGD(lr=0.1), ids[:2500], ids[2500:], batch_size=4,
-                     time_size=20, epochs=2, max_grad_norm=1.0, verbose=1, eval_batch_size=4,
-                     eval_time_size=50, callbacks=[pause_after_epoch_1("lm")]).fit()
+Trainer(SlowLM(5, 8, 8, rng=0), SGD(lr=0.1), BPTTBatches(ids[:2500], 4, 20), BPTTBatches(ids[2500:], 4, 50),
+        epochs=2, verbose=1, callbacks=[GradientClipping(1.0), PauseAfterEpoch1("lm")]).fit()
 """
 
 #: a script's main as common.run runs it: a line, then a pause until the test has read the log
@@ -85,8 +88,8 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 TRAINER_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4}  acc \d\.\d{4}  val_loss \d\.\d{4}  "
                           r"val_acc \d\.\d{4}  lr 0\.1  \d+\.\ds$")
-LM_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4} \(ppl \d+\.\d\d\)  val_loss \d\.\d{4} \(ppl \d+\.\d\d\)  "
-                     r"grad_norm \d+\.\d\d \(\d+% clipped\)  lr 0\.1  \d+\.\ds$")
+LM_LINE = re.compile(r"^epoch (\d)/2  loss \d\.\d{4}  perplexity \d+\.\d\d  val_loss \d\.\d{4}  "
+                     r"val_perplexity \d+\.\d\d  lr 0\.1  grad_norm \d+\.\d\d  clipped \d+%  \d+\.\ds$")
 
 
 def child_env():
@@ -172,27 +175,28 @@ def test_verbose_1_draws_a_bar_with_the_running_loss_on_a_terminal(tmp_path):
     assert [bool(LM_LINE.match(line)) for line in lines[2:]] == [True, True], lines
 
 
-def test_the_language_model_line_shows_what_a_language_model_has():
-    record = {"epoch": 3, "train_loss": 1.6012, "train_perplexity": 4.9588, "val_loss": 1.7421,
-              "val_perplexity": 5.7103, "grad_norm": 0.8412, "clipped": 0.12, "lr": 0.00128,
-              "time": 41.23}
-    assert format_lm_record(record, 10) == ("epoch 3/10  loss 1.6012 (ppl 4.96)  val_loss 1.7421 (ppl 5.71)  "
-                                            "grad_norm 0.84 (12% clipped)  lr 0.00128  41.2s")
-    bare = dict(record, val_loss=None, val_perplexity=None, grad_norm=None, clipped=None, lr=None)
-    assert format_lm_record(bare, 10) == "epoch 3/10  loss 1.6012 (ppl 4.96)  41.2s"
+def test_the_epoch_line_shows_every_logged_value_of_any_model():
+    record = {"epoch": 3, "iteration": 300, "train_loss": 1.6012, "train_perplexity": 4.9588, "val_loss": 1.7421,
+              "val_perplexity": 5.7103, "val_seq_acc": 0.5, "lr": 0.00128, "time": 41.23, "grad_norm": 0.8412,
+              "clipped": 0.12}
+    assert format_record(record, 10) == ("epoch 3/10  loss 1.6012  perplexity 4.96  val_loss 1.7421  "
+                                         "val_perplexity 5.71  val_seq_acc 0.5000  lr 0.00128  grad_norm 0.84  "
+                                         "clipped 12%  41.2s")
+    bare = {"epoch": 1, "iteration": 5, "train_loss": 2.0, "val_loss": None, "lr": None, "time": 0.5}
+    assert format_record(bare, 2) == "epoch 1/2  loss 2.0000  0.5s"
 
 
 def test_progress_prints_the_line_it_is_given_and_names_its_loop_in_errors(capsys):
     record = {"epoch": 1, "train_loss": 2.0, "train_perplexity": 7.389, "lr": 0.1, "time": 0.5}
     for verbose in (1, 2):
-        progress = Progress(verbose, format_line=format_lm_record, unit="window")
+        progress = Progress(verbose, unit="window")
         progress.start_epoch(1, 2, steps=3)
         progress.step(2.0)
         progress.end_epoch(record, 2)
-    assert capsys.readouterr().out.splitlines() == ["epoch 1/2  loss 2.0000 (ppl 7.39)  lr 0.1  0.5s"] * 2
+    assert capsys.readouterr().out.splitlines() == ["epoch 1/2  loss 2.0000  perplexity 7.39  lr 0.1  0.5s"] * 2
     assert Progress().format_line is format_record
-    with pytest.raises(ValueError, match="^LanguageModelTrainer: verbose must be 0, 1 or 2, got 3$"):
-        Progress(3, owner="LanguageModelTrainer")
+    with pytest.raises(ValueError, match="^Trainer: verbose must be 0, 1 or 2, got 3$"):
+        Progress(3)
 
 
 def test_a_script_run_by_common_run_writes_its_lines_to_a_log_as_it_prints_them(tmp_path):
