@@ -16,9 +16,10 @@ import time
 import numpy as np
 
 from bprop.datasets.batching import MiniBatchIterator
-from bprop.layers.checks import check_finite, check_int
+from bprop.layers.checks import check_int
 from bprop.layers.rng import make_rng
 
+from .batch_sources import EVAL_BATCH_SIZE, batch_source, train_eval_subset
 from .callbacks import CallbackList, DivergenceStop, ResetState
 from .checkpoint import load_checkpoint, save_checkpoint
 from .divergence import TrainingDivergedError
@@ -27,22 +28,6 @@ from .progress import ProgressBar
 from .train_state import Checkpoint, History, RecordHistory, check_state, data_setup
 
 __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
-
-#: the batch size of an evaluation pass over arrays
-EVAL_BATCH_SIZE = 1000
-
-
-def _check_arrays(name, x, t):
-    """Arrays ``(x, t)`` checked at the door: a sample axis, equal lengths, no NaN or inf."""
-    kind = name.split("_")[0]
-    x, t = np.asarray(x), np.asarray(t)
-    if x.ndim == 0 or t.ndim == 0 or len(x) != len(t) or len(x) == 0:
-        raise ValueError(f"Trainer: {name} must be two arrays of the same non-zero length, got "
-                         f"len(x_{kind})={len(x) if x.ndim else 'scalar'} and len(t_{kind})={len(t) if t.ndim else 'scalar'}")
-    check_finite("Trainer", f"x_{kind}", x)
-    check_finite("Trainer", f"t_{kind}", t)
-    return x, t
-
 
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``train_data``, epoch by epoch.
@@ -98,13 +83,13 @@ class Trainer:
         self.batch_size = check_int("Trainer", "batch_size", batch_size, 1)
         self.iterations = check_int("Trainer", "iterations", iterations, 1, allow_none=True)
         self.rng = make_rng(rng)
-        self.train_batches = self._batch_source("train_data", train_data, shuffle=True)
-        self.val_batches = None if val_data is None else self._batch_source("val_data", val_data, shuffle=False)
+        self.train_batches = batch_source("train_data", train_data, model, self.batch_size, True, self.rng)
+        self.val_batches = None if val_data is None else batch_source("val_data", val_data, model, 0, False, None)
         self.steps_per_epoch = len(self.train_batches)
         if self.steps_per_epoch == 0:
             raise ValueError(f"Trainer: train_data gives no batch: {self.train_batches!r}")
         self.metrics = [get_metric(m) for m in (metrics or getattr(model, "default_metrics", ("loss", "accuracy")))]
-        self.eval_train, self.train_eval_index = self._train_eval(eval_train)
+        self.eval_train, self.train_eval_index = train_eval_subset(self.train_batches, eval_train, self.rng)
         self.callbacks = self._callbacks(schedule, callbacks, verbose, checkpoint)
         self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
         self.history, self.epochs_done, self.steps_done, self._elapsed = History(), 0, 0, 0.0
@@ -214,38 +199,6 @@ class Trainer:
         return logs
 
     # --- the parts, chosen once ------------------------------------------------------
-    def _batch_source(self, name, data, shuffle):
-        if isinstance(data, tuple) and len(data) == 2:
-            x, t = _check_arrays(name, *data)
-            batch_size = self.batch_size if shuffle else EVAL_BATCH_SIZE
-            # A model that needs batches of several samples (batch norm: 2) says so; the last
-            # batch of a pass is dropped when it would be smaller.
-            least = getattr(self.model, "min_batch_size", 1)
-            drop_last = shuffle and 0 < len(x) % batch_size < least
-            if drop_last and len(x) < batch_size:
-                raise ValueError(f"Trainer: {type(self.model).__name__} needs training batches of at least "
-                                 f"{least} samples, {name} has {len(x)}")
-            return MiniBatchIterator(x, t, batch_size, shuffle=shuffle, drop_last=drop_last, rng=self.rng)
-        if not hasattr(data, "__iter__") or not hasattr(data, "__len__"):
-            raise ValueError(f"Trainer: {name} must be arrays (x, t) or a batch source with __iter__ and "
-                             f"__len__, got {type(data).__name__}")
-        return data
-
-    def _train_eval(self, eval_train):
-        arrays = isinstance(self.train_batches, MiniBatchIterator) and self.train_batches.shuffle
-        if eval_train is None:
-            eval_train = arrays
-        if eval_train is False:
-            return False, None
-        if not arrays:
-            raise ValueError("Trainer: eval_train needs train_data as arrays (x, t); a batch source "
-                             "is measured on its own mini-batches (eval_train=False)")
-        if eval_train is True:
-            return True, None
-        size = check_int("Trainer", "eval_train", eval_train, 1)
-        n = self.train_batches.n_samples
-        return size, (None if size >= n else np.sort(self.rng.choice(n, size, replace=False)))
-
     def _callbacks(self, schedule, callbacks, verbose, checkpoint):
         callbacks = list(CallbackList(callbacks))  # each checked, named by its index in the caller's list
         first = [] if any(isinstance(cb, DivergenceStop) for cb in callbacks) else [DivergenceStop()]
