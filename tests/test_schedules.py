@@ -95,7 +95,8 @@ def test_onecycle_matches_pytorch_bit_for_bit(case):
     assert [schedule.lr_at(t) for t in range(len(case["lrs"]))] == case["lrs"]
 
 
-@pytest.mark.parametrize("case", REFERENCE["plateau"], ids=lambda c: ",".join(f"{k}={v}" for k, v in c["kwargs"].items()))
+@pytest.mark.parametrize("case", REFERENCE["plateau"],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c["kwargs"].items()))
 def test_plateau_driven_by_hooks_matches_pytorch_epoch_by_epoch(case):
     metrics = case["metrics"]
     trainer = make_trainer(lr=case["base_lr"], epochs=len(metrics), steps_per_epoch=1)
