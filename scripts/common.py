@@ -31,6 +31,7 @@ import numpy as np
 
 from bprop.datasets import random_subset
 from bprop.networks.files import atomic_write
+from bprop.optim import Callback
 
 DEFAULT_OUT = "results"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -482,18 +483,22 @@ def fit(trainer, catch_interrupt=False):
 def completed_epochs(history):
     """A Trainer's ``history`` cut to its completed epochs, in place: the mini-batch losses
     (``iter_loss``) of an interrupted epoch are dropped. Returns ``history``."""
-    done = history["iteration"][-1] if history["iteration"] else 0
+    # A per-epoch key such as 'iteration' is in the history once an epoch is recorded.
+    done = history["iteration"][-1] if history.get("iteration") else 0
     del history["iter_loss"][done:]
     return history
 
 
-class LastEpoch:
+class LastEpoch(Callback):
     """A Trainer callback that keeps a copy of the network's arrays as of the end of the
     last completed epoch, so that an interrupted run can go back to them.
 
+    The copy is taken as each epoch begins, before its first update: the arrays then are
+    those the previous epoch ended with. A Ctrl-C anywhere in an epoch, its evaluation and
+    its callbacks included, therefore finds the copy of the epoch the history ends with.
     The arrays are ``network.state_dict()`` (parameters and batch-norm running statistics)
     when the network has it, else ``network.params``; :meth:`restore` writes the copy back
-    into them in place, as the Trainer's ``restore_best`` does.
+    into them in place, as EarlyStopping's ``restore_best`` does.
     """
 
     def __init__(self, network):
@@ -505,12 +510,11 @@ class LastEpoch:
         net = self.network
         return net.state_dict() if hasattr(net, "state_dict") else net.params
 
-    def __call__(self, trainer, record):
-        self.snapshot(record["epoch"])
+    def on_epoch_begin(self, trainer, epoch):
+        self.snapshot(epoch - 1)
 
     def snapshot(self, epoch):
-        """Keep a copy of the network's arrays as of the end of ``epoch`` (now); a script
-        that resumed a run calls it once with the epoch it resumed after."""
+        """Keep a copy of the network's arrays as of the end of ``epoch`` (now)."""
         self._saved = {k: np.array(v, copy=True) for k, v in self._arrays().items()}
         self.epoch = epoch
 
@@ -519,7 +523,7 @@ class LastEpoch:
         that epoch (0 when none was completed: then the network is left as it is)."""
         done = len(history["epoch"])
         # If the copy is older than the history, Ctrl-C came after the epoch was recorded and
-        # before this callback finished: the network has not changed since that epoch ended.
+        # before the next one's copy was taken: the network has not changed since that epoch ended.
         if done and self.epoch == done:
             for k, arr in self._arrays().items():
                 arr[...] = self._saved[k]
