@@ -18,7 +18,22 @@ from .callbacks import Callback, DivergenceStop, GradientClipping, ResetState
 from .metrics import METRICS, Accuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
 from .trainer import Checkpoint, History, Trainer, TrainingDivergedError
 from .early_stopping import BestWeights, EarlyStopping
-from .schedules import ExponentialDecay, StepDecay
+from .schedules import (
+    SCHEDULES,
+    CosineAnnealingLR,
+    ExponentialDecay,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepDecay,
+    StepLR,
+    WarmupCosine,
+    get_schedule,
+)
 from .checkpoint import CheckpointError, load_checkpoint
 from .mlp_runs import MLP_DEFAULTS, mlp_config, train_mlp
 from .sweep import SweepResult, run_sweep, summarize
@@ -29,7 +44,9 @@ __all__ = [
     "RMSprop", "get_optimizer", "clip_grads", "History", "Trainer",
     "TrainingDivergedError", "Callback", "DivergenceStop", "GradientClipping", "ResetState", "Checkpoint",
     "METRICS", "Accuracy", "Loss", "MeanSquaredError", "Metric", "NatsPerToken", "Perplexity", "SequenceAccuracy",
-    "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay", "CheckpointError", "load_checkpoint",
+    "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay",
+    "SCHEDULES", "CosineAnnealingLR", "ExponentialLR", "LambdaLR", "LinearLR", "LRScheduler", "MultiStepLR",
+    "OneCycleLR", "ReduceLROnPlateau", "StepLR", "WarmupCosine", "get_schedule", "CheckpointError", "load_checkpoint",
     "MLP_DEFAULTS", "mlp_config", "train_mlp", "SweepResult", "run_sweep", "summarize",
     "SweepStore", "config_key",
 ]

@@ -25,6 +25,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .divergence import TrainingDivergedError
 from .metrics import Loss, get_metric
 from .progress import ProgressBar
+from .schedules import LambdaLR, LRScheduler
 from .train_state import Checkpoint, History, RecordHistory, check_state, data_setup
 
 __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
@@ -205,7 +206,6 @@ class Trainer:
         if hasattr(self.model, "reset_state"):
             first.append(ResetState())
         if schedule is not None:
-            from .schedules import LambdaLR, LRScheduler
             if not hasattr(self.optimizer, "lr"):
                 raise ValueError(f"Trainer: schedule needs an optimizer with an `lr`, got {self.optimizer!r}")
             if not isinstance(schedule, LRScheduler):
