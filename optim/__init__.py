@@ -35,7 +35,7 @@ from .schedules import (
     get_schedule,
 )
 from .checkpoint import CheckpointError, load_checkpoint
-from .mlp_runs import MLP_DEFAULTS, mlp_config, train_mlp
+from .mlp_runs import MLP_DEFAULTS, MODELS, mlp_config, run_config, train_mlp, train_run
 from .sweep import SweepResult, run_sweep, summarize
 from .sweep_store import SweepStore, config_key
 
@@ -47,6 +47,6 @@ __all__ = [
     "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay",
     "SCHEDULES", "CosineAnnealingLR", "ExponentialLR", "LambdaLR", "LinearLR", "LRScheduler", "MultiStepLR",
     "OneCycleLR", "ReduceLROnPlateau", "StepLR", "WarmupCosine", "get_schedule", "CheckpointError", "load_checkpoint",
-    "MLP_DEFAULTS", "mlp_config", "train_mlp", "SweepResult", "run_sweep", "summarize",
+    "MLP_DEFAULTS", "MODELS", "mlp_config", "run_config", "train_mlp", "train_run", "SweepResult", "run_sweep", "summarize",
     "SweepStore", "config_key",
 ]
