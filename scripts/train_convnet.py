@@ -41,6 +41,7 @@ import time
 
 import numpy as np
 
+from bprop.datasets import MiniBatchIterator
 from bprop.layers import make_rng
 from bprop.networks import DeepConvNet, SimpleConvNet
 from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
@@ -97,14 +98,14 @@ def main(argv=None):
     filters_before = net.params["W1"].copy()
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
     last_epoch = common.LastEpoch(net)
-    # Small evaluation batches: a 1000-image batch would unroll a 450 MB im2col matrix in DeepConvNet.
+    # The test set in small batches: a 1000-image batch would unroll a 450 MB im2col matrix in
+    # DeepConvNet. (The Trainer evaluates the training subset in batches of 1000.)
+    test_batches = MiniBatchIterator(x_test, t_test, 200, shuffle=False)
     trainer = common.make_trainer(args, lambda: Trainer(
-        net, optimizer, x_train, t_train, x_test, t_test, epochs=args.epochs, batch_size=args.batch_size,
-        rng=rng, verbose=args.verbose, train_eval_size=train_eval_size, eval_batch_size=200,
-        lr_schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
+        net, optimizer, (x_train, t_train), test_batches, epochs=args.epochs, batch_size=args.batch_size,
+        rng=rng, verbose=args.verbose, eval_train=train_eval_size,
+        schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
         callbacks=[last_epoch], checkpoint=args.checkpoint, resume=args.resume))
-    if args.resume:
-        last_epoch.snapshot(trainer.epochs_done)
     print(f"{args.dataset}: {type(net).__name__} ({net.n_params()} parameters, init {args.init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
@@ -114,7 +115,7 @@ def main(argv=None):
     history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
-    epoch_seconds = np.diff([0.0] + history["time"]).tolist()
+    epoch_seconds = np.diff([0.0] + history.get("time", [])).tolist()
     test_acc = None
     if interrupted:
         done = last_epoch.restore(history)

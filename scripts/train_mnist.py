@@ -121,14 +121,12 @@ def main(argv=None):
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
     last_epoch = common.LastEpoch(net)
+    callbacks = [last_epoch] if args.patience is None else [last_epoch, EarlyStopping(args.patience)]
     trainer = common.make_trainer(args, lambda: Trainer(
-        net, optimizer, x_train, t_train, x_val, t_val, epochs=args.epochs, batch_size=args.batch_size,
-        rng=rng, verbose=args.verbose, train_eval_size=10000, callbacks=[last_epoch],
-        early_stopping=None if args.patience is None else EarlyStopping(args.patience),
-        lr_schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
+        net, optimizer, (x_train, t_train), (x_val, t_val), epochs=args.epochs, batch_size=args.batch_size,
+        rng=rng, verbose=args.verbose, eval_train=10000, callbacks=callbacks,
+        schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
         checkpoint=args.checkpoint, resume=args.resume))
-    if args.resume:
-        last_epoch.snapshot(trainer.epochs_done)
     layers = "-".join(str(n) for n in [784, *args.hidden, 10])
     print(f"{args.dataset}: {layers} {args.activation} net ({net.n_params()} parameters, init {init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
