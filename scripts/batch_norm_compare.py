@@ -29,11 +29,10 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
     """Train once; return (train accuracy per epoch, test accuracy or None, diverged)."""
     net = MultiLayerNet(784, [100] * 5, 10, activation="relu", weight_init_std=scale,
                         use_batchnorm=batchnorm, dtype=np.float32, rng=seed)
-    trainer = Trainer(net, SGD(lr=0.01), x, t, epochs=epochs, batch_size=100, rng=seed + 1000,
-                      verbose=0)
+    trainer = Trainer(net, SGD(lr=0.01), (x, t), epochs=epochs, batch_size=100, rng=seed + 1000, verbose=0)
     history, error, _ = common.fit(trainer)
-    if error is not None:
-        return history["train_acc"], None, True
+    if error is not None:  # maybe in epoch 1, before any 'train_acc' was recorded
+        return history.get("train_acc", []), None, True
     return history["train_acc"], net.accuracy(x_test, t_test), False
 
 

@@ -50,7 +50,7 @@ def train_xor(hidden, lr, steps, seed):
     x, t = make_logic_gate("XOR")
     net = MultiLayerNet(2, [hidden], 2, activation="sigmoid", weight_init_std="xavier", rng=seed)
     last_step = common.LastEpoch(net)
-    trainer = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=4, rng=seed, verbose=0,
+    trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=4, rng=seed, verbose=0,
                       callbacks=[last_step])
     history, _, interrupted = common.fit(trainer, catch_interrupt=True)
     if interrupted:

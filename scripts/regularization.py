@@ -55,7 +55,7 @@ def main(argv=None):
         for name, kwargs in settings.items():
             net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
                                 dtype=np.float32, rng=args.seed, **kwargs)
-            history = Trainer(net, SGD(lr=0.01), x_train, t_train, x_curve, t_curve, epochs=args.epochs,
+            history = Trainer(net, SGD(lr=0.01), (x_train, t_train), (x_curve, t_curve), epochs=args.epochs,
                               batch_size=100, rng=args.seed + 1000, verbose=0).fit()
             train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
             histories[name] = history

@@ -19,12 +19,23 @@ import numpy as np
 
 from bprop.datasets import make_spiral
 from bprop.networks import MultiLayerNet
-from bprop.optim import SGD, Trainer
+from bprop.optim import SGD, Callback, Trainer
 import common
 
 COLORS = ("#d62728", "#2ca02c", "#1f77b4")
 #: training accuracies the article reports
 REPORTED = {"linear": 0.49, "two_layer": 0.98}
+
+
+class Report(Callback):
+    """A Trainer callback printing the loss and accuracy every ``every`` steps (epochs)."""
+
+    def __init__(self, every):
+        self.every = every
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch % self.every == 0:
+            print(f"  step {epoch:>5}: loss {logs['train_loss']:.4f}, accuracy {logs['train_acc']:.3f}")
 
 
 def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
@@ -36,15 +47,9 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     net = MultiLayerNet(2, hidden, 3, activation="relu", weight_init_std=0.01,
                         weight_decay_lambda=reg, rng=seed)
     last_step = common.LastEpoch(net)
-    callbacks = [last_step]
-    if report_every:
-        def report(trainer, record):
-            if record["epoch"] % report_every == 0:
-                print(f"  step {record['epoch']:>5}: loss {record['train_loss']:.4f}, "
-                      f"accuracy {record['train_acc']:.3f}")
-        callbacks.append(report)
+    callbacks = [last_step] + ([Report(report_every)] if report_every else [])
     # One batch of all the points: every epoch is one full-batch step.
-    trainer = Trainer(net, SGD(lr=lr), x, t, epochs=steps, batch_size=len(x), rng=seed, verbose=0,
+    trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=len(x), rng=seed, verbose=0,
                       callbacks=callbacks)
     history, _, interrupted = common.fit(trainer, catch_interrupt=True)
     if interrupted:

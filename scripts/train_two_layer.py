@@ -26,7 +26,7 @@ import numpy as np
 
 from bprop.layers import make_rng
 from bprop.networks import TwoLayerNet
-from bprop.optim import SGD, Trainer
+from bprop.optim import SGD, Callback, Trainer
 import common
 
 
@@ -92,11 +92,11 @@ def main(argv=None):
         common.save_json(check, args.out, "gradient_check.json")
 
     net = TwoLayerNet(784, args.hidden, 10, dtype=dtype, rng=rng)
-    trainer = Trainer(net, SGD(lr=args.lr), x_train, t_train, x_test, t_test, batch_size=args.batch_size,
-                      iterations=args.iterations, rng=rng, verbose=0, callbacks=[_reporter(12)])
+    trainer = Trainer(net, SGD(lr=args.lr), (x_train, t_train), (x_test, t_test), batch_size=args.batch_size,
+                      iterations=args.iterations, rng=rng, verbose=0, callbacks=[Reporter(12)])
     print(f"training {net.summary().splitlines()[-1].split()[-1]} parameters on {len(x_train)} images, "
           f"{args.iterations} iterations of batch {args.batch_size} "
-          f"({trainer.iterations_per_epoch} per epoch)")
+          f"({trainer.steps_per_epoch} per epoch)")
     start = time.perf_counter()
     history, _, interrupted = common.fit(trainer, catch_interrupt=True)
     seconds = time.perf_counter() - start
@@ -136,16 +136,18 @@ def main(argv=None):
     return results
 
 
-def _reporter(times):
+class Reporter(Callback):
     """A Trainer callback printing the epoch's numbers about ``times`` times in a run."""
-    def report(trainer, record):
-        total = -(-(trainer.iterations or trainer.epochs * trainer.iterations_per_epoch)
-                  // trainer.iterations_per_epoch)
-        if record["epoch"] % max(total // times, 1) == 0 or record["epoch"] == total:
-            print(f"  epoch {record['epoch']:>4} (iteration {record['iteration']:>5}): "
-                  f"train loss {record['train_loss']:.4f}, train acc {record['train_acc']:.4f}, "
-                  f"test acc {record['val_acc']:.4f}")
-    return report
+
+    def __init__(self, times):
+        self.times = times
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        total = trainer.n_epochs
+        if epoch % max(total // self.times, 1) == 0 or epoch == total:
+            print(f"  epoch {epoch:>4} (iteration {logs['iteration']:>5}): "
+                  f"train loss {logs['train_loss']:.4f}, train acc {logs['train_acc']:.4f}, "
+                  f"test acc {logs['val_acc']:.4f}")
 
 
 if __name__ == "__main__":

@@ -103,13 +103,13 @@ def main(argv=None):
         for name, init in MNIST_INITS.items():
             net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std=init,
                                 dtype=np.float32, rng=args.seed)
-            trainer = Trainer(net, SGD(lr=0.01), x_train, t_train, iterations=args.iterations,
-                              batch_size=128, rng=args.seed + 1000, verbose=0, train_eval_size=10000)
+            trainer = Trainer(net, SGD(lr=0.01), (x_train, t_train), iterations=args.iterations,
+                              batch_size=128, rng=args.seed + 1000, verbose=0, eval_train=10000)
             start = time.perf_counter()
             history, _, _ = common.fit(trainer)
             curves[name] = history["iter_loss"]
             entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
-                     "train_accuracy": history["train_acc"][-1] if history["train_acc"] else None,
+                     "train_accuracy": history["train_acc"][-1] if history.get("train_acc") else None,
                      "seconds": time.perf_counter() - start}
             results["mnist"][name] = entry
             print(f"  {name:<8}: loss {entry['final_loss_mean_last_100']:.4f} (mean of the last 100 "
