@@ -202,8 +202,8 @@ def test_compare_optimizers_run_trains_the_net_as_the_script_did_before_run_swee
     x_train, t_train = random_subset(x_train, t_train, 2000, rng)
     x_test, t_test = random_subset(x_test, t_test, 500, rng)
     net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std="he", dtype=np.float32, rng=3)
-    trainer = Trainer(net, get_optimizer("momentum", lr=0.01), x_train, t_train, iterations=40,
-                      batch_size=64, rng=3 + 1000, verbose=0, train_eval_size=1000)
+    trainer = Trainer(net, get_optimizer("momentum", lr=0.01), (x_train, t_train), iterations=40,
+                      batch_size=64, rng=3 + 1000, verbose=0, eval_train=1000)
     history = trainer.fit()
 
     result = train_mlp(config)
@@ -236,7 +236,7 @@ def test_hyperparameter_search_trials_are_the_ones_the_script_ran_before_run_swe
         assert (config["seed"], config["lr"], config["weight_decay"]) == (4 + i, lr, wd)
         net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
                             weight_decay_lambda=wd, dtype=np.float32, rng=4 + i)
-        history = Trainer(net, SGD(lr=lr), x_train, t_train, x_val, t_val, epochs=2, batch_size=100,
+        history = Trainer(net, SGD(lr=lr), (x_train, t_train), (x_val, t_val), epochs=2, batch_size=100,
                           rng=4 + i + 1000, verbose=0).fit()
         result = train_mlp(config)
         for key in ("iter_loss", "train_acc", "val_acc", "val_loss"):

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import common
-from bprop.optim import Trainer
+from bprop.optim import Callback, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -391,32 +391,61 @@ def read_json(path):
     return json.loads(Path(path).read_text())
 
 
-def test_ctrl_c_in_the_middle_of_an_epoch_restores_the_last_completed_one(ctrl_c):
-    """LastEpoch puts back exactly the weights a run stopping after that epoch would have."""
+class _InterruptAtEpochEnd(Callback):
+    """Ctrl-C at the end of epoch ``epoch``: after its updates and evaluation, before the
+    history records it (RecordHistory is called after the callbacks a caller gives)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["update", "epoch_end"])
+def test_ctrl_c_during_an_epoch_restores_the_last_completed_one(ctrl_c, where):
+    """LastEpoch puts back exactly the weights a run stopping after that epoch would have,
+    whether Ctrl-C comes in the middle of epoch 3 or once its updates are all done."""
     from bprop.datasets import make_blobs
     from bprop.networks import MultiLayerNet
     from bprop.optim import SGD
 
     x, t = make_blobs(100, 2, rng=0)  # 200 points
 
-    def run(epochs, last_epoch=None):
+    def run(epochs, watch=False):
         net = MultiLayerNet(2, [8], 2, rng=0)
-        trainer = Trainer(net, SGD(lr=0.1), x, t, epochs=epochs, batch_size=50, rng=1, verbose=0,
-                          callbacks=[last_epoch] if last_epoch else [])
-        return net, trainer
+        last_epoch = common.LastEpoch(net) if watch else None
+        callbacks = [last_epoch] if watch else []
+        if watch and where == "epoch_end":
+            callbacks.append(_InterruptAtEpochEnd(3))
+        trainer = Trainer(net, SGD(lr=0.1), (x, t), epochs=epochs, batch_size=50, rng=1, verbose=0,
+                          callbacks=callbacks)
+        return net, trainer, last_epoch
 
-    reference, trainer = run(2)
+    reference, trainer, _ = run(2)
     trainer.fit()
-    net, trainer = run(5)
-    last_epoch = common.LastEpoch(net)
-    trainer.callbacks = (last_epoch,)
-    ctrl_c(run=1, step=11)  # 4 updates per epoch: the 3rd update of epoch 3
+    net, trainer, last_epoch = run(5, watch=True)
+    if where == "update":
+        ctrl_c(run=1, step=11)  # 4 updates per epoch: the 3rd update of epoch 3
     history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     assert interrupted and error is None
     assert history["epoch"] == [1, 2] and len(history["iter_loss"]) == 8
     assert last_epoch.restore(history) == 2
     for k in reference.params:
         np.testing.assert_array_equal(net.params[k], reference.params[k])
+
+
+def test_last_epoch_restore_leaves_the_network_when_no_epoch_was_completed():
+    from bprop.networks import MultiLayerNet
+
+    net = MultiLayerNet(2, [8], 2, rng=0)
+    last_epoch = common.LastEpoch(net)
+    last_epoch.on_epoch_begin(None, 1)  # the copy of the initial weights, "after epoch 0"
+    net.params["W1"] += 1.0
+    changed = net.params["W1"].copy()
+    assert last_epoch.restore({"epoch": []}) == 0
+    np.testing.assert_array_equal(net.params["W1"], changed)
 
 
 def test_ctrl_c_before_the_first_epoch_ends_writes_nothing(ctrl_c, tmp_path, mnist_root, capsys):
