@@ -15,6 +15,7 @@ from .optimizers import (
 )
 from .clip import clip_grads
 from .callbacks import Callback, DivergenceStop, GradientClipping, ResetState
+from .loggers import CSVLogger, TensorBoard
 from .metrics import METRICS, Accuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
 from .trainer import Checkpoint, History, Trainer, TrainingDivergedError
 from .early_stopping import BestWeights, EarlyStopping
@@ -42,7 +43,7 @@ from .sweep_store import SweepStore, config_key
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
     "RMSprop", "get_optimizer", "clip_grads", "History", "Trainer",
-    "TrainingDivergedError", "Callback", "DivergenceStop", "GradientClipping", "ResetState", "Checkpoint",
+    "TrainingDivergedError", "Callback", "DivergenceStop", "GradientClipping", "ResetState", "Checkpoint", "CSVLogger", "TensorBoard",
     "METRICS", "Accuracy", "Loss", "MeanSquaredError", "Metric", "NatsPerToken", "Perplexity", "SequenceAccuracy",
     "BestWeights", "EarlyStopping", "ExponentialDecay", "StepDecay",
     "SCHEDULES", "CosineAnnealingLR", "ExponentialLR", "LambdaLR", "LinearLR", "LRScheduler", "MultiStepLR",

@@ -35,7 +35,7 @@ CI_RUN = ROOT / ".ci" / "run"
 
 # The README's data, cut: MNIST to 2000 training and 500 test images, Tiny Shakespeare to
 # two BPTT windows of 64 x 50 characters for training and one evaluation window of 64 x 100
-# (LanguageModelTrainer's default) for validation, the addition task to 1000 / 200 problems.
+# for validation, the addition task to 1000 / 200 problems.
 SMALL_DATA = textwrap.dedent("""
     import numpy as np
     import bprop.datasets
