@@ -112,8 +112,8 @@ class Trainer:
         self.history["iterations_per_epoch"] = self.steps_per_epoch
         callbacks, model, dtype = self.callbacks, self.model, getattr(self.model, "dtype", None)
         clock = time.perf_counter() - self._elapsed
-        callbacks.on_fit_begin(self)
         try:
+            callbacks.on_fit_begin(self)
             with np.errstate(over="ignore", invalid="ignore"):  # a bad loss is reported by DivergenceStop
                 while self.history["stopped_epoch"] is None and self.epochs_done < self.n_epochs:
                     epoch = self.epochs_done + 1
