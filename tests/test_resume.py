@@ -26,6 +26,7 @@ from bprop.networks.files import save_npz
 from bprop.optim import (
     SGD,
     Adam,
+    Callback,
     CheckpointError,
     EarlyStopping,
     ExponentialDecay,
@@ -47,16 +48,18 @@ def spiral_data():
 def build(optimizer="adam", epochs=4, hidden=(32, 32), batch_size=32, checkpoint=None, resume=False,
           early_stopping=None, callbacks=(), iterations=None):
     """The run every test here repeats: batch norm, dropout, an lr schedule, a training
-    subset for the per-epoch evaluation, and each random stream seeded on its own."""
-    if isinstance(early_stopping, dict):  # as a subprocess gets it, in JSON
+    subset for the per-epoch evaluation, and each random stream seeded on its own;
+    ``early_stopping`` (an EarlyStopping, or its arguments as a subprocess gets them, in
+    JSON) comes first among the callbacks."""
+    if isinstance(early_stopping, dict):
         early_stopping = EarlyStopping(**early_stopping)
     (x, t), (xv, tv) = spiral_data()
     net = MultiLayerNet(2, list(hidden), 3, use_batchnorm=True, use_dropout=True, dropout_ratio=0.2, rng=0)
     cls, lr = OPTIMIZERS[optimizer]
-    return Trainer(net, cls(lr=lr), x, t, xv, tv, epochs=epochs, iterations=iterations,
-                   batch_size=batch_size, rng=1, verbose=0, lr_schedule=ExponentialDecay(lr, 0.8),
-                   early_stopping=early_stopping, train_eval_size=100, checkpoint=checkpoint,
-                   resume=resume, callbacks=callbacks)
+    callbacks = ([] if early_stopping is None else [early_stopping]) + list(callbacks)
+    return Trainer(net, cls(lr=lr), (x, t), (xv, tv), epochs=epochs, iterations=iterations,
+                   batch_size=batch_size, rng=1, verbose=0, schedule=ExponentialDecay(lr, 0.8),
+                   eval_train=100, checkpoint=checkpoint, resume=resume, callbacks=callbacks)
 
 
 def without_time(history):
@@ -75,21 +78,29 @@ def assert_same_run(a_net, a_history, b_net, b_history):
 # --- the subprocess ------------------------------------------------------------------------
 
 
+class Hang(Callback):
+    """Sleep at the end of epoch ``epoch`` (None: never), before its checkpoint is written
+    (the Trainer's Checkpoint callback comes after the ones it is given)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
+            time.sleep(10 * WAIT)
+
+
 def child(spec):
     """Run ``build(**spec['build'])`` and write the final arrays and history to spec['out'].
 
     ``spec['hang_at']``: a callback sleeps at the end of that epoch, before its checkpoint
-    is written, so a test can kill the process knowing which checkpoint is on disk.
+    is written, so a test can kill the process knowing which checkpoint is on disk. Every
+    run has the callback (a resumed one that never sleeps): a checkpoint is resumed by a
+    Trainer with the same callbacks.
     """
-    callbacks = []
-    if spec.get("hang_at"):
-        def hang(trainer, record):
-            if record["epoch"] == spec["hang_at"]:
-                time.sleep(10 * WAIT)
-        callbacks.append(hang)
-    trainer = build(callbacks=callbacks, **spec["build"])
+    trainer = build(callbacks=[Hang(spec.get("hang_at"))], **spec["build"])
     history = trainer.fit()
-    arrays = {k: np.array(v) for k, v in trainer.network.state_dict().items()}
+    arrays = {k: np.array(v) for k, v in trainer.model.state_dict().items()}
     save_npz(spec["out"] + ".npz", arrays)
     with open(spec["out"] + ".json", "w") as f:
         json.dump(without_time(history), f)
@@ -171,7 +182,7 @@ def test_a_process_killed_20_times_while_writing_checkpoints_never_leaves_a_brok
     path = tmp_path / "run.npz"
     trainer = build("adam", epochs=1, hidden=(400, 400), checkpoint=path)  # about 2.5 MB of state
     trainer.fit()
-    for arr in trainer.network.params.values():
+    for arr in trainer.model.params.values():
         arr[...] = 0
     trainer.epochs_done = 0
     trainer.save_checkpoint(path)  # generation 0
@@ -184,7 +195,7 @@ def test_a_process_killed_20_times_while_writing_checkpoints_never_leaves_a_brok
                 generation = 1000 * (kill + 1)
                 while True:
                     generation += 1
-                    for arr in trainer.network.params.values():
+                    for arr in trainer.model.params.values():
                         arr[...] = generation
                     trainer.epochs_done = generation
                     trainer.save_checkpoint(path)
@@ -196,7 +207,7 @@ def test_a_process_killed_20_times_while_writing_checkpoints_never_leaves_a_brok
         left_behind += any(name.endswith(".tmp") for name in os.listdir(tmp_path))
         state = load_checkpoint(path)
         generation = state["progress"]["epochs_done"]
-        for key, arr in state["network"].items():
+        for key, arr in state["model"].items():
             if not key.startswith("BatchNorm"):
                 assert np.all(arr == generation), (kill, key)
     assert left_behind >= 5  # the kills did land in the middle of writes
@@ -266,7 +277,7 @@ def cut_and_resume(name, options, tmp_path, mnist_root, epochs, cut_extra=(), fu
             resumed.kill()
             resumed.wait()
     assert resumed.returncode == 0, resumed_out + err
-    assert f"resuming from {path} after epoch {done}" in resumed_out
+    assert f"resuming after epoch {done} " in resumed_out
     return done, path, out
 
 
@@ -312,17 +323,20 @@ def test_resume_after_2_of_5_epochs_is_bit_identical(tmp_path, optimizer):
                     early_stopping=EarlyStopping(10, monitor="val_acc"))
     assert resumed.epochs_done == 2 and resumed.history["epoch"] == [1, 2]
     resumed.fit()
-    assert_same_run(reference.network, reference.history, resumed.network, resumed.history)
+    assert_same_run(reference.model, reference.history, resumed.model, resumed.history)
     assert resumed.history["time"] == sorted(resumed.history["time"])
     assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no temporary file
 
 
-def interrupt_at(epoch):
-    """A callback raising KeyboardInterrupt at the end of ``epoch``, before its checkpoint."""
-    def callback(trainer, record):
-        if record["epoch"] == epoch:
+class InterruptAt(Callback):
+    """Raise KeyboardInterrupt at the end of epoch ``epoch`` (None: never), before its checkpoint."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
             raise KeyboardInterrupt
-    return callback
 
 
 def test_resume_in_iterations_mode_and_of_a_finished_run(tmp_path):
@@ -330,23 +344,24 @@ def test_resume_in_iterations_mode_and_of_a_finished_run(tmp_path):
     reference = build("momentum", iterations=13)  # 6 batches per pass: 6, 12, 13
     reference.fit()
     with pytest.raises(KeyboardInterrupt):
-        build("momentum", iterations=13, checkpoint=path, callbacks=[interrupt_at(2)]).fit()
-    resumed = build("momentum", iterations=13, checkpoint=path, resume=True)
+        build("momentum", iterations=13, checkpoint=path, callbacks=[InterruptAt(2)]).fit()
+    # the same callbacks as the run that wrote the checkpoint, this one never interrupting
+    resumed = build("momentum", iterations=13, checkpoint=path, resume=True, callbacks=[InterruptAt(None)])
     assert resumed.steps_done == 6
     resumed.fit()
     assert resumed.history["iteration"] == [6, 12, 13]
-    assert_same_run(reference.network, reference.history, resumed.network, resumed.history)
-    finished = build("momentum", iterations=13, checkpoint=path, resume=True)
-    before = {k: v.copy() for k, v in finished.network.params.items()}
+    assert_same_run(reference.model, reference.history, resumed.model, resumed.history)
+    finished = build("momentum", iterations=13, checkpoint=path, resume=True, callbacks=[InterruptAt(None)])
+    before = {k: v.copy() for k, v in finished.model.params.items()}
     history = finished.fit()  # nothing left to do
     assert without_time(history) == without_time(resumed.history)
-    assert all(np.array_equal(before[k], v) for k, v in finished.network.params.items())
+    assert all(np.array_equal(before[k], v) for k, v in finished.model.params.items())
     with pytest.raises(ValueError, match=r"ended inside a pass \(iteration 13, passes of 6\); it cannot "
                                          r"be continued to 20 iterations"):
-        build("momentum", iterations=20, checkpoint=path, resume=True)
+        build("momentum", iterations=20, checkpoint=path, resume=True, callbacks=[InterruptAt(None)])
     with pytest.raises(ValueError, match=r"after iteration 13 \(epoch 3\), past the end of this "
                                          r"Trainer's run \(12 iterations\)"):
-        build("momentum", epochs=2, checkpoint=path, resume=True)
+        build("momentum", epochs=2, checkpoint=path, resume=True, callbacks=[InterruptAt(None)])
 
 
 def test_more_epochs_continue_a_finished_run_as_if_it_had_been_longer(tmp_path):
@@ -356,7 +371,7 @@ def test_more_epochs_continue_a_finished_run_as_if_it_had_been_longer(tmp_path):
     build("sgd", epochs=2, checkpoint=path).fit()
     longer = build("sgd", epochs=3, checkpoint=path, resume=True)
     longer.fit()
-    assert_same_run(reference.network, reference.history, longer.network, longer.history)
+    assert_same_run(reference.model, reference.history, longer.model, longer.history)
 
 
 def test_checkpoint_file_is_an_npz_of_arrays_with_json_metadata(tmp_path):
@@ -371,10 +386,12 @@ def test_checkpoint_file_is_an_npz_of_arrays_with_json_metadata(tmp_path):
     assert state["progress"]["epochs_done"] == 2 and state["progress"]["steps_done"] == 12
     assert state["history"]["epoch"] == [1, 2]
     assert state["optimizer"]["scalars"]["type"] == "Adam" and state["optimizer"]["scalars"]["t"] == 12
-    assert state["shuffle_rng"]["bit_generator"] == "PCG64"
+    assert state["train_data"]["rng"]["bit_generator"] == "PCG64"
     assert state["layer_state"]["Dropout1"]["rng"]["bit_generator"] == "PCG64"
-    assert {"network/W1", "network/BatchNorm1.running_mean", "optimizer/arrays/m/W1",
-            "optimizer/arrays/v/W1", "train_eval_index", "early_stopping/arrays/W1", "history/iter_loss"} <= files
+    early = state["setup"]["callbacks"].index("EarlyStopping")  # each callback's state under its index
+    assert state["callbacks"][early]["scalars"]["best_epoch"] in (1, 2)
+    assert {"model/W1", "model/BatchNorm1.running_mean", "optimizer/arrays/m/W1", "optimizer/arrays/v/W1",
+            "train_eval_index", f"callbacks/{early}/arrays/W1", "history/iter_loss"} <= files
     assert all(data_key == "meta" or "/" in data_key or data_key == "train_eval_index" for data_key in files)
 
 
@@ -401,12 +418,15 @@ def test_checkpoint_of_another_optimizer_is_refused(checkpoint):
 
 
 def test_checkpoint_of_another_batch_size_is_refused(checkpoint):
-    with pytest.raises(ValueError, match=r"written with batch_size=32, but this Trainer has batch_size=16"):
+    # 168 training samples: 6 batches of 32, 11 of 16; the number of batches is compared first
+    with pytest.raises(ValueError, match=r"written with train_batches=6, but this Trainer has train_batches=11"):
         build("adam", batch_size=16, checkpoint=checkpoint, resume=True)
 
 
 def test_checkpoint_without_early_stopping_is_refused_by_a_run_with_it(checkpoint):
-    with pytest.raises(ValueError, match=r"written without early_stopping, but this Trainer has it"):
+    with pytest.raises(ValueError, match=r"written with callbacks=\['DivergenceStop', 'LambdaLR', 'RecordHistory', "
+                                         r"'ProgressBar', 'Checkpoint'\], but this Trainer has callbacks=\["
+                                         r"'DivergenceStop', 'LambdaLR', 'EarlyStopping', "):
         build("adam", checkpoint=checkpoint, resume=True, early_stopping=EarlyStopping(3))
 
 
@@ -417,7 +437,7 @@ def test_resume_from_a_missing_file_is_a_file_not_found_error(tmp_path):
 
 def test_a_weights_file_is_not_a_checkpoint(tmp_path):
     trainer = build("adam")
-    trainer.network.save_params(tmp_path / "weights.npz")
+    trainer.model.save_params(tmp_path / "weights.npz")
     with pytest.raises(CheckpointError, match=r"weights\.npz is not a training checkpoint: it has no 'meta'"):
         build("adam", checkpoint=tmp_path / "weights.npz", resume=True)
 
@@ -465,14 +485,14 @@ def test_a_state_that_fails_late_leaves_network_and_optimizer_unchanged(checkpoi
     """The optimizer's arrays are checked after the network is loaded: the network is put back."""
     state = load_checkpoint(checkpoint)
     state["optimizer"]["arrays"]["m/W1"] = state["optimizer"]["arrays"]["v/W1"] = np.zeros((5, 5))
-    trainer = build("adam")
-    before = {k: v.copy() for k, v in trainer.network.state_dict().items()}
-    dropout = trainer.network.state()["Dropout1"]
+    trainer = build("adam", checkpoint=checkpoint)  # the callbacks of the run that wrote the state
+    before = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+    dropout = trainer.model.state()["Dropout1"]
     with pytest.raises(ValueError, match=r"the loaded state of 'W1' has shape \(5, 5\), but params\['W1'\] has shape \(2, 32\)"):
         trainer.load_state_dict(state, source="the bad state")
-    for k, v in trainer.network.state_dict().items():
+    for k, v in trainer.model.state_dict().items():
         assert np.array_equal(v, before[k]), k
-    assert trainer.network.state()["Dropout1"] == dropout
+    assert trainer.model.state()["Dropout1"] == dropout
     assert trainer.optimizer.state_dict()["arrays"] == {} and trainer.epochs_done == 0
 
 
