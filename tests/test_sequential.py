@@ -295,7 +295,7 @@ def test_lenet5_reaches_94_percent_on_an_8000_image_mnist_subset():
     rng = np.random.default_rng(0)
     idx = rng.choice(len(x_train), 8000, replace=False)
     net = lenet5(rng=0)
-    Trainer(net, Adam(lr=3e-3), x_train[idx], t_train[idx], epochs=2, batch_size=32, rng=0,
-            verbose=0, train_eval_size=500).fit()
+    Trainer(net, Adam(lr=3e-3), (x_train[idx], t_train[idx]), epochs=2, batch_size=32, rng=0,
+            verbose=0, eval_train=500).fit()
     acc = net.accuracy(x_test[:2000], t_test[:2000])
     assert acc >= 0.94, acc
