@@ -116,7 +116,7 @@ def test_train_mlp_with_test_size_0_never_evaluates_a_test_set():
     with_val = train_mlp(spiral_config(0, test_size=0, val_fraction=0.2, epochs=2))
     assert set(with_val["metrics"]) == {"train_loss", "train_acc", "val_loss", "val_acc"}
     alone = train_mlp(spiral_config(0, test_size=0, epochs=2))
-    assert set(alone["metrics"]) == {"train_loss", "train_acc"} and alone["history"]["val_acc"] == []
+    assert set(alone["metrics"]) == {"train_loss", "train_acc"} and "val_acc" not in alone["history"]
     # the training data do not depend on the test set, which is drawn after them
     full = train_mlp(spiral_config(0, epochs=2))
     assert alone["history"]["iter_loss"] == full["history"]["iter_loss"]
@@ -308,6 +308,14 @@ def test_sweep_script_quick_writes_its_files_and_resumes(tmp_path, capsys):
     (["--workers", "0"], "--workers", "0"), (["--scheduler", "foo"], "--scheduler", "foo"),
     (["--scheduler", "tcp://host:8786", "--workers", "2"], "--workers", "tcp://host:8786"),
     (["--max-attempts", "0"], "--max-attempts", "0"), (["--train-size", "-5"], "--train-size", "-5"),
+    (["--model", "foo"], "--model", "foo"),
+    # an option the model does not have
+    (["--model", "lenet5", "--hidden", "100"], "--hidden", "lenet5"),
+    (["--model", "simple_conv", "--hidden", "100", "100-50"], "--hidden", "100-50"),
+    (["--model", "char_lm", "--weight-decays", "0.1"], "--weight-decays", "char_lm"),
+    (["--model", "char_lm", "--weight-decay-range", "1e-5", "1e-3"], "--weight-decay-range", "char_lm"),
+    (["--model", "lenet5", "--dataset", "spiral"], "--dataset", "spiral"),
+    (["--model", "char_lm", "--dataset", "mnist"], "--dataset", "tiny-shakespeare"),
 ])
 def test_sweep_script_refuses_bad_values_with_a_usage_error(tmp_path, capsys, args, option, value):
     sweep = importlib.import_module("sweep")
@@ -343,3 +351,44 @@ def test_sweep_script_on_ctrl_c_writes_the_finished_runs_and_exits_130(tmp_path)
     assert "interrupted by Ctrl-C" in output and "Traceback" not in output
     assert len((out / "runs.csv").read_text().splitlines()) == 1 + finished
     assert (out / "summary.csv").is_file() and (out / "sweep_final.png").is_file()
+
+
+def test_sweep_script_knows_the_measure_and_grid_of_every_model():
+    from bprop.optim import MODELS
+
+    sweep = importlib.import_module("sweep")
+    assert set(sweep.MEASURES) == set(sweep.GRID_DEFAULTS) == set(MODELS)
+
+
+def test_sweep_script_ranks_and_plots_a_language_model_by_its_validation_loss():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = importlib.import_module("sweep")
+    measure = sweep.LANGUAGE_MODEL
+    runs = []
+    for lr, final in ((0.01, 2.4), (0.003, 2.7), (1e3, None)):
+        for seed in (0, 1):
+            record = {"key": f"{lr}-{seed}", "seed": seed, "config": {"lr": lr, "seed": seed},
+                      "status": "done", "metrics": {}, "history": {}}
+            if final is None:
+                record["status"] = "failed"
+            else:
+                curve = [final + 0.5, final + 0.01 * seed]
+                record["history"] = {"val_loss": curve, "train_loss": [c - 0.1 for c in curve]}
+                record["metrics"] = {"val_loss": curve[-1], "val_perplexity": math.exp(curve[-1]),
+                                     "train_loss": curve[-1] - 0.1, "train_perplexity": math.exp(curve[-1] - 0.1)}
+            runs.append(record)
+    summary = sorted(summarize(runs, measure.metrics), key=lambda row: sweep._rank(row, measure))
+    assert [row["config"]["lr"] for row in summary] == [0.01, 0.003, 1e3]  # lowest loss first, failed last
+    curves = sweep._plot_curves(plt, runs, summary, ["lr"], "a sweep", measure)
+    assert curves.axes[0].get_ylabel() == measure.label
+    assert [line.get_label() for line in curves.axes[0].get_lines()] == ["lr 0.01", "lr 0.003"]
+    final = sweep._plot_final(plt, runs, summary, ["lr"], "a sweep", measure)
+    ax = final.axes[0]
+    low, high = ax.get_xlim()
+    assert low < 2.4 and 2.71 < high  # every seed's loss in view, not an accuracy's [.., 1]
+    assert any(text.get_text().strip() == "2 failed" for text in ax.texts)
+    plt.close("all")
