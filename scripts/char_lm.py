@@ -15,15 +15,24 @@ it, so the default run ends within 15 minutes even on a busy machine.
 Writes char_lm.png (the loss of every window; training and validation loss per epoch,
 with the baselines), char_lm.json (settings, history, baselines, samples, time),
 char_lm_samples.txt (text generated at each --temperature) and char_lm_weights.npz
-(net.load_params reads it into RnnLM(65, ...) built with the same sizes). Ctrl-C stops
-training cleanly: the files then hold the completed epochs (the weights as of the last
-one) and the script exits with status 130.
+(net.load_params reads it into RnnLM(65, ...) built with the same sizes). The history in
+the JSON is the Trainer's: per epoch the training loss (the mean of the epoch's window
+losses), the validation loss, their perplexities, the mean gradient norm and the fraction
+of windows clipped, the learning rate and 'time', the seconds of training since the run
+began; and the loss of every window. Ctrl-C stops training cleanly: the files then hold
+the completed epochs (the weights as of the last one) and the script exits with status
+130. With --checkpoint PATH the whole training state is written to PATH after every
+epoch, so that a run stopped by Ctrl-C or killed continues with the same command plus
+--resume, ending exactly where the uninterrupted run would have (--time-limit counts the
+seconds of training of both processes together).
 
 Examples:
   python scripts/char_lm.py                                  # the defaults above
   python scripts/char_lm.py --hidden 512 --layers 2 --dropout 0.2 --epochs 20 --time-limit 0
   python scripts/char_lm.py --embed 256 --tie                # output layer = embedding transposed
   python scripts/char_lm.py --text my_corpus.txt --prime "Dear"
+  python scripts/char_lm.py --epochs 20 --checkpoint lm.npz  # Ctrl-C, then:
+  python scripts/char_lm.py --epochs 20 --checkpoint lm.npz --resume
 """
 
 import math
@@ -32,14 +41,17 @@ import time
 
 import numpy as np
 
-from bprop.datasets import DatasetNotFoundError, Vocabulary, load_tiny_shakespeare
+from bprop.datasets import BPTTBatches, DatasetNotFoundError, Vocabulary, load_tiny_shakespeare
 from bprop.networks import RnnLM
-from bprop.optim import Adam, ExponentialDecay, LanguageModelTrainer, TrainingDivergedError
+from bprop.optim import Adam, Callback, GradientClipping, Trainer
+from bprop.optim.schedules import ExponentialLR
 import common
 
 #: characters of training and validation text, and the sizes, used by --quick
 QUICK = {"train_chars": 20000, "val_chars": 5000, "embed": 16, "hidden": 32, "batch_size": 16, "time_size": 25,
          "lr": 1e-2, "epochs": 2, "sample_length": 80}
+#: the validation text's streams (at most) and window
+EVAL_BATCH_SIZE, EVAL_TIME_SIZE = 64, 100
 
 
 def build_parser():
@@ -78,6 +90,7 @@ def build_parser():
         help="train on this UTF-8 text file instead (its last 10%% for validation)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
+    common.add_checkpoint_args(parser)
     parser.add_check(_check_options)
     return parser
 
@@ -132,24 +145,35 @@ def ngram_baselines(ids, vocab_size):
     return {"unigram": unigram, "bigram": bigram}
 
 
-class TimeLimit:
-    """A LanguageModelTrainer callback: stop after the epoch whose successor would end past
-    ``seconds`` of training (judged by the longest epoch so far)."""
+class TimeLimit(Callback):
+    """Stop after the epoch whose successor would end past ``seconds`` of training, judged by
+    the longest epoch so far (0: no limit).
+
+    The seconds are the Trainer's, the history's cumulative ``'time'``, which a resumed run
+    counts on from its checkpoint; each epoch's length is the difference of two of them. So
+    the callback keeps nothing of its own, and a resumed run stops where the uninterrupted
+    one would have, had its epochs taken as long.
+
+    Attributes
+    ----------
+    reason : None, or why training stopped, in words.
+    """
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.start = time.perf_counter()
-        self.longest = 0.0
-        self.stopped_after = None
+        self.reason = None
 
-    def __call__(self, trainer, record):
-        self.longest = max(self.longest, record["time"])
-        elapsed = time.perf_counter() - self.start
-        if self.seconds and trainer.epochs_done < trainer.epochs and elapsed + self.longest > self.seconds:
+    def on_epoch_end(self, trainer, epoch, logs):
+        # the history gets this epoch after every callback of the caller's (RecordHistory is last)
+        times = [*trainer.history.get("time", []), logs["time"]]
+        longest = float(np.max(np.diff(times, prepend=0.0)))
+        if self.seconds and epoch < trainer.n_epochs and times[-1] + longest > self.seconds:
             trainer.stop_training = True
-            self.stopped_after = record["epoch"]
-            trainer.progress.say(f"stopping after epoch {record['epoch']}: another would end past the "
-                                 f"--time-limit of {self.seconds:g} s ({elapsed:.0f} s so far)")
+            self.reason = (f"another epoch would end past the --time-limit of {self.seconds:g} s "
+                           f"({times[-1]:.0f} s of training so far, the longest epoch {longest:.0f} s)")
+
+    def __repr__(self):
+        return f"TimeLimit(seconds={self.seconds!r})"
 
 
 def format_time(seconds):
@@ -207,34 +231,39 @@ def main(argv=None):
     net = RnnLM(len(vocab), args.embed, args.hidden, num_layers=args.layers, dropout=args.dropout,
                 tie_weights=args.tie, dtype=dtype, rng=args.seed)
     optimizer = Adam(lr=args.lr)
+    # The validation text is read in wider windows (the state carries over anyway) and as many
+    # streams as it has characters for, up to 64.
+    try:
+        train_batches = BPTTBatches(train, args.batch_size, args.time_size)
+        val_batches = BPTTBatches(val, min(EVAL_BATCH_SIZE, max(len(val) - 1, 1)), EVAL_TIME_SIZE)
+    except ValueError as err:
+        sys.exit(f"error: {err}")
     last_epoch = common.LastEpoch(net)
     time_limit = TimeLimit(args.time_limit)
-    trainer = LanguageModelTrainer(
-        net, optimizer, train, val, batch_size=args.batch_size, time_size=args.time_size, epochs=args.epochs,
-        max_grad_norm=args.clip or None, lr_schedule=ExponentialDecay(args.lr, args.lr_decay),
-        verbose=args.verbose, callbacks=[last_epoch, time_limit])
+    callbacks = [last_epoch, time_limit] + ([GradientClipping(args.clip)] if args.clip else [])
+    trainer = common.make_trainer(args, lambda: Trainer(
+        net, optimizer, train_batches, val_batches, epochs=args.epochs, callbacks=callbacks,
+        schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), verbose=args.verbose,
+        checkpoint=args.checkpoint, resume=args.resume))
     print(f"{name}: {len(train)} training and {len(val)} validation characters, {len(vocab)} distinct; "
           f"baselines: unigram {baselines['unigram']:.2f}, bigram {baselines['bigram']:.2f} nats/char")
     print(f"RnnLM: embedding {args.embed}, {args.layers} x LSTM {args.hidden}"
           f"{', dropout ' + str(args.dropout) if args.dropout else ''}{', tied' if args.tie else ''} "
           f"({net.n_params()} parameters, {args.dtype}); {optimizer!r} x {args.lr_decay:g} per epoch, "
-          f"clip {args.clip:g}; {args.batch_size} streams x {args.time_size} steps, {len(trainer.batches)} "
+          f"clip {args.clip:g}; {args.batch_size} streams x {args.time_size} steps, {len(train_batches)} "
           f"windows per epoch")
 
     start = time.perf_counter()
-    interrupted, diverged = False, None
-    try:
-        history = trainer.fit()
-    except KeyboardInterrupt:
-        interrupted, history = True, trainer.history
-    except TrainingDivergedError as err:
-        print(f"error: {err}")
-        diverged, history = str(err), trainer.history
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
-    done = len(history["epoch"])
+    done = history.n_epochs
     if interrupted:
-        last_epoch.restore(history)
+        done = last_epoch.restore(history)
+        common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+    elif time_limit.reason and args.verbose:
+        print(f"stopped after epoch {done}: {time_limit.reason}")
 
     samples = {}
     if done and diverged is None:
@@ -245,7 +274,8 @@ def main(argv=None):
     val_loss = history["val_loss"][-1] if done else None
     if done:
         print(f"validation loss {val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits, perplexity "
-              f"{history['val_perplexity'][-1]:.2f}) after {done} epoch(s); training took {seconds:.0f} s")
+              f"{history['val_perplexity'][-1]:.2f}) after {done} epoch(s); training took {seconds:.0f} s"
+              + (" in this process" if args.resume else ""))
     for temperature, text in samples.items():
         print(f"\n--- sample at temperature {temperature} ---\n{text}")
 
@@ -253,9 +283,9 @@ def main(argv=None):
         "settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
         "corpus": name, "train_chars": len(train), "val_chars": len(val), "vocab_size": len(vocab),
         "n_params": net.n_params(), "baselines": baselines, "val_loss": val_loss, "epochs_done": done,
-        "seconds": seconds, "stopped_by_time_limit_after_epoch": time_limit.stopped_after,
+        "seconds": seconds, "stopped_by_time_limit_after_epoch": history["stopped_epoch"],
         "interrupted_after_epoch": done if interrupted else None, "diverged": diverged,
-        "samples": samples, "history": history,
+        "samples": samples, "history": dict(history),
     }
     if done:
         fig = plot(plt, history, baselines,
