@@ -13,24 +13,35 @@ By default: embedding 16, 128 hidden units, float32, batch 128, Adam lr 2e-3 mul
 0.9 after every epoch, gradients clipped to a global norm of 5, 10 epochs per model.
 
 Writes seq2seq_addition.png (test accuracy and training loss per epoch of the three
-models) and seq2seq_addition.json (settings, histories, final accuracies, example answers,
-times). Ctrl-C stops cleanly: the files then hold the models and epochs completed, and
-the script exits with status 130.
+models) and seq2seq_addition.json (settings; per model and epoch the training loss, the
+mean over the epoch's mini-batches per answer character, the test loss and accuracy and
+the epoch's seconds; final accuracies, example answers, times). Ctrl-C stops cleanly: the
+files then hold the models and epochs completed, and the script exits with status 130.
+With --checkpoint PATH each model's whole training state is written after every epoch to
+PATH with the model's name before the suffix (run.npz: run_plain.npz, run_reversed.npz,
+run_peeky.npz), so that a run stopped by Ctrl-C or killed continues with the same command
+plus --resume, ending exactly where the uninterrupted run would have.
 
 Examples:
   python scripts/seq2seq_addition.py
   python scripts/seq2seq_addition.py --variants peeky --epochs 25
   python scripts/seq2seq_addition.py --hidden 256 --lr 1e-3 --lr-decay 1
+  python scripts/seq2seq_addition.py --checkpoint run.npz            # Ctrl-C, then:
+  python scripts/seq2seq_addition.py --checkpoint run.npz --resume
 """
 
+import argparse
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
-from bprop.datasets import MiniBatchIterator, make_addition
+from bprop.datasets import make_addition
 from bprop.layers import make_rng
 from bprop.networks import PeekySeq2seq, Seq2seq
-from bprop.optim import Adam, clip_grads
+from bprop.optim import Adam, GradientClipping, Trainer
+from bprop.optim.schedules import ExponentialLR
 import common
 
 #: variant -> (model class, reverse the questions, label in the figure)
@@ -62,8 +73,18 @@ def build_parser():
     add("--test-size", type=common.positive_int, default=5000, help="test problems (default: 5000)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
     add("--verbose", type=int, choices=(0, 1, 2), default=2,
-        help="0 silent, 1 or 2 a line per epoch (default: 2)")
+        help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 2)")
+    add("--checkpoint", metavar="PATH", default=None,
+        help="write each model's whole training state (weights, optimizer, random streams, history) "
+             "after every epoch, atomically, to PATH with the model's name before the suffix: "
+             "run.npz gives run_plain.npz, run_reversed.npz and run_peeky.npz (default: no checkpoint)")
+    add("--resume", action="store_true",
+        help="continue the run saved with --checkpoint: a model whose file holds its last epoch is "
+             "taken as it is, an interrupted one continues from its last completed epoch, one without "
+             "a file is trained; give the same options (--epochs may be raised): the results are an "
+             "uninterrupted run's, bit for bit")
     parser.add_check(_check_sizes)
+    parser.add_check(_check_checkpoint)
     return parser
 
 
@@ -75,34 +96,57 @@ def _check_sizes(args):
     return None
 
 
-def train_variant(name, data, args, history, say):
-    """Train one model, appending each epoch's numbers to ``history`` as it ends; return the model."""
+def variant_checkpoint(path, name):
+    """The checkpoint of the variant ``name``: ``path`` with ``_name`` before its suffix."""
+    path = Path(path)
+    return str(path.with_name(f"{path.stem}_{name}{path.suffix}"))
+
+
+def _check_checkpoint(args):
+    if args.resume and not args.checkpoint:
+        return "argument --resume: needs --checkpoint PATH, the file to continue from"
+    if not args.checkpoint:
+        return None
+    if os.path.isdir(args.checkpoint):
+        return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
+    try:
+        common.writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
+    except ValueError as err:
+        return f"argument --checkpoint: {err}"
+    paths = [variant_checkpoint(args.checkpoint, name) for name in args.variants]
+    if args.resume and not any(os.path.isfile(p) for p in paths):
+        return f"argument --resume: there is no checkpoint at {' or '.join(map(repr, paths))}"
+    return None
+
+
+def build_variant(name, data, args):
+    """The model of the variant ``name``, its test questions (reversed if it reads them so)
+    and the Trainer that trains it: the test problems are its validation data, on which the
+    whole-answer accuracy (``val_seq_acc``) is measured after every epoch."""
     cls, reverse, _ = VARIANTS[name]
     (x, t), (x_test, t_test) = data.train, data.test
     if reverse:
         x, x_test = x[:, ::-1].copy(), x_test[:, ::-1].copy()
-    rng = make_rng(args.seed)
+    rng = make_rng(args.seed)  # the weights, then the order of every epoch's batches
     model = cls(len(data.vocab), args.embed, args.hidden, dtype=np.dtype(args.dtype), rng=rng)
-    optimizer = Adam(lr=args.lr)
-    batches = MiniBatchIterator(x, t, args.batch_size, rng=rng)
-    for epoch in range(args.epochs):
-        start = time.perf_counter()
-        optimizer.lr = args.lr * args.lr_decay ** epoch
-        losses = []
-        for x_batch, t_batch in batches:
-            loss, grads = model.loss_and_gradient(x_batch, t_batch)
-            if args.clip:
-                clip_grads(grads, args.clip)
-            optimizer.update(model.params, grads)
-            losses.append(loss)
-        accuracy = model.accuracy(x_test, t_test)
-        history["epoch"].append(epoch + 1)
-        history["train_loss"].append(float(np.mean(losses)))
-        history["test_accuracy"].append(accuracy)
-        history["time"].append(time.perf_counter() - start)
-        say(f"{name:<8} epoch {epoch + 1}/{args.epochs}  loss {history['train_loss'][-1]:.4f}  "
-            f"test accuracy {accuracy:.4f}  {history['time'][-1]:.1f}s")
-    return model, x_test
+    path = None if args.checkpoint is None else variant_checkpoint(args.checkpoint, name)
+    # A model without a file had not finished an epoch when the run stopped: it starts afresh.
+    resume = bool(args.resume and os.path.isfile(path))
+    trainer = common.make_trainer(argparse.Namespace(checkpoint=path, resume=resume), lambda: Trainer(
+        model, Adam(lr=args.lr), (x, t), (x_test, t_test), epochs=args.epochs, batch_size=args.batch_size,
+        rng=rng, schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), eval_train=False,
+        callbacks=[GradientClipping(args.clip)] if args.clip else [], verbose=args.verbose,
+        checkpoint=path, resume=resume))
+    return model, x_test, trainer
+
+
+def variant_history(history):
+    """What the JSON and the figure keep of a Trainer's history, per epoch: the training loss
+    (the epoch's mini-batch losses), the test loss and accuracy, and the epoch's seconds."""
+    # a key of the epochs is in the history once an epoch is recorded
+    return {"epoch": list(history["epoch"]), "train_loss": list(history.get("train_loss", [])),
+            "test_loss": list(history.get("val_loss", [])), "test_accuracy": list(history.get("val_seq_acc", [])),
+            "time": np.diff(history.get("time", []), prepend=0.0).tolist()}
 
 
 def examples(model, x_test, t_test, vocab, reverse, n=8):
@@ -142,7 +186,6 @@ def main(argv=None):
         args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
         args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
     plt = common.pyplot(args.show)
-    say = print if args.verbose else (lambda line: None)
     data = make_addition(args.train_size, args.test_size, rng=args.seed)
     t_test = data.test[1]
     print(f"addition: {args.train_size} training and {args.test_size} test problems, e.g. "
@@ -151,17 +194,28 @@ def main(argv=None):
           f"x {args.lr_decay:g} per epoch, clip {args.clip:g}, {args.epochs} epochs, {args.dtype}")
 
     histories, results, interrupted = {}, {}, False
+    trainer = None  # the Trainer of the model being trained, until its results are in
     start = time.perf_counter()
     try:
         for name in args.variants:
-            histories[name] = {"epoch": [], "train_loss": [], "test_accuracy": [], "time": []}
-            model, x_test = train_variant(name, data, args, histories[name], say)
-            results[name] = {"test_accuracy": histories[name]["test_accuracy"][-1],
-                             "best_test_accuracy": max(histories[name]["test_accuracy"]),
-                             "seconds": sum(histories[name]["time"]),
-                             "examples": examples(model, x_test, t_test, data.vocab, VARIANTS[name][1])}
+            if args.verbose:
+                print(f"{name}: {VARIANTS[name][2]}")
+            model, x_test, trainer = build_variant(name, data, args)
+            history, error, _ = common.fit(trainer)
+            histories[name] = variant_history(history)
+            accuracies = histories[name]["test_accuracy"]
+            results[name] = {"test_accuracy": accuracies[-1] if accuracies else None,
+                             "best_test_accuracy": max(accuracies, default=None),
+                             "seconds": float(sum(histories[name]["time"])),
+                             "diverged": None if error is None else str(error),
+                             "examples": [] if error else examples(model, x_test, t_test, data.vocab,
+                                                                   VARIANTS[name][1])}
+            trainer = None
     except KeyboardInterrupt:
         interrupted = True
+        if trainer is not None:
+            histories[name] = variant_history(common.completed_epochs(trainer.history))
+            common.resume_hint(argparse.Namespace(checkpoint=trainer.checkpoint), trainer)
         histories = {k: h for k, h in histories.items() if h["epoch"]}
         done = sum(len(h["epoch"]) for h in histories.values())
         common.interrupted(f"after {done} epoch(s) in all", finished=done > 0)
@@ -169,17 +223,21 @@ def main(argv=None):
 
     print()
     for name, r in results.items():
+        if r["diverged"]:
+            print(f"{VARIANTS[name][2]:<29} diverged")
+            continue
         shown = ", ".join(f"{e['question']}={e['answer']}" + ("" if e["correct"] else f" (not {e['right']})")
                           for e in r["examples"][:4])
         print(f"{VARIANTS[name][2]:<29} test accuracy {r['test_accuracy']:.4f}  ({shown})")
     print(f"total time {seconds:.0f} s")
     output = {"settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
               "results": results, "histories": histories, "seconds": seconds, "interrupted": interrupted}
-    if histories:
-        best = max(histories, key=lambda k: histories[k]["test_accuracy"][-1])
-        fig = plot(plt, histories, f"addition with seq2seq ({args.train_size} training problems): best "
-                   f"{VARIANTS[best][2]} {histories[best]['test_accuracy'][-1]:.1%} after "
-                   f"{histories[best]['epoch'][-1]} epoch{'s' if histories[best]['epoch'][-1] > 1 else ''}")
+    plotted = {k: h for k, h in histories.items() if h["epoch"]}
+    if plotted:
+        best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
+        fig = plot(plt, plotted, f"addition with seq2seq ({args.train_size} training problems): best "
+                   f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
+                   f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
         common.save_figure(fig, args.out, "seq2seq_addition.png")
     common.save_json(output, args.out, "seq2seq_addition.json")
     common.finish(plt, args.show, interrupted, args.out)
