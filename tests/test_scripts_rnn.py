@@ -67,6 +67,9 @@ def test_char_lm_quick_on_a_text_of_our_own_writes_figure_numbers_samples_and_we
     check_png(out / "char_lm.png")
     saved = read_json(out / "char_lm.json")
     assert saved["epochs_done"] == 2 and len(saved["history"]["val_loss"]) == 2
+    history = saved["history"]  # the Trainer's, with its clipping statistics and cumulative seconds
+    assert {"train_perplexity", "val_perplexity", "grad_norm", "clipped", "lr"} <= set(history)
+    assert history["lr"] == pytest.approx([1e-2, 8e-3]) and 0 < history["time"][0] < history["time"][1]
     assert saved["baselines"]["bigram"] < saved["baselines"]["unigram"]
     assert set(saved["samples"]) == {"0.5", "0.8", "1"}
     assert all(s.startswith("to be") and len(s) == 5 + 80 for s in saved["samples"].values())
@@ -89,6 +92,8 @@ def test_seq2seq_addition_quick_writes_figure_and_numbers(tmp_path, capsys):
     saved = read_json(tmp_path / "seq2seq_addition.json")
     assert list(saved["histories"]) == ["plain", "reversed", "peeky"]
     assert all(h["epoch"] == [1, 2] and len(h["test_accuracy"]) == 2 for h in saved["histories"].values())
+    for h in saved["histories"].values():  # each epoch's own seconds, from the Trainer's cumulative ones
+        assert set(h) == {"epoch", "train_loss", "test_loss", "test_accuracy", "time"} and min(h["time"]) > 0
     assert set(results["results"]) == {"plain", "reversed", "peeky"}
     example = saved["results"]["peeky"]["examples"][0]
     assert "+" in example["question"] and example["right"].isdigit()
