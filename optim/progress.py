@@ -119,7 +119,8 @@ class ProgressBar(Callback):
         # what one step of the bar is: the batch source may say ("window" for BPTT)
         self.progress.unit = getattr(trainer.train_batches, "unit", "batch")
         if trainer.epochs_done:
-            self.progress.say(f"resuming after epoch {trainer.epochs_done} ({trainer.steps_done} iterations)")
+            self.progress.say(f"resuming from {trainer.resumed_from} after epoch {trainer.epochs_done} "
+                              f"({trainer.steps_done} iterations)")
 
     def on_epoch_begin(self, trainer, epoch):
         steps = min(trainer.steps_per_epoch, trainer.total_steps - trainer.steps_done)

@@ -11,8 +11,8 @@ A Trainer's state (``Trainer.state_dict()``) holds ``setup`` (the data sizes, th
 size, the optimizer's and callbacks' classes), ``progress`` (epochs and updates done,
 seconds spent), ``history``, ``model`` (``model.state_dict()``), ``layer_state``
 (dropout streams, a recurrent model's carried state), ``optimizer``, ``train_data`` (the
-batch source's random stream), ``train_eval_index`` and ``callbacks`` (one state per
-callback, in order).
+batch source's random stream), ``train_eval_index`` and ``callbacks`` (the state of each
+callback that keeps any, by class name).
 """
 
 import numpy as np
@@ -94,8 +94,8 @@ class Checkpoint(Callback):
         self.epoch = None
 
     def on_epoch_end(self, trainer, epoch, logs):
+        self.epoch = epoch  # before the write: the file says which epoch it holds
         trainer.save_checkpoint(self.path)
-        self.epoch = epoch
 
     def load_state_dict(self, state):
         self.epoch = state.get("epoch")
@@ -110,10 +110,28 @@ class Checkpoint(Callback):
 def data_setup(trainer):
     """What a checkpoint must agree on with the Trainer that resumes from it."""
     train, val = trainer.train_batches, trainer.val_batches
-    return {"train_batches": len(train), "train_samples": getattr(train, "n_samples", None),
-            "val_batches": None if val is None else len(val), "batch_size": getattr(train, "batch_size", None),
+    return {"batch_size": getattr(train, "batch_size", None), "train_samples": getattr(train, "n_samples", None),
+            "train_batches": len(train), "val_batches": None if val is None else len(val),
             "eval_train": trainer.eval_train, "optimizer": type(trainer.optimizer).__name__,
-            "callbacks": [type(cb).__name__ for cb in trainer.callbacks]}
+            "callbacks": sorted(callback_states(trainer.callbacks))}
+
+
+def has_state(callback):
+    """Whether a callback keeps state for a resume (the checkpoint file itself does not count)."""
+    return type(callback).state_dict is not Callback.state_dict and not isinstance(callback, Checkpoint)
+
+
+def callback_states(callbacks):
+    """``{name: callback}`` for the callbacks that keep state, named by class (``'EarlyStopping'``,
+    a second one of a class ``'CSVLogger.2'``): a checkpoint keeps their states under these
+    names, and a resume needs the same ones; callbacks without state may come and go."""
+    named, seen = {}, {}
+    for cb in callbacks:
+        if has_state(cb):
+            name = type(cb).__name__
+            seen[name] = seen.get(name, 0) + 1
+            named[name if seen[name] == 1 else f"{name}.{seen[name]}"] = cb
+    return named
 
 
 def check_state(trainer, state, source):

@@ -26,7 +26,7 @@ from .divergence import TrainingDivergedError
 from .metrics import Loss, get_metric
 from .progress import ProgressBar
 from .schedules import LambdaLR, LRScheduler
-from .train_state import Checkpoint, History, RecordHistory, check_state, data_setup
+from .train_state import Checkpoint, History, RecordHistory, callback_states, check_state, data_setup
 
 __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
 
@@ -94,7 +94,7 @@ class Trainer:
         self.callbacks = self._callbacks(schedule, callbacks, verbose, checkpoint)
         self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
         self.history, self.epochs_done, self.steps_done, self._elapsed = History(), 0, 0, 0.0
-        self.stop_training, self._resumed = False, False
+        self.stop_training, self._resumed, self.resumed_from = False, False, None
         if resume not in (True, False):
             raise ValueError(f"Trainer: resume must be True or False, got {resume!r}")
         if resume:
@@ -232,7 +232,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "train_data": source.state_dict() if hasattr(source, "state_dict") else None,
             "train_eval_index": self.train_eval_index,
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": {name: cb.state_dict() for name, cb in callback_states(self.callbacks).items()},
         }
 
     def save_checkpoint(self, path):
@@ -264,12 +264,12 @@ class Trainer:
             self.train_batches.load_state_dict(state["train_data"])
         index = state["train_eval_index"]
         self.train_eval_index = None if index is None else np.asarray(index)
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.load_state_dict(cb_state)
+        for name, cb in callback_states(self.callbacks).items():
+            cb.load_state_dict(state["callbacks"][name])
         self.history = History.from_state(state["history"])
         progress = state["progress"]
         self.epochs_done, self.steps_done = int(progress["epochs_done"]), int(progress["steps_done"])
-        self._elapsed, self._resumed = float(progress["elapsed"]), True
+        self._elapsed, self._resumed, self.resumed_from = float(progress["elapsed"]), True, source
 
     @property
     def checkpoint_epoch(self):

@@ -191,4 +191,4 @@ def test_seq2seq_resume_with_other_settings_ends_naming_the_variant_checkpoint(t
         seq2seq_addition.main([*args, "--batch-size", "16", "--resume"])
     assert str(stop.value.code).startswith(f"error: cannot resume from {tmp_path / 'ck_plain.npz'}: ")
     # 200 problems in batches of 128, then of 16
-    assert "written with train_batches=2, but this Trainer has train_batches=13" in str(stop.value.code)
+    assert "written with batch_size=128, but this Trainer has batch_size=16" in str(stop.value.code)
