@@ -97,12 +97,6 @@ class Checkpoint(Callback):
         self.epoch = epoch  # before the write: the file says which epoch it holds
         trainer.save_checkpoint(self.path)
 
-    def load_state_dict(self, state):
-        self.epoch = state.get("epoch")
-
-    def state_dict(self):
-        return {"epoch": self.epoch}
-
     def __repr__(self):
         return f"Checkpoint({self.path!r})"
 
@@ -118,7 +112,7 @@ def data_setup(trainer):
 
 def has_state(callback):
     """Whether a callback keeps state for a resume (the checkpoint file itself does not count)."""
-    return type(callback).state_dict is not Callback.state_dict and not isinstance(callback, Checkpoint)
+    return type(callback).state_dict is not Callback.state_dict
 
 
 def callback_states(callbacks):

@@ -270,6 +270,9 @@ class Trainer:
         progress = state["progress"]
         self.epochs_done, self.steps_done = int(progress["epochs_done"]), int(progress["steps_done"])
         self._elapsed, self._resumed, self.resumed_from = float(progress["elapsed"]), True, source
+        for cb in self.callbacks:
+            if isinstance(cb, Checkpoint):
+                cb.epoch = self.epochs_done  # the epoch the file it continues holds
 
     @property
     def checkpoint_epoch(self):
