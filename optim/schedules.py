@@ -18,9 +18,7 @@ monitored values, not on ``t`` alone, and keeps all its bookkeeping in its state
 A schedule is found by name in :data:`SCHEDULES` (:func:`get_schedule`); any callable
 ``t -> lr`` becomes one with :class:`LambdaLR`.
 
-:class:`StepDecay`, :class:`ExponentialDecay` and :func:`make_schedule` are plain callables
-``epoch -> lr`` (epoch from 0) for code that sets the rate itself; ``LambdaLR(StepDecay(...))``
-makes one a callback.
+:func:`make_schedule` gives the schedule a command line names (``--lr-schedule step``).
 """
 
 import bisect
@@ -34,7 +32,7 @@ from .early_stopping import monitor_mode
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR",
            "OneCycleLR", "ReduceLROnPlateau", "WarmupCosine", "LambdaLR", "SCHEDULES", "get_schedule",
-           "StepDecay", "ExponentialDecay", "make_schedule"]
+           "make_schedule"]
 
 INTERVALS = ("epoch", "step")
 
@@ -443,7 +441,7 @@ class LambdaLR(LRScheduler):
     """``lr(t) = fn(t)``: any callable ``t -> lr``, giving the **rate itself**.
 
     Unlike PyTorch's ``LambdaLR``, whose function returns a factor that multiplies the
-    base rate, ``fn`` returns the absolute rate (as :class:`StepDecay` does), so there is
+    base rate, ``fn`` returns the absolute rate (``lambda epoch: 0.1 * 0.5 ** (epoch // 2)``), so there is
     no ``base_lr``. The Trainer wraps a plain ``schedule=`` callable in one.
 
     Parameters
@@ -622,56 +620,13 @@ def get_schedule(name, **kwargs):
     return cls(**kwargs)
 
 
-class StepDecay:
-    """``lr = lr0 * gamma ** (epoch // step_size)``: the rate is multiplied by ``gamma``
-    every ``step_size`` epochs.
-
-    Parameters
-    ----------
-    lr0 : float > 0, the rate of epochs 0 to ``step_size - 1``.
-    step_size : int >= 1, epochs between two decays.
-    gamma : float > 0, the factor of each decay.
-    """
-
-    def __init__(self, lr0, step_size=10, gamma=0.5):
-        self.lr0 = check_positive("StepDecay", "lr0", lr0)
-        self.step_size = check_int("StepDecay", "step_size", step_size, 1)
-        self.gamma = check_positive("StepDecay", "gamma", gamma)
-
-    def __call__(self, epoch):
-        return self.lr0 * self.gamma ** (epoch // self.step_size)
-
-    def __repr__(self):
-        return f"StepDecay(lr0={self.lr0!r}, step_size={self.step_size}, gamma={self.gamma!r})"
-
-
-class ExponentialDecay:
-    """``lr = lr0 * gamma ** epoch``: the rate is multiplied by ``gamma`` every epoch.
-
-    Parameters
-    ----------
-    lr0 : float > 0, the rate of epoch 0.
-    gamma : float > 0, the factor per epoch.
-    """
-
-    def __init__(self, lr0, gamma=0.9):
-        self.lr0 = check_positive("ExponentialDecay", "lr0", lr0)
-        self.gamma = check_positive("ExponentialDecay", "gamma", gamma)
-
-    def __call__(self, epoch):
-        return self.lr0 * self.gamma ** epoch
-
-    def __repr__(self):
-        return f"ExponentialDecay(lr0={self.lr0!r}, gamma={self.gamma!r})"
-
-
 def make_schedule(kind, lr0, step_size=10, gamma=0.5):
-    """The schedule a command line names: None or ``'none'`` (a constant rate: None),
-    ``'step'`` (:class:`StepDecay`) or ``'exponential'`` (:class:`ExponentialDecay`)."""
+    """The schedule a command line names, from the rate ``lr0``: None or ``'none'`` (a constant
+    rate: None), ``'step'`` (:class:`StepLR`) or ``'exponential'`` (:class:`ExponentialLR`)."""
     if kind is None or kind == "none":
         return None
     if kind == "step":
-        return StepDecay(lr0, step_size, gamma)
+        return StepLR(step_size, gamma, base_lr=lr0)
     if kind == "exponential":
-        return ExponentialDecay(lr0, gamma)
+        return ExponentialLR(gamma, base_lr=lr0)
     raise ValueError(f"unknown lr schedule {kind!r}; choose 'none', 'step' or 'exponential'")

@@ -29,7 +29,7 @@ from bprop.optim import (
     Callback,
     CheckpointError,
     EarlyStopping,
-    ExponentialDecay,
+    ExponentialLR,
     Momentum,
     Trainer,
     load_checkpoint,
@@ -58,7 +58,7 @@ def build(optimizer="adam", epochs=4, hidden=(32, 32), batch_size=32, checkpoint
     cls, lr = OPTIMIZERS[optimizer]
     callbacks = ([] if early_stopping is None else [early_stopping]) + list(callbacks)
     return Trainer(net, cls(lr=lr), (x, t), (xv, tv), epochs=epochs, iterations=iterations,
-                   batch_size=batch_size, rng=1, verbose=0, schedule=ExponentialDecay(lr, 0.8),
+                   batch_size=batch_size, rng=1, verbose=0, schedule=ExponentialLR(0.8),
                    eval_train=100, checkpoint=checkpoint, resume=resume, callbacks=callbacks)
 
 
@@ -424,8 +424,8 @@ def test_checkpoint_of_another_batch_size_is_refused(checkpoint):
 
 def test_checkpoint_without_early_stopping_is_refused_by_a_run_with_it(checkpoint):
     # the callbacks that keep state are compared; those without (progress, history) may differ
-    with pytest.raises(ValueError, match=r"written with callbacks=\['DivergenceStop', 'LambdaLR'\], but this "
-                                         r"Trainer has callbacks=\['DivergenceStop', 'EarlyStopping', 'LambdaLR'\]"):
+    with pytest.raises(ValueError, match=r"written with callbacks=\['DivergenceStop', 'ExponentialLR'\], but this "
+                                         r"Trainer has callbacks=\['DivergenceStop', 'EarlyStopping', 'ExponentialLR'\]"):
         build("adam", checkpoint=checkpoint, resume=True, early_stopping=EarlyStopping(3))
 
 

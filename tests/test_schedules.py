@@ -14,7 +14,6 @@ import pytest
 from bprop.optim.schedules import (
     SCHEDULES,
     CosineAnnealingLR,
-    ExponentialDecay,
     ExponentialLR,
     LambdaLR,
     LinearLR,
@@ -22,7 +21,6 @@ from bprop.optim.schedules import (
     MultiStepLR,
     OneCycleLR,
     ReduceLROnPlateau,
-    StepDecay,
     StepLR,
     WarmupCosine,
     get_schedule,
@@ -252,7 +250,7 @@ def test_eta_min_above_the_optimizer_rate_is_refused_at_fit_begin():
 
 def test_lambdalr_wraps_a_plain_epoch_function():
     trainer = make_trainer(lr=1.0, epochs=5, steps_per_epoch=2)
-    lrs, _ = drive(LambdaLR(StepDecay(0.1, step_size=2, gamma=0.5)), trainer)
+    lrs, _ = drive(LambdaLR(lambda epoch: 0.1 * 0.5 ** (epoch // 2)), trainer)
     assert lrs[::2] == [0.1, 0.1, 0.05, 0.05, 0.025]
 
 
@@ -485,16 +483,16 @@ def test_repr_shows_every_argument():
     assert repr(ReduceLROnPlateau(patience=3)) == (
         "ReduceLROnPlateau(monitor='val_loss', mode='min', factor=0.1, patience=3, threshold=0.0001, "
         "threshold_mode='rel', cooldown=0, min_lr=0.0, eps=1e-08)")
-    assert repr(LambdaLR(StepDecay(0.1))) == \
-        "LambdaLR(fn=StepDecay(lr0=0.1, step_size=10, gamma=0.5), interval='epoch')"
+    assert repr(LambdaLR(abs)) == "LambdaLR(fn=<built-in function abs>, interval='epoch')"
 
 
-# --- the plain epoch -> lr callables --------------------------------------------------------------
+# --- the schedules a command line names --------------------------------------------------------------
 
-def test_step_and_exponential_decay_callables():
-    assert [StepDecay(0.1, step_size=2, gamma=0.5)(e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.025]
-    assert ExponentialDecay(1.0, gamma=0.5)(3) == 0.125
+def test_make_schedule_gives_the_named_schedule_from_the_given_rate():
+    step = make_schedule("step", 0.1, step_size=2, gamma=0.5)
+    assert isinstance(step, StepLR) and [step.lr_at(e) for e in range(5)] == [0.1, 0.1, 0.05, 0.05, 0.025]
+    exponential = make_schedule("exponential", 1.0, gamma=0.5)
+    assert isinstance(exponential, ExponentialLR) and exponential.lr_at(3) == 0.125
     assert make_schedule("none", 0.1) is None and make_schedule(None, 0.1) is None
-    assert isinstance(make_schedule("exponential", 0.1), ExponentialDecay)
     with pytest.raises(ValueError, match="unknown lr schedule 'cosine'"):
         make_schedule("cosine", 0.1)
