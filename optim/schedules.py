@@ -620,6 +620,18 @@ def get_schedule(name, **kwargs):
     return cls(**kwargs)
 
 
+def as_schedule(schedule, optimizer):
+    """The Trainer's ``schedule=``: an :class:`LRScheduler` as it is, any other callable
+    ``epoch -> lr`` as :class:`LambdaLR`; the optimizer must have an ``lr`` to set."""
+    if not hasattr(optimizer, "lr"):
+        raise ValueError(f"Trainer: schedule needs an optimizer with an `lr`, got {optimizer!r}")
+    if isinstance(schedule, LRScheduler):
+        return schedule
+    if not callable(schedule):
+        raise ValueError(f"Trainer: schedule must be an LRScheduler or a callable epoch -> lr, got {schedule!r}")
+    return LambdaLR(schedule)
+
+
 def make_schedule(kind, lr0, step_size=10, gamma=0.5):
     """The schedule a command line names, from the rate ``lr0``: None or ``'none'`` (a constant
     rate: None), ``'step'`` (:class:`StepLR`) or ``'exponential'`` (:class:`ExponentialLR`)."""

@@ -151,3 +151,42 @@ def check_state(trainer, state, source):
         mine = set(trainer.model.state())
         if set(layer_state) != mine:
             raise ValueError(f"{source} has the layers {sorted(layer_state)}, this model {sorted(mine)}")
+
+
+def trainer_state(trainer):
+    """The whole state of ``trainer`` (see the module docstring): JSON values and array copies."""
+    model, source = trainer.model, trainer.train_batches
+    return {
+        "setup": data_setup(trainer),
+        "progress": {"epochs_done": trainer.epochs_done, "steps_done": trainer.steps_done,
+                     "elapsed": trainer._elapsed},
+        "history": trainer.history.to_state(),
+        "model": {k: np.array(v, copy=True) for k, v in model.state_dict().items()},
+        "layer_state": model.state() if hasattr(model, "state") else None,
+        "optimizer": trainer.optimizer.state_dict(),
+        "train_data": source.state_dict() if hasattr(source, "state_dict") else None,
+        "train_eval_index": trainer.train_eval_index,
+        "callbacks": {name: cb.state_dict() for name, cb in callback_states(trainer.callbacks).items()},
+    }
+
+
+def apply_state(trainer, state, source):
+    """Put a :func:`trainer_state` back into ``trainer``, its model, optimizer, batch source and
+    callbacks (the model checks every key and shape before it changes anything)."""
+    model = trainer.model
+    model.load_state_dict(state["model"], source=source)
+    if state["layer_state"] is not None:
+        model.set_state(state["layer_state"])
+    trainer.optimizer.load_state_dict(state["optimizer"], params=model.params)
+    if state["train_data"] is not None:
+        trainer.train_batches.load_state_dict(state["train_data"])
+    index = state["train_eval_index"]
+    trainer.train_eval_index = None if index is None else np.asarray(index)
+    for name, cb in callback_states(trainer.callbacks).items():
+        cb.load_state_dict(state["callbacks"][name])
+    trainer.history = History.from_state(state["history"])
+    trainer.epochs_done = int(state["progress"]["epochs_done"])
+    trainer.steps_done = int(state["progress"]["steps_done"])
+    for cb in trainer.callbacks:
+        if isinstance(cb, Checkpoint):
+            cb.epoch = trainer.epochs_done  # the epoch the file it continues holds

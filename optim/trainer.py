@@ -25,10 +25,15 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .divergence import TrainingDivergedError
 from .metrics import Loss, get_metric
 from .progress import ProgressBar
-from .schedules import LambdaLR, LRScheduler
-from .train_state import Checkpoint, History, RecordHistory, callback_states, check_state, data_setup
+from .schedules import as_schedule
+from .train_state import Checkpoint, History, RecordHistory, apply_state, check_state, trainer_state
 
 __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
+
+def _as_dtype(x, dtype):
+    """A floating batch in the model's dtype (float32 data can train a float64 model and back)."""
+    return x.astype(dtype) if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype else x
+
 
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``train_data``, epoch by epoch.
@@ -121,9 +126,7 @@ class Trainer:
                     train_loss = self._fresh_metrics(train=True)
                     for x, t in self._epoch_batches():
                         callbacks.on_batch_begin(self, self.steps_done)
-                        if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
-                            x = x.astype(dtype)
-                        loss, grads = model.loss_and_gradient(x, t)
+                        loss, grads = model.loss_and_gradient(_as_dtype(x, dtype), t)
                         self.steps_done += 1
                         self.history["iter_loss"].append(float(loss))
                         callbacks.on_after_backward(self, loss, grads)
@@ -172,8 +175,7 @@ class Trainer:
         metrics = self._fresh_metrics()
         try:
             for x, t in batches:
-                if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
-                    x = x.astype(dtype)
+                x = _as_dtype(x, dtype)
                 loss = model.loss(x, t, train=False)
                 for metric in metrics:
                     metric.update(model, x, t, loss)
@@ -206,14 +208,7 @@ class Trainer:
         if hasattr(self.model, "reset_state"):
             first.append(ResetState())
         if schedule is not None:
-            if not hasattr(self.optimizer, "lr"):
-                raise ValueError(f"Trainer: schedule needs an optimizer with an `lr`, got {self.optimizer!r}")
-            if not isinstance(schedule, LRScheduler):
-                if not callable(schedule):
-                    raise ValueError(f"Trainer: schedule must be an LRScheduler or a callable epoch -> lr, "
-                                     f"got {schedule!r}")
-                schedule = LambdaLR(schedule)
-            first.append(schedule)
+            first.append(as_schedule(schedule, self.optimizer))
         last = [RecordHistory(), ProgressBar(verbose)]
         if checkpoint is not None:
             last.append(Checkpoint(checkpoint))
@@ -222,18 +217,7 @@ class Trainer:
     # --- checkpoints -----------------------------------------------------------------
     def state_dict(self):
         """The whole training state: JSON values and array copies (see :mod:`optim.train_state`)."""
-        model, source = self.model, self.train_batches
-        return {
-            "setup": data_setup(self),
-            "progress": {"epochs_done": self.epochs_done, "steps_done": self.steps_done, "elapsed": self._elapsed},
-            "history": self.history.to_state(),
-            "model": {k: np.array(v, copy=True) for k, v in model.state_dict().items()},
-            "layer_state": model.state() if hasattr(model, "state") else None,
-            "optimizer": self.optimizer.state_dict(),
-            "train_data": source.state_dict() if hasattr(source, "state_dict") else None,
-            "train_eval_index": self.train_eval_index,
-            "callbacks": {name: cb.state_dict() for name, cb in callback_states(self.callbacks).items()},
-        }
+        return trainer_state(self)
 
     def save_checkpoint(self, path):
         """Write :meth:`state_dict` to ``path`` atomically (a kill while writing leaves the old file)."""
@@ -255,24 +239,8 @@ class Trainer:
             raise
 
     def _apply_state(self, state, source):
-        model = self.model
-        model.load_state_dict(state["model"], source=source)
-        if state["layer_state"] is not None:
-            model.set_state(state["layer_state"])
-        self.optimizer.load_state_dict(state["optimizer"], params=model.params)
-        if state["train_data"] is not None:
-            self.train_batches.load_state_dict(state["train_data"])
-        index = state["train_eval_index"]
-        self.train_eval_index = None if index is None else np.asarray(index)
-        for name, cb in callback_states(self.callbacks).items():
-            cb.load_state_dict(state["callbacks"][name])
-        self.history = History.from_state(state["history"])
-        progress = state["progress"]
-        self.epochs_done, self.steps_done = int(progress["epochs_done"]), int(progress["steps_done"])
-        self._elapsed, self._resumed, self.resumed_from = float(progress["elapsed"]), True, source
-        for cb in self.callbacks:
-            if isinstance(cb, Checkpoint):
-                cb.epoch = self.epochs_done  # the epoch the file it continues holds
+        apply_state(self, state, source)
+        self._elapsed, self._resumed, self.resumed_from = float(state["progress"]["elapsed"]), True, source
 
     @property
     def checkpoint_epoch(self):
