@@ -69,6 +69,12 @@ def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+class SweepStoreError(ValueError):
+    """A sweep's results file that cannot be used as it is (damaged, not a sweep store,
+    read-only with runs still to do); the message names the file and what to do, and the
+    file is left as it was."""
+
+
 class SweepStore:
     """The SQLite file of a sweep's finished runs (``status`` 'done' or 'failed').
 

@@ -122,6 +122,10 @@ def _process_context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+class SchedulerUnreachableError(ConnectionError):
+    """No Dask scheduler answered at the address a sweep was given, within its time limit."""
+
+
 class LocalWorkers:
     """``n`` worker processes on this machine, each its own single-process pool.
 
