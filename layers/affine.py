@@ -5,7 +5,7 @@ import numpy as np
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
 from .init import gaussian_, init_scale
-from .parallel import blocks, in_chunk_threads, run_chunks
+from .parallel import matmul
 from .rng import make_rng
 
 
@@ -101,55 +101,16 @@ class Affine(Layer):
                 f"W expects {self.W.shape[0]}"
             )
         self._x = x
-        if in_chunk_threads():
-            return self._forward_in_blocks(x)
-        out = x @ self.W
+        out = matmul(x, self.W)  # y = x W + b
         out += self.b
-        return out
-
-    def _forward_in_blocks(self, x):
-        # inside a conv net's chunk_threads(): fixed blocks of rows, on however many threads
-        rows = blocks(x.shape[0], self.W.size)
-        out = np.empty((x.shape[0], self.W.shape[1]), dtype=np.result_type(x, self.W))
-
-        def forward_block(i):
-            np.matmul(x[rows[i]], self.W, out=out[rows[i]])
-            out[rows[i]] += self.b
-
-        run_chunks(forward_block, len(rows))
         return out
 
     def backward(self, dout):
         x = self._need_cache(self._x)
         check_dout(self, dout, (x.shape[0], self.W.shape[1]))
-        if in_chunk_threads():
-            return self._backward_in_blocks(x, dout)
-        self.dW = np.matmul(x.T, dout, out=self._grad_out("W"))
-        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
+        self.dW = matmul(x.T, dout, out=self._grad_out("W"))      # dW = x^T dout
+        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))  # db = the sum of dout over the batch
         if not self.input_grad:
             return None
-        dx = dout @ self.W.T
+        dx = matmul(dout, self.W.T)                               # dx = dout W^T
         return dx.reshape(self._x_shape)
-
-    def _backward_in_blocks(self, x, dout):
-        # inside a conv net's chunk_threads(): dW by blocks of its rows and dx by blocks of
-        # the batch, each block a whole product of its own, cut the same way for any count
-        self.db = np.sum(dout, axis=0, out=self._grad_out("b"))
-        w_rows = blocks(self.W.shape[0], x.shape[0] * self.W.shape[1])
-        x_rows = blocks(x.shape[0], self.W.size) if self.input_grad else []
-        dw = self._grad_out("W")
-        if dw is None:
-            dw = np.empty(self.W.shape, dtype=np.result_type(x, dout))
-        dx = np.empty(x.shape, dtype=np.result_type(dout, self.W)) if self.input_grad else None
-        tasks = [(dw, s) for s in w_rows] + [(dx, s) for s in x_rows]
-
-        def backward_block(i):
-            out, s = tasks[i]
-            if out is dw:
-                np.matmul(x[:, s].T, dout, out=dw[s])
-            else:
-                np.matmul(dout[s], self.W.T, out=dx[s])
-
-        run_chunks(backward_block, len(tasks))
-        self.dW = dw
-        return dx.reshape(self._x_shape) if self.input_grad else None

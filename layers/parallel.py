@@ -33,6 +33,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 _state = {"blas": None, "pool": None, "pool_size": 0, "active": 0}
@@ -139,6 +140,25 @@ def blocks(n, work_per_row=0):
     k = SPLIT_BLOCKS if n * work_per_row >= MIN_SPLIT and in_chunk_threads() else 1
     k = min(k, n)
     return [slice(i * n // k, (i + 1) * n // k) for i in range(k)]
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` for a layer that writes its formula with it (``y = x W``, ``dW = x^T dout``).
+
+    Outside :func:`chunk_threads` this is exactly ``np.matmul(a, b, out=out)``. Inside (a conv
+    net's pass) a product of at least ``MIN_SPLIT`` multiply-adds is cut into the
+    :func:`blocks` of the rows of ``a``, each block a whole product of its own, run over the
+    threads: the same blocks at any thread count, so the same bits.
+
+    a : (N, K), b : (K, M), out : None or (N, M) to write into; returns the (N, M) product.
+    """
+    rows = blocks(a.shape[0], a.shape[1] * b.shape[1])
+    if len(rows) == 1:
+        return np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    run_chunks(lambda i: np.matmul(a[rows[i]], b, out=out[rows[i]]), len(rows))
+    return out
 
 
 def run_chunks(work, n_chunks):
