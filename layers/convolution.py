@@ -4,60 +4,16 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
-from .im2col import col2im_dot, output_size, to_channels_last, windows
+from .im2col import (batch_chunks, check_stride_pad, check_window, col2im_dot, to_channels_last,
+                     window_output, windows)
 from .init import gaussian_, init_scale
 from .parallel import run_chunks
 from .rng import make_rng
 
 
-def check_window(owner, x, fh, fw, stride, pad):
-    """Validate a 4-D input batch against a ``fh x fw`` window; return ``(OH, OW)``.
-
-    Raises ValueError naming ``owner`` and the shapes when ``x`` is not a non-empty
-    (N, C, H, W) batch or the window is larger than the padded input.
-    """
-    if x.ndim != 4 or x.shape[0] == 0:
-        raise ValueError(f"{owner}: input must be a non-empty 4-D batch (N, C, H, W), got shape {x.shape}")
-    return window_output(owner, x.shape[1:], fh, fw, stride, pad)
-
-
-def window_output(owner, chw, fh, fw, stride, pad):
-    """``(OH, OW)`` of a ``fh x fw`` window sliding over one sample of shape ``(C, H, W)``.
-
-    As in PyTorch, ``OH = (H + 2*pad - fh) // stride + 1``: when the stride does not
-    divide ``H + 2*pad - fh``, the last rows and columns no window covers are left
-    out (their gradient is zero). A window larger than the padded input is refused.
-    """
-    h, w = chw[1:]
-    hp, wp = h + 2 * pad, w + 2 * pad
-    if fh > hp or fw > wp:
-        raise ValueError(
-            f"{owner}: window {fh}x{fw} is larger than the padded input {hp}x{wp} "
-            f"(input shape {tuple(chw)} per sample, pad={pad})"
-        )
-    return output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
-
-
-#: bytes of im2col matrix built at a time. The batch is unrolled, multiplied and (in
-#: backward) folded back a few images at a time, each chunk while it is in the core's
-#: L2 cache: one im2col matrix of the whole batch (45 MB for DeepConvNet's second
-#: convolution) sends every pass over it to main memory, which made the narrow layers
-#: several times slower than their matrix products.
-CHUNK_BYTES = 1 << 20
 #: an im2col matrix of the whole batch up to this size is built at once and kept for
 #: backward (it stays in the last-level cache; unrolling it again would cost more)
 KEEP_COL_BYTES = 6 << 20
-
-
-def batch_chunks(n, bytes_per_sample):
-    """Slices of ``range(n)`` holding about ``CHUNK_BYTES`` at ``bytes_per_sample`` each."""
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
-
-
-def check_stride_pad(owner, stride, pad):
-    """Return ``(stride, pad)`` as ints, or raise ValueError unless stride >= 1 and pad >= 0."""
-    return check_int(owner, "stride", stride, 1), check_int(owner, "pad", pad, 0)
 
 
 class Convolution(Layer):
@@ -67,9 +23,9 @@ class Convolution(Layer):
     where ``xp`` is ``x`` zero-padded by ``pad`` on every side and ``s`` the stride.
     Computed as ``im2col(x) @ W_col.T + b`` with ``W_col`` the filters flattened in
     im2col's window order; backward ``dW = dout.T @ col`` and ``dx = col2im(dout @ W_col)``.
-    Both run over chunks of the batch (see ``CHUNK_BYTES``): forward keeps only the
-    padded input, and backward unrolls each chunk again while it is in cache rather than
-    keeping a whole-batch ``col``. ``dx`` of a stride-1 convolution is itself a
+    Both run over chunks of the batch (see :data:`bprop.layers.im2col.CHUNK_BYTES`):
+    forward keeps the padded input, and the whole batch's ``col`` only when it is at most
+    ``KEEP_COL_BYTES``; otherwise backward unrolls each chunk again while it is in cache. ``dx`` of a stride-1 convolution is itself a
     convolution, of the zero-padded ``dout`` with the flipped filters (one im2col and
     one GEMM per chunk); other strides use one small GEMM per filter offset
     (:func:`bprop.layers.im2col.col2im_dot`). With ``T > 1`` BLAS threads the chunks

@@ -22,6 +22,8 @@ window, each step one array addition over every window at once.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .checks import check_int
+
 
 def output_size(size, kernel, stride, pad):
     """``(size + 2*pad - kernel) // stride + 1``, the number of window positions along one axis."""
@@ -152,3 +154,50 @@ def col2im_dot(dy, W, input_shape, stride=1, pad=0, out=None):
     for i, j, rows, cols in window_offsets(fh, fw, oh, ow, stride):
         out[:, rows, cols, :] += (dy @ w_offsets[i, j]).reshape(n, oh, ow, c)
     return out[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
+
+
+# --- window geometry and the chunks of a batch, shared by convolution and pooling ---------
+
+def check_window(owner, x, fh, fw, stride, pad):
+    """Validate a 4-D input batch against a ``fh x fw`` window; return ``(OH, OW)``.
+
+    Raises ValueError naming ``owner`` and the shapes when ``x`` is not a non-empty
+    (N, C, H, W) batch or the window is larger than the padded input.
+    """
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"{owner}: input must be a non-empty 4-D batch (N, C, H, W), got shape {x.shape}")
+    return window_output(owner, x.shape[1:], fh, fw, stride, pad)
+
+
+def window_output(owner, chw, fh, fw, stride, pad):
+    """``(OH, OW)`` of a ``fh x fw`` window sliding over one sample of shape ``(C, H, W)``.
+
+    As in PyTorch, ``OH = (H + 2*pad - fh) // stride + 1``: when the stride does not
+    divide ``H + 2*pad - fh``, the last rows and columns no window covers are left
+    out (their gradient is zero). A window larger than the padded input is refused.
+    """
+    h, w = chw[1:]
+    hp, wp = h + 2 * pad, w + 2 * pad
+    if fh > hp or fw > wp:
+        raise ValueError(
+            f"{owner}: window {fh}x{fw} is larger than the padded input {hp}x{wp} "
+            f"(input shape {tuple(chw)} per sample, pad={pad})"
+        )
+    return output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
+
+
+#: bytes of im2col matrix built at a time. The batch is unrolled, multiplied and (in
+#: backward) folded back a few images at a time, each chunk while it is in the core's
+#: L2 cache: one im2col matrix of the whole batch (45 MB for DeepConvNet's second
+#: convolution) sends every pass over it to main memory, which made the narrow layers
+#: several times slower than their matrix products.
+CHUNK_BYTES = 1 << 20
+def batch_chunks(n, bytes_per_sample):
+    """Slices of ``range(n)`` holding about ``CHUNK_BYTES`` at ``bytes_per_sample`` each."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def check_stride_pad(owner, stride, pad):
+    """Return ``(stride, pad)`` as ints, or raise ValueError unless stride >= 1 and pad >= 0."""
+    return check_int(owner, "stride", stride, 1), check_int(owner, "pad", pad, 0)

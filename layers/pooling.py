@@ -4,8 +4,8 @@ import numpy as np
 
 from .base import Layer, check_dout, in_layout_of
 from .checks import check_int
-from .convolution import batch_chunks, check_stride_pad, check_window, window_output
-from .im2col import channels_last_zeros, to_channels_last, window_offsets
+from .im2col import (batch_chunks, channels_last_zeros, check_stride_pad, check_window, to_channels_last,
+                     window_offsets, window_output)
 from .parallel import run_chunks
 
 

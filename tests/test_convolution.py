@@ -1,3 +1,4 @@
+import importlib
 import numpy as np
 import pytest
 
@@ -228,8 +229,9 @@ def test_convolution_backward_before_forward_and_wrong_dout():
 def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_shape, w_shape, stride, pad):
     # Tiny limits: every sample is its own chunk, unrolled again in backward, as the big layers run.
     import bprop.layers.convolution as conv_module
+    im2col_module = importlib.import_module("bprop.layers.im2col")  # the module: bprop.layers.im2col is also a function
 
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1)
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 0)
     rng = np.random.default_rng(sum(x_shape) + 7 * stride + pad)
     layer = Convolution(rng.standard_normal(w_shape), rng.standard_normal(w_shape[0]), stride=stride, pad=pad)
@@ -242,7 +244,7 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     y = layer.forward(x)
     dout = rng.standard_normal(y.shape)
     dx, dW, db = layer.backward(dout), layer.dW.copy(), layer.db.copy()
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1 << 30)
+    monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1 << 30)
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30)
     whole = Convolution(layer.W, layer.b, stride=stride, pad=pad)
     np.testing.assert_allclose(whole.forward(x), y, rtol=1e-12, atol=1e-12)

@@ -1,3 +1,4 @@
+import importlib
 import multiprocessing
 import os
 import subprocess
@@ -75,8 +76,9 @@ def test_run_chunks_works_in_a_forked_child_after_the_parent_used_its_threads():
 @pytest.mark.parametrize("stride, pad, keep", [(1, 1, False), (2, 1, False), (1, 0, True)])
 def test_convolution_gives_the_same_bits_on_one_and_two_threads(monkeypatch, stride, pad, keep):
     import bprop.layers.convolution as conv_module
+    im2col_module = importlib.import_module("bprop.layers.im2col")  # the module: bprop.layers.im2col is also a function
 
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # every sample its own chunk
+    monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1)  # every sample its own chunk
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30 if keep else 0)
     rng = np.random.default_rng(stride + pad)
     x = rng.standard_normal((9, 3, 10, 10)).astype(np.float32)

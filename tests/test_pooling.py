@@ -1,3 +1,4 @@
+import importlib
 import numpy as np
 import pytest
 
@@ -176,6 +177,7 @@ def test_pooling_backward_before_forward_and_wrong_dout():
                                 dict(pool_h=2, pool_w=2, stride=2, mode="avg")])
 def test_pooling_in_chunks_of_the_batch_matches_numerical_and_the_whole_batch(monkeypatch, kw):
     import bprop.layers.convolution as conv_module
+    im2col_module = importlib.import_module("bprop.layers.im2col")  # the module: bprop.layers.im2col is also a function
 
     rng = np.random.default_rng(11)
     x = rng.standard_normal((5, 3, 7, 7))
@@ -183,7 +185,7 @@ def test_pooling_in_chunks_of_the_batch_matches_numerical_and_the_whole_batch(mo
     y = whole.forward(x)
     dout = rng.standard_normal(y.shape)
     dx = whole.backward(dout)
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # every sample its own chunk
+    monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1)  # every sample its own chunk
     layer = Pooling(**kw)
     assert len(layer.chunks(x)) == 5
     np.testing.assert_array_equal(layer.forward(x), y)
