@@ -6,7 +6,7 @@ leaving ``dout`` untouched.
 
 import numpy as np
 
-from .base import Layer, check_dout, in_layout_of
+from .base import Layer, check_dout
 from .functional import sigmoid
 
 
@@ -26,8 +26,8 @@ class Relu(Layer):
 
     def backward(self, dout):
         mask = self._need_cache(self.mask)
-        check_dout(self, dout, mask.shape)
-        return in_layout_of(dout, mask) * mask
+        dout = check_dout(self, dout, mask.shape, like=mask)  # laid out as the cache
+        return dout * mask
 
 
 class Sigmoid(Layer):
@@ -46,8 +46,8 @@ class Sigmoid(Layer):
 
     def backward(self, dout):
         y = self._need_cache(self.out)
-        check_dout(self, dout, y.shape)
-        return in_layout_of(dout, y) * (1.0 - y) * y
+        dout = check_dout(self, dout, y.shape, like=y)
+        return dout * (1.0 - y) * y
 
 
 class Tanh(Layer):
@@ -65,5 +65,5 @@ class Tanh(Layer):
 
     def backward(self, dout):
         y = self._need_cache(self.out)
-        check_dout(self, dout, y.shape)
-        return in_layout_of(dout, y) * (1.0 - y * y)
+        dout = check_dout(self, dout, y.shape, like=y)
+        return dout * (1.0 - y * y)

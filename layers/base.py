@@ -153,13 +153,15 @@ class Layer:
         return value
 
 
-def check_dout(layer, dout, shape):
-    """Raise a ValueError naming ``layer`` when ``dout`` does not have ``shape``."""
+def check_dout(layer, dout, shape, like=None):
+    """Raise a ValueError naming ``layer`` when ``dout`` does not have ``shape``; return
+    ``dout``, in the memory layout of ``like`` when given (see :func:`in_layout_of`)."""
     if dout.shape != shape:
         raise ValueError(
             f"{layer.name}.backward: dout has shape {dout.shape}, "
             f"expected {shape} (the shape forward returned)"
         )
+    return dout if like is None else in_layout_of(dout, like)
 
 
 def in_layout_of(dout, ref):
