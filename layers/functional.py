@@ -30,6 +30,21 @@ def sigmoid(x):
     return y
 
 
+def sigmoid_into(a, out):
+    """:func:`sigmoid` written into ``out``, as the recurrent cells' gates use it:
+    ``out = 1 / (1 + exp(-a))``, computed as ``0.5 * tanh(a / 2) + 0.5``.
+
+    The identity is exact; tanh cannot overflow, needs no branch and no temporary, and
+    is one transcendental function per element where the textbook form needs an exp
+    and a division. ``out`` may be ``a`` itself. Returns ``out``.
+    """
+    np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
 def sigmoid_grad(x):
     """Derivative of :func:`sigmoid`, ``s * (1 - s)`` with ``s = sigmoid(x)``."""
     s = sigmoid(x)

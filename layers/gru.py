@@ -19,7 +19,8 @@ after the product, as cuDNN does. Note that PyTorch's ``z`` keeps the old state
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentCell, TimeRecurrent, sigmoid_into
+from .functional import sigmoid_into
+from .recurrent import RecurrentCell, TimeRecurrent
 
 
 def gru_step(ax, h_prev, Wh, bhn, gates=None):

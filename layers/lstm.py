@@ -15,7 +15,8 @@ these by moving its column blocks ``[f, g, i, o]`` to ``[i, f, g, o]``.
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentCell, TimeRecurrent, sigmoid_into
+from .functional import sigmoid_into
+from .recurrent import RecurrentCell, TimeRecurrent
 
 
 def lstm_step(ax, h_prev, c_prev, Wh, gates=None):

@@ -19,20 +19,6 @@ from .rng import make_rng
 from .torch_weights import GATE_ORDER, weights_from_torch, weights_to_torch
 
 
-def sigmoid_into(a, out):
-    """``out = 1 / (1 + exp(-a))``, computed as ``0.5 * tanh(a / 2) + 0.5``.
-
-    The identity is exact; tanh cannot overflow, needs no branch and no temporary, and
-    is one transcendental function per element where the textbook form needs an exp
-    and a division. ``out`` may be ``a`` itself. Returns ``out``.
-    """
-    np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-
-
 class RecurrentWeights(Layer):
     """Weights of a recurrent cell with ``k`` gates: ``Wx (D, kH)``, ``Wh (H, kH)``, ``b (kH,)``.
 
