@@ -1,5 +1,6 @@
 """Sequential: any stack of bprop layers as one network, as in the textbook's OrderedDict."""
 
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -12,7 +13,7 @@ from bprop.layers.functional import check_targets
 from bprop.layers.init import init_scale
 from bprop.layers.parallel import chunk_threads
 
-from .files import load_npz, save_npz
+from .files import NpzFileError, load_npz, save_npz
 from .flat_params import FlatParams
 
 #: loss layers by name, for ``Sequential(..., loss='softmax')``
@@ -51,6 +52,16 @@ def output_shapes(layers, input_shape, owner="Sequential"):
             raise ValueError(f"{owner}: layer {name!r} does not fit its input of shape {shape}: {err}") from None
         shapes[name] = shape
     return shapes
+
+
+def _non_finite(array):
+    """``(count, index)``: how many values of ``array`` are NaN or inf, and the index of the
+    first one in C order (``(0, ())`` when all are finite)."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return 0, ()
+    bad = np.flatnonzero(~finite)
+    return bad.size, tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
 
 
 class Sequential:
@@ -377,9 +388,10 @@ class Sequential:
 
         Everything is checked before anything changes: the keys must be exactly this
         network's, and every array must have the shape of its counterpart, a
-        floating-point dtype, and only finite values. A failure raises a
-        ValueError naming ``source``, the key and what is wrong; the network is then
-        untouched. Values are cast to the network's dtype.
+        floating-point dtype, and only finite values, both as given and once cast to
+        the network's dtype (``1e300`` does not fit a float32 network). A failure
+        raises a ValueError naming ``source``, the key and what is wrong; the network
+        is then untouched.
         """
         target = self.state_dict()
         missing = [k for k in target if k not in state]
@@ -396,24 +408,61 @@ class Sequential:
             if value.dtype.kind != "f":
                 raise ValueError(f"load_state_dict: key {key!r} has dtype {value.dtype} in {source}, "
                                  "expected floating-point numbers")
-            bad = np.flatnonzero(~np.isfinite(value))
-            if bad.size:
-                index = np.unravel_index(bad[0], value.shape) if value.ndim else ()
-                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad.size} non-finite "
-                                 f"value(s), the first {value[index]} at index {tuple(int(i) for i in index)}")
-            checked[key] = value
+            bad, first = _non_finite(value)
+            if bad:
+                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad} non-finite "
+                                 f"value(s), the first {value[first]} at index {first}")
+            with np.errstate(over="ignore"):  # an overflow is reported below, not warned about
+                stored = value.astype(arr.dtype, copy=False)
+            bad, first = _non_finite(stored)
+            if bad:
+                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad} value(s) too large "
+                                 f"for this {arr.dtype} network, the first {value[first]} at index {first} "
+                                 f"(the largest {arr.dtype} is {float(np.finfo(arr.dtype).max):.3g})")
+            checked[key] = stored
         for key, arr in target.items():
             arr[...] = checked[key]
 
     def save_params(self, path):
         """Write :meth:`state_dict` to ``path`` as ``.npz``, atomically and verified
-        (see :mod:`bprop.networks.files`): an interrupted save never leaves a broken file."""
-        save_npz(path, self.state_dict())
+        (see :mod:`bprop.networks.files`): an interrupted save never leaves a broken file.
+
+        A network holding NaN or inf (one that diverged) is refused with a ValueError
+        naming the key, before anything is written: :meth:`load_params` could not read
+        such a file back.
+        """
+        state = self.state_dict()
+        for key, arr in state.items():
+            bad, first = _non_finite(arr)
+            if bad:
+                raise ValueError(f"{type(self).__name__}.save_params: key {key!r} holds {bad} non-finite "
+                                 f"value(s), the first {arr[first]} at index {first}; "
+                                 f"nothing was written to {os.fspath(path)}")
+        save_npz(path, state)
 
     def load_params(self, path):
         """Read a file written by :meth:`save_params` into this network, in place,
-        with every check of :meth:`load_state_dict` done before anything changes."""
-        self.load_state_dict(load_npz(path), source=str(path))
+        with every check of :meth:`load_state_dict` done before anything changes.
+
+        Raises
+        ------
+        FileNotFoundError
+            If nothing is at ``path``.
+        NpzFileError (a ValueError)
+            If ``path`` is not an ``.npz`` file of arrays (a text file, a pickle, a
+            lone ``.npy``, a zip cut short, an empty file, a folder, ...), or is a
+            training checkpoint rather than a weights file; the message names the file
+            and says what it is.
+        ValueError
+            If the arrays do not fit this network (a key, shape, dtype, or a value that
+            is not finite as given or once cast to the network's dtype).
+        """
+        source = os.fspath(path)
+        state = load_npz(source)
+        if "meta" in state and not any(key in state for key in self.params):
+            raise NpzFileError(f"{source} is a bprop training checkpoint, not a weights file of "
+                               "save_params: a Trainer resumes from it")
+        self.load_state_dict(state, source=source)
 
     # --- description -------------------------------------------------------------
     def n_params(self):
