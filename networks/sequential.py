@@ -89,6 +89,11 @@ class Sequential:
         the layer's own fan-in (see :func:`bprop.layers.init.init_scale`).
     weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)`` on the
         parameters each layer lists in ``decay_names`` (weights, not biases or gammas).
+    input_grad : bool, default False. Whether the first layer's backward computes the gradient
+        with respect to the network's input. The input is data, so by default nobody needs
+        it: the network sets ``input_grad = False`` on its first layer (an Affine or a
+        Convolution), which skips one matrix product per step. Pass True to get it (an
+        adversarial example, a saliency map): :meth:`backward` then returns it.
 
     Attributes
     ----------
@@ -105,7 +110,7 @@ class Sequential:
     """
 
     def __init__(self, layers, loss="softmax", input_shape=None, dtype=np.float64, rng=None,
-                 init=None, weight_decay_lambda=0.0):
+                 init=None, weight_decay_lambda=0.0, input_grad=False):
         owner = type(self).__name__
         if isinstance(layers, Mapping):
             layers = OrderedDict(layers)
@@ -148,8 +153,8 @@ class Sequential:
         if init is not None:
             self.init_weights(init)
         first = next(iter(self.layers.values()))
-        if hasattr(first, "input_grad"):
-            first.input_grad = False  # its input is data: no one needs that gradient
+        if hasattr(first, "input_grad"):  # see the parameter input_grad
+            first.input_grad = bool(input_grad)
 
     # --- building --------------------------------------------------------------
     @staticmethod
@@ -304,6 +309,7 @@ class Sequential:
         with self.threads():
             for layer in reversed(self.layers.values()):
                 dout = layer.backward(dout)
+        return dout  # the gradient with respect to the input, with input_grad=True (else None)
 
     def gradient(self, x, t):
         """Backprop gradients of :meth:`loss` (training mode) for every key of ``params``."""

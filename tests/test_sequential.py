@@ -299,3 +299,18 @@ def test_lenet5_reaches_94_percent_on_an_8000_image_mnist_subset():
             verbose=0, eval_train=500).fit()
     acc = net.accuracy(x_test[:2000], t_test[:2000])
     assert acc >= 0.94, acc
+
+
+def test_input_grad_true_makes_backward_return_the_gradient_of_the_input():
+    from bprop.layers import Affine, Relu, numerical_gradient
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((3, 4)), np.array([0, 2, 1])
+    default = Sequential([Affine(4, 5, rng=0), Relu(), Affine(5, 3, rng=1)])
+    default.loss(x, t, train=True)
+    assert default.backward(default.last_layer.backward(1.0)) is None  # data needs no gradient
+    net = Sequential([Affine(4, 5, rng=0), Relu(), Affine(5, 3, rng=1)], input_grad=True)
+    net.loss(x, t, train=True)
+    dx = net.backward(net.last_layer.backward(1.0))
+    expected = numerical_gradient(lambda: net.loss(x, t, train=True), x)
+    np.testing.assert_allclose(dx, expected, rtol=1e-6, atol=1e-9)
