@@ -3,7 +3,7 @@
 import numpy as np
 
 from .base import Layer, check_dout
-from .checks import check_dtype, check_int, is_size
+from .checks import check_dtype, check_int, check_weight_and_bias, is_size
 from .init import gaussian_, init_scale
 from .parallel import matmul
 from .rng import make_rng
@@ -50,16 +50,7 @@ class Affine(Layer):
             dtype = check_dtype("Affine", dtype)
             W, b = np.empty((d, m), dtype=dtype), np.zeros(m, dtype=dtype)
             gaussian_(W, init, d, make_rng(rng))
-        W = np.asarray(W)
-        b = np.asarray(b)
-        if W.ndim != 2:
-            raise ValueError(f"Affine: W must be 2-D (in_features, out_features), got shape {W.shape}")
-        if b.shape != (W.shape[1],):
-            raise ValueError(f"Affine: b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
-        if W.dtype != b.dtype:
-            raise ValueError(f"Affine: W and b must share a dtype, got {W.dtype} and {b.dtype}")
-        self.W = W
-        self.b = b
+        self.W, self.b = check_weight_and_bias("Affine", W, b, "(in_features, out_features)", out_axis=1)
         self.input_grad = input_grad
         self.dW = None
         self.db = None

@@ -62,3 +62,18 @@ def check_finite(owner, name, array):
     index = tuple(int(i) for i in np.unravel_index(bad[0], a.shape)) if a.ndim else ()
     raise ValueError(f"{owner}: {name} holds {bad.size} non-finite value(s), the first "
                      f"({a[index]}) at index {index}")
+
+
+def check_weight_and_bias(owner, W, b, layout, out_axis):
+    """``(W, b)`` as arrays, checked as a layer's weights and bias: ``W`` has as many axes as
+    ``layout`` names (e.g. ``'(in_features, out_features)'``), ``b`` one value per entry of
+    ``W``'s axis ``out_axis``, and both one dtype. A ValueError names ``owner`` otherwise."""
+    W, b = np.asarray(W), np.asarray(b)
+    ndim = layout.count(",") + 1
+    if W.ndim != ndim:
+        raise ValueError(f"{owner}: W must be {ndim}-D {layout}, got shape {W.shape}")
+    if b.shape != (W.shape[out_axis],):
+        raise ValueError(f"{owner}: b must have shape ({W.shape[out_axis]},) to match W {W.shape}, got {b.shape}")
+    if W.dtype != b.dtype:
+        raise ValueError(f"{owner}: W and b must share a dtype, got {W.dtype} and {b.dtype}")
+    return W, b

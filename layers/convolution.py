@@ -3,7 +3,7 @@
 import numpy as np
 
 from .base import Layer, check_dout
-from .checks import check_dtype, check_int, is_size
+from .checks import check_dtype, check_int, check_weight_and_bias, is_size
 from .im2col import (batch_chunks, check_stride_pad, check_window, col2im_dot, to_channels_last,
                      window_output, windows)
 from .init import gaussian_, init_scale
@@ -89,17 +89,8 @@ class Convolution(Layer):
         self._from_arrays(W, np.zeros(fn, dtype=dtype), stride, pad, input_grad)
 
     def _from_arrays(self, W, b, stride=1, pad=0, input_grad=True):
-        W = np.asarray(W)
-        b = np.asarray(b)
-        if W.ndim != 4:
-            raise ValueError(f"Convolution: W must be 4-D (FN, C, FH, FW), got shape {W.shape}")
-        if b.shape != (W.shape[0],):
-            raise ValueError(f"Convolution: b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
-        if W.dtype != b.dtype:
-            raise ValueError(f"Convolution: W and b must share a dtype, got {W.dtype} and {b.dtype}")
+        self.W, self.b = check_weight_and_bias("Convolution", W, b, "(FN, C, FH, FW)", out_axis=0)
         self.stride, self.pad = check_stride_pad("Convolution", stride, pad)
-        self.W = W
-        self.b = b
         self.input_grad = input_grad
         self.dW = None
         self.db = None
