@@ -34,9 +34,9 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from bprop.layers.checks import check_int
+from bprop.layers.checks import check_int, check_positive
 
-from .sweep_store import SweepStore, canonical_json, config_key
+from .sweep_store import SweepStore, canonical_json, config_key, damaged_row_error
 from .sweep_workers import DaskWorkers, LocalWorkers, execute
 
 #: seconds between two looks at the workers when nothing finishes (progress bar, timeout)
@@ -129,7 +129,7 @@ def summarize(records, metrics=None):
 
 
 def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, max_attempts=3,
-              retry_failed=False, timeout=None, verbose=0):
+              retry_failed=False, timeout=None, verbose=0, connect_timeout=30):
     """Run ``run(config)`` for every configuration not yet in ``db``; return all their results.
 
     Parameters
@@ -160,6 +160,7 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
         (what finished is kept).
     verbose : 0 silent; 1 a progress bar over runs (done, failed, running, time left) on a
         terminal; 2 one line per finished run.
+    connect_timeout : seconds > 0 to wait for a Dask scheduler at an address.
 
     Returns
     -------
@@ -168,6 +169,12 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
     Raises
     ------
     ValueError for a bad argument, a configuration without ``seed`` or two equal ones.
+    SweepStoreError (a ValueError), before any run starts and with ``db`` left as it was,
+    when ``db`` is damaged or not a sweep store, when a row this sweep keeps is unfit or
+    holds another configuration than its key names, or when ``db`` cannot be written and
+    runs are still to do.
+    SchedulerUnreachableError (a ConnectionError) when no scheduler answers at the address
+    ``scheduler`` within ``connect_timeout``; a ``db`` that did not exist is not created.
     TimeoutError after ``timeout`` seconds. RuntimeError if the workers (not the run) fail.
     KeyboardInterrupt passes through after the worker processes are stopped; every
     finished run is in ``db``.
@@ -180,6 +187,7 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
         raise ValueError(f"run_sweep: verbose must be 0, 1 or 2, got {verbose!r}")
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"run_sweep: timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    connect_timeout = check_positive("run_sweep", "connect_timeout", connect_timeout)
     local = scheduler is None or scheduler == "local"
     if local:
         workers = check_int("run_sweep", "workers", workers if workers is not None else os.cpu_count() or 1, 1)
@@ -188,15 +196,53 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
                          f"({scheduler!r}); its workers are started with `dask worker`")
     configs, keys = _prepare(configs)
 
-    with SweepStore(db) as store:
-        statuses = store.statuses()
-        todo = [(k, c) for k, c in zip(keys, configs)
-                if statuses.get(k) is None or (retry_failed and statuses[k] == "failed")]
-        if todo:
-            pool = LocalWorkers(workers, blas_threads) if scheduler is None else DaskWorkers(scheduler, workers)
-            _execute_all(pool, run, todo, store, blas_threads, max_attempts, timeout, verbose)
-        runs = store.records(keys)
+    def workers_pool():
+        if scheduler is None:
+            return LocalWorkers(workers, blas_threads)
+        return DaskWorkers(scheduler, workers, connect_timeout=connect_timeout)
+
+    # A new store is created only once the workers are there: a scheduler that does not
+    # answer leaves no file behind. An existing one is checked first, and nothing runs
+    # before it is known to be sound and writable.
+    pool = workers_pool() if configs and not _holds_data(db) else None
+    try:
+        with SweepStore(db) as store:
+            statuses = store.statuses()
+            todo = [(k, c) for k, c in zip(keys, configs)
+                    if statuses.get(k) is None or (retry_failed and statuses[k] == "failed")]
+            _check_kept(store, [k for k in keys if k in statuses], todo)
+            if todo:
+                store.check_writable(f"{len(todo)} of the sweep's {len(keys)} runs are still to do")
+                executing, pool = pool or workers_pool(), None  # _execute_all closes it
+                _execute_all(executing, run, todo, store, blas_threads, max_attempts, timeout, verbose)
+            runs = store.records(keys)
+    finally:
+        if pool is not None:
+            pool.close()
     return SweepResult(runs, executed=len(todo), skipped=len(keys) - len(todo), path=store.path)
+
+
+def _holds_data(path):
+    """Whether ``path`` is a file with something in it (an empty file is a new store)."""
+    try:
+        return os.stat(path).st_size > 0
+    except OSError:  # missing (SweepStore says what else is wrong)
+        return False
+
+
+def _check_kept(store, found, todo):
+    """SweepStoreError unless every run of ``found`` (keys already in ``store``) that is not
+    executed again is a sound row (reading it checks that) holding the configuration its
+    key is the hash of."""
+    again = {k for k, _ in todo}
+    for record in store.records(k for k in found if k not in again):
+        try:
+            same = config_key(record["config"]) == record["key"]
+        except ValueError:  # NaN or the like, which no configuration holds
+            same = False
+        if not same:
+            raise damaged_row_error(store.path, record["key"], record["status"],
+                                    "holds another configuration than the one its key names (was it edited?)")
 
 
 def _prepare(configs):
@@ -306,7 +352,7 @@ def _put(store, record):
         store.put(record)
     except (TypeError, ValueError) as err:  # metrics or history not JSON data
         store.put(dict(record, status="failed", metrics={}, history=None,
-                       error=f"TypeError: the run's result cannot be stored as JSON: {err}"))
+                       error=f"TypeError: the run's result cannot be stored: {err}"))
 
 
 class _Progress:

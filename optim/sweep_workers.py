@@ -40,6 +40,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from .sweep_store import metrics_problem
+
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -70,9 +72,10 @@ def execute(run, config, blas_threads=None):
     """Call ``run(config)`` on a worker; return its outcome as plain data, never raise.
 
     Returns a dict: ``status`` ('done' or 'failed'), ``metrics`` (dict), ``history``
-    (dict or None: on failure, the exception's ``history`` attribute if it has one, as
-    ``TrainingDivergedError`` does), ``error`` ('Type: message' or None), ``traceback``,
-    ``wall_time`` (seconds) and ``worker`` ('host:pid').
+    (dict; ``{}`` when the run returns none; on failure, the exception's ``history``
+    attribute if it has one, as ``TrainingDivergedError`` does, else None), ``error``
+    ('Type: message' or None), ``traceback``, ``wall_time`` (seconds) and ``worker``
+    ('host:pid').
     """
     if blas_threads:
         limit_blas_threads(blas_threads)
@@ -83,8 +86,15 @@ def execute(run, config, blas_threads=None):
         if not isinstance(result, dict) or not isinstance(result.get("metrics"), dict):
             raise TypeError("the run function must return a dict with 'metrics' (a dict of final "
                             f"numbers) and optionally 'history', got {type(result).__name__}")
-        outcome["metrics"] = plain(result["metrics"])
-        outcome["history"] = plain(result.get("history"))
+        metrics = plain(result["metrics"])
+        problem = metrics_problem(metrics)
+        if problem is not None:
+            raise TypeError(f"the run function's result {problem} (metrics are numbers or None)")
+        history = plain(result.get("history"))
+        history = {} if history is None else history
+        if not isinstance(history, dict):
+            raise TypeError(f"the run function's history must be a dict, got {type(history).__name__}")
+        outcome["metrics"], outcome["history"] = metrics, history
     except Exception as err:  # the run's own failure is a result; the worker goes on
         history = getattr(err, "history", None)
         outcome.update(status="failed", history=plain(dict(history)) if history is not None else None,
@@ -223,7 +233,8 @@ class DaskWorkers:
         processes, closed at the end), an address such as 'tcp://host:8786' (an existing
         cluster; its workers are left running), or a ``distributed.Client`` (used as it is).
     n : int >= 1, workers of a new LocalCluster (ignored otherwise).
-    connect_timeout : seconds to wait for the scheduler at an address.
+    connect_timeout : seconds to wait for the scheduler at an address; after that
+        :class:`SchedulerUnreachableError`.
     """
 
     #: Dask re-executes a run whose worker died by itself
@@ -247,7 +258,12 @@ class DaskWorkers:
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
             self.client = distributed.Client(self._cluster)
         else:
-            self.client = distributed.Client(scheduler, timeout=connect_timeout)
+            try:
+                self.client = distributed.Client(scheduler, timeout=connect_timeout)
+            except OSError as err:  # the timeout and a refused or unresolvable address are OSErrors
+                raise SchedulerUnreachableError(
+                    f"no Dask scheduler answered at {scheduler} within {connect_timeout:g} s; check the "
+                    f"address, and that `dask scheduler` runs there and is reachable from here") from err
         self._executor = self.client.get_executor(pure=False)
 
     def check_picklable(self, run):
