@@ -8,6 +8,11 @@ a timeout, a mirror too slow to finish within the deadline, an HTML page where g
 was expected, a short body, a wrong checksum) deletes the temporary file and moves
 on to the next mirror, so a broken or partial download never stays in the folder.
 
+One attempt's deadline bounds all of it: the connection, the status line and headers,
+and the body. A socket timeout bounds each wait but not their sum, so a server that
+sends a byte every half second would never time out; when an attempt's deadline passes,
+a watchdog shuts its connections down, and the read blocked on them returns at once.
+
 A process killed mid-download cannot delete its ``.part`` file; the next download of
 that file does, once the process that wrote it no longer runs. A folder the download
 created is removed again when no mirror delivered the file.
@@ -18,6 +23,8 @@ import http.client
 import numbers
 import os
 import secrets
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -82,53 +89,163 @@ def _describe_failure(error, timeout):
     return f"{type(error).__name__}: {error}"
 
 
+class _Deadline:
+    """The end of one attempt, ``seconds`` from now: then every connection the attempt
+    opened is shut down, so that a read blocked on it returns at once.
+
+    A socket timeout bounds one wait; a server that trickles (a byte of the status line,
+    the headers or the body every half second) never lets one expire. This bounds the
+    sum. ``passed`` says whether the deadline has come.
+    """
+
+    def __init__(self, seconds):
+        self.end = time.monotonic() + seconds
+        self.passed = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock):
+        """Shut ``sock``'s connection down when the deadline passes (at once if it has)."""
+        # A descriptor of its own: it stays valid however the connection closes or wraps
+        # its socket (TLS takes the original over), and shutting it down ends the connection.
+        twin = sock.dup()
+        with self._lock:
+            self._sockets.append(twin)
+            if self.passed:
+                _shut_down(twin)
+
+    def _expire(self):
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def close(self):
+        """Stop the watchdog and let go of the watched connections."""
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _shut_down(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by the other side
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket its ``deadline`` (a :class:`_Deadline`) watches."""
+
+    deadline = None
+
+    def connect(self):
+        super().connect()
+        self.deadline.watch(self.sock)  # before a TLS handshake, which can trickle too
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection, _WatchedHTTPConnection):
+    """HTTPS whose plain socket is watched before the TLS handshake: its ``connect`` calls
+    :meth:`_WatchedHTTPConnection.connect`, then wraps the socket."""
+
+
+class _Watching:
+    """A urllib handler whose connections one :class:`_Deadline` watches."""
+
+    connection_class = None
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class, req, **options):
+        def connection(host, **kwargs):
+            conn = self.connection_class(host, **kwargs)
+            conn.deadline = self.deadline
+            return conn
+
+        return super().do_open(connection, req, **options)
+
+
+class _WatchedHTTPHandler(_Watching, urllib.request.HTTPHandler):
+    connection_class = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSHandler(_Watching, urllib.request.HTTPSHandler):
+    connection_class = _WatchedHTTPSConnection
+
+
 def _stream(url, out, sha256, timeout, deadline, verbose, filename):
     """Copy ``url`` into the open binary file ``out``, checking it on the way.
 
-    Gives up ``deadline`` seconds after it started (checked after every read; a read
-    waits at most ``timeout``). Raises ``_BadDownload`` for a wrong or too slow body
-    and lets network errors through.
+    Gives up ``deadline`` seconds after it started, whatever it is waiting for then
+    (connection, headers or body); a single wait ends after ``timeout``. Raises
+    ``_BadDownload`` for a wrong or too slow answer and lets network errors through.
     """
-    give_up = time.monotonic() + deadline
+    watchdog = _Deadline(deadline)
+    received, total, answered = 0, None, False
+
+    def too_slow():
+        if not answered:
+            return _BadDownload(f"too slow: no complete status line and headers when the "
+                                f"{deadline:g} s deadline passed")
+        of = f" of {total}" if total is not None else ""
+        return _BadDownload(f"too slow: {received}{of} bytes received when the {deadline:g} s "
+                            f"deadline passed")
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        content_type = response.headers.get("Content-Type", "")
-        if "html" in content_type.lower():
-            raise _BadDownload(f"got an HTML page (Content-Type: {content_type}), not the file")
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        digest = hashlib.sha256()
-        head = b""
-        received = 0
-        with tqdm(
-            total=total, desc=filename, unit="B", unit_scale=True, unit_divisor=1024,
-            leave=False, disable=None if verbose else True,
-        ) as bar:
-            while True:
-                # read1 returns what has arrived: a trickling server cannot hold one
-                # call for longer than ``timeout``, so the deadline is seen in time.
-                chunk = response.read1(_CHUNK)
-                if not chunk:
-                    break
-                if len(head) < len(_GZIP_MAGIC) and filename.endswith(".gz"):
-                    # Check the first bytes early: mirrors that lost a file tend to
-                    # answer 200 with an HTML page, which need not be read to the end.
-                    start = head + chunk  # reads may return a byte at a time
-                    head = start[: len(_GZIP_MAGIC)]
-                    if not _GZIP_MAGIC.startswith(head):
-                        raise _BadDownload(f"not gzip data (starts with {start[:24]!r})")
-                digest.update(chunk)
-                out.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-                if time.monotonic() > give_up and received != total:
-                    of = f" of {total}" if total is not None else ""
-                    raise _BadDownload(f"too slow: {received}{of} bytes received when the "
-                                       f"{deadline:g} s deadline passed")
+    opener = urllib.request.build_opener(_WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog))
+    try:
+        with opener.open(request, timeout=min(timeout, deadline)) as response:
+            answered = True
+            content_type = response.headers.get("Content-Type", "")
+            if "html" in content_type.lower():
+                raise _BadDownload(f"got an HTML page (Content-Type: {content_type}), not the file")
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            digest = hashlib.sha256()
+            head = b""
+            with tqdm(
+                total=total, desc=filename, unit="B", unit_scale=True, unit_divisor=1024,
+                leave=False, disable=None if verbose else True,
+            ) as bar:
+                while True:
+                    # read1 returns what has arrived, so the deadline is looked at after
+                    # every piece, however small; past it, the watchdog ends the read.
+                    chunk = response.read1(_CHUNK)
+                    if not chunk:
+                        break
+                    if len(head) < len(_GZIP_MAGIC) and filename.endswith(".gz"):
+                        # Check the first bytes early: mirrors that lost a file tend to
+                        # answer 200 with an HTML page, which need not be read to the end.
+                        start = head + chunk  # reads may return a byte at a time
+                        head = start[: len(_GZIP_MAGIC)]
+                        if not _GZIP_MAGIC.startswith(head):
+                            raise _BadDownload(f"not gzip data (starts with {start[:24]!r})")
+                    digest.update(chunk)
+                    out.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+                    if time.monotonic() > watchdog.end and received != total:
+                        raise too_slow()
+    except (OSError, http.client.HTTPException) as error:
+        if watchdog.passed:  # the watchdog ended the connection under this read
+            raise too_slow() from error
+        raise
+    finally:
+        watchdog.close()
     if total is not None and received != total:
-        raise _BadDownload(f"incomplete: received {received} of {total} bytes")
+        raise too_slow() if watchdog.passed else _BadDownload(
+            f"incomplete: received {received} of {total} bytes")
     got = digest.hexdigest()
     if got != sha256.lower():
+        if watchdog.passed and total is None:  # the end of the body may have been cut off
+            raise too_slow()
         raise _BadDownload(f"sha256 mismatch: expected {sha256}, got {got} ({received} bytes)")
 
 
@@ -174,9 +291,10 @@ def download_file(filename, mirrors, folder, sha256, timeout=DEFAULT_TIMEOUT, ve
     verbose : int
         0 silent; 1 or more a progress bar when stderr is a terminal.
     deadline : float
-        Seconds one mirror gets to deliver the whole file; after that the next
-        mirror is tried, so a server that trickles cannot hold the download forever.
-        Checked after every read, so an attempt ends at most ``timeout`` later.
+        Seconds one mirror gets for all of it (connection, status line, headers and the
+        whole file); after that the next mirror is tried, so a server that trickles
+        cannot hold the download. Only resolving the host name is left to the system's
+        resolver and its own time limit.
 
     Returns
     -------
