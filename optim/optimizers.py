@@ -20,6 +20,8 @@ import numpy as np
 
 from bprop.layers.checks import check_int
 
+from .checkpoint import StateError, check_array
+
 #: the state key of a whole flat buffer (see ``Optimizer.update``)
 _FLAT = "__flat__"
 #: joins a state name and a parameter key in ``state_dict()['arrays']``: ``'m/W1'``
@@ -218,14 +220,11 @@ class Optimizer:
     def load_state_dict(self, state, params=None):
         """Continue from ``state``, a :meth:`state_dict` of this optimizer's class.
 
-        Everything is checked before anything changes: the type; that the scalars
-        are exactly ``'type'``, ``hyper`` and ``counters``, each valid; that the arrays
-        give every state of ``state_names`` for the same parameters with the same
-        shapes; and that those parameters are ``params`` (same keys, same shapes).
-        Without ``params``, that last check is made by the next ``update``, before it
-        moves anything. A state without arrays (SGD's, or that of an optimizer that
-        never stepped) fits any parameters. The arrays are copied; each takes its
-        parameter's dtype at the next ``update``.
+        Everything is checked before anything changes (:meth:`check_state_dict`). A
+        state without arrays (SGD's, or that of an optimizer that never stepped) fits any
+        parameters. The arrays are copied; each takes its parameter's dtype at the next
+        ``update``. Without ``params``, the match with the parameters is checked by the
+        next ``update``, before it moves anything.
 
         Saving: ``np.savez`` the arrays and write the scalars as JSON text; read back
         with ``allow_pickle=False``, the continued run is bit-identical to one never
@@ -233,54 +232,10 @@ class Optimizer:
 
         Raises
         ------
-        ValueError
+        StateError (a ValueError)
             Naming the key at fault, and both shapes when shapes differ.
         """
-        owner = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state, Mapping) or set(state) != {"scalars", "arrays"}:
-            got = sorted(state) if isinstance(state, Mapping) else type(state).__name__
-            raise ValueError(f"{owner}: expected a dict with 'scalars' and 'arrays', got {got}")
-        scalars, arrays = state["scalars"], state["arrays"]
-        if not (isinstance(scalars, Mapping) and isinstance(arrays, Mapping)):
-            raise ValueError(f"{owner}: 'scalars' and 'arrays' must be dicts, got "
-                             f"{type(scalars).__name__} and {type(arrays).__name__}")
-        kind = scalars.get("type")
-        if kind != type(self).__name__:
-            raise ValueError(f"{owner}: the state is of {kind!r}, not {type(self).__name__!r}")
-        expected = {"type", *self.hyper, *self.counters}
-        missing = sorted(expected - set(scalars))
-        if missing:
-            raise ValueError(f"{owner}: scalar(s) {missing} missing from the state")
-        unexpected = sorted(set(scalars) - expected)
-        if unexpected:
-            raise ValueError(f"{owner}: unexpected scalar(s) {unexpected} in the state")
-        hyper = {h: getattr(type(self), h).check(type(self).__name__, scalars[h]) for h in self.hyper}
-        counters = {c: check_int(owner, c, scalars[c], low=0) for c in self.counters}
-
-        stores = {name: {} for name in self.state_names}
-        for full_key, a in arrays.items():
-            name, sep, key = str(full_key).partition(SEP)
-            if not sep or name not in stores or not key:
-                raise ValueError(f"{owner}: unexpected array {full_key!r}; keys are '<state>{SEP}<param>' "
-                                 f"with <state> one of {list(self.state_names)}")
-            a = np.asarray(a)
-            if a.dtype.kind != "f":
-                raise ValueError(f"{owner}: array {full_key!r} has dtype {a.dtype}, not floating point")
-            stores[name][key] = a
-        shapes = {}
-        for name, store in stores.items():
-            for key, a in store.items():
-                shapes.setdefault(key, a.shape)
-        for name, store in stores.items():
-            for key, shape in shapes.items():
-                if key not in store:
-                    raise ValueError(f"{owner}: array '{name}{SEP}{key}' missing from the state")
-                if store[key].shape != shape:
-                    raise ValueError(f"{owner}: array '{name}{SEP}{key}' has shape {store[key].shape}, "
-                                     f"but the other state of {key!r} has shape {shape}")
-        if params is not None and shapes:
-            self._check_shapes(shapes, params, "load_state_dict")
-
+        hyper, counters, stores, shapes = self._checked_state(state, params)
         for h, value in hyper.items():
             setattr(self, h, value)
         for c, value in counters.items():
@@ -290,20 +245,118 @@ class Optimizer:
         self._layout = None  # the next flat update links the loaded arrays into one buffer
         self._expected_shapes = shapes if shapes and params is None else None
 
+    def check_state_dict(self, state, params=None):
+        """Raise a :class:`~bprop.optim.checkpoint.StateError` (a ValueError) if
+        :meth:`load_state_dict` would refuse ``state``; change nothing.
+
+        Checked: the type; that the scalars are exactly ``'type'``, ``hyper`` and
+        ``counters``, each valid; that the arrays give every state of ``state_names``
+        for the same parameters with the same shapes, each floating point and finite
+        (also once cast to its parameter's dtype, the dtype it is kept in); and, given
+        ``params``, that those parameters are ``params`` (same keys, same shapes).
+        The error's ``field`` is the place in the state (``'arrays/m/W1'``).
+        """
+        self._checked_state(state, params)
+
+    def _checked_state(self, state, params):
+        """``(hyper, counters, stores, shapes)`` of a state that passes every check."""
+        owner = f"{type(self).__name__}.load_state_dict"
+
+        def fail(field, problem, message):
+            raise StateError(owner, field, problem, f"{owner}: {message}")
+
+        if not isinstance(state, Mapping) or set(state) != {"scalars", "arrays"}:
+            got = sorted(state) if isinstance(state, Mapping) else type(state).__name__
+            fail("", f"must be a dict with 'scalars' and 'arrays': got {got}",
+                 f"expected a dict with 'scalars' and 'arrays', got {got}")
+        scalars, arrays = state["scalars"], state["arrays"]
+        for part, value in (("scalars", scalars), ("arrays", arrays)):
+            if not isinstance(value, Mapping):
+                fail(part, f"must be a dict: got {type(value).__name__}",
+                     f"'{part}' must be a dict, got {type(value).__name__}")
+        kind = scalars.get("type")
+        if kind != type(self).__name__:
+            fail("scalars/type", f"must be {type(self).__name__!r}: got {kind!r}",
+                 f"the state is of {kind!r}, not {type(self).__name__!r}")
+        expected = {"type", *self.hyper, *self.counters}
+        missing = sorted(expected - set(scalars))
+        if missing:
+            fail(f"scalars/{missing[0]}", "is missing", f"scalar(s) {missing} missing from the state")
+        unexpected = sorted(map(str, set(scalars) - expected))
+        if unexpected:
+            fail(f"scalars/{unexpected[0]}", f"is not a scalar of {type(self).__name__}",
+                 f"unexpected scalar(s) {unexpected} in the state")
+        hyper = {}
+        for h in self.hyper:
+            rule = getattr(type(self), h)
+            try:
+                hyper[h] = rule.check(type(self).__name__, scalars[h])
+            except ValueError as err:
+                raise StateError(owner, f"scalars/{h}", f"must be {rule.requirement}: got {scalars[h]!r}",
+                                 str(err)) from None
+        counters = {}
+        for c in self.counters:
+            try:
+                counters[c] = check_int(owner, c, scalars[c], low=0)
+            except ValueError as err:
+                raise StateError(owner, f"scalars/{c}", f"must be an integer >= 0: got {scalars[c]!r}",
+                                 str(err)) from None
+
+        stores = {name: {} for name in self.state_names}
+        for full_key, a in arrays.items():
+            name, sep, key = str(full_key).partition(SEP)
+            if not sep or name not in stores or not key:
+                fail(f"arrays/{full_key}", f"is not expected: the keys are '<state>{SEP}<param>' with <state> one "
+                     f"of {list(self.state_names)}",
+                     f"unexpected array {full_key!r}; keys are '<state>{SEP}<param>' with <state> one of "
+                     f"{list(self.state_names)}")
+            a = np.asarray(a)
+            if a.dtype.kind != "f":
+                fail(f"arrays/{full_key}", f"must hold floating-point numbers: got dtype {a.dtype}",
+                     f"array {full_key!r} has dtype {a.dtype}, not floating point")
+            stores[name][key] = a
+        shapes = {}
+        for name, store in stores.items():
+            for key, a in store.items():
+                shapes.setdefault(key, a.shape)
+        for name, store in stores.items():
+            for key, shape in shapes.items():
+                field = f"arrays/{name}{SEP}{key}"
+                if key not in store:
+                    fail(field, f"is missing: the state has arrays for {key!r}",
+                         f"array '{name}{SEP}{key}' missing from the state")
+                if store[key].shape != shape:
+                    fail(field, f"must have the shape {shape} of the other state of {key!r}: got {store[key].shape}",
+                         f"array '{name}{SEP}{key}' has shape {store[key].shape}, "
+                         f"but the other state of {key!r} has shape {shape}")
+        if params is not None and shapes:
+            self._check_shapes(shapes, params, "load_state_dict")
+        for name, store in stores.items():
+            for key, a in store.items():  # the dtype it is kept in: its parameter's, once known
+                like = params[key] if params is not None and key in params else None
+                try:
+                    check_array(owner, f"arrays/{name}{SEP}{key}", a, like)
+                except StateError as err:
+                    fail(err.field, err.problem, f"array '{name}{SEP}{key}' {err.problem}")
+        return hyper, counters, stores, shapes
+
     def _check_shapes(self, shapes, params, where):
         """Refuse parameters other than those a loaded state was saved for."""
         owner = f"{type(self).__name__}.{where}"
         missing = [k for k in params if k not in shapes]
         if missing:
-            raise ValueError(f"{owner}: the loaded state has nothing for parameter(s) {missing}")
+            raise StateError(owner, "arrays", f"have nothing for the parameter(s) {missing}: got arrays for "
+                             f"{sorted(shapes)}", f"{owner}: the loaded state has nothing for parameter(s) {missing}")
         unknown = [k for k in shapes if k not in params]
         if unknown:
-            raise ValueError(f"{owner}: the loaded state is for parameter(s) {unknown}, "
-                             f"which are not in params")
+            raise StateError(owner, "arrays", f"are for parameter(s) {unknown}, which the model does not have",
+                             f"{owner}: the loaded state is for parameter(s) {unknown}, which are not in params")
         for key, shape in shapes.items():
             if params[key].shape != shape:
-                raise ValueError(f"{owner}: the loaded state of {key!r} has shape {shape}, "
-                                 f"but params[{key!r}] has shape {params[key].shape}")
+                fault = (f"the loaded state of {key!r} has shape {shape}, "
+                         f"but params[{key!r}] has shape {params[key].shape}")
+                raise StateError(owner, f"arrays/{self.state_names[0]}{SEP}{key}", f"does not fit: {fault}",
+                                 f"{owner}: {fault}")
 
     def __repr__(self):
         args = ", ".join(f"{h}={getattr(self, h)!r}" for h in self.hyper)
