@@ -19,7 +19,8 @@ callbacks are listed, at fixed points of its loop::
 A callback that keeps something across epochs returns it from :meth:`Callback.state_dict`
 (JSON values and NumPy arrays) and takes it back in :meth:`Callback.load_state_dict`: the
 Trainer's checkpoint holds the state of every callback, so a resumed run carries on exactly
-as the uninterrupted one would have.
+as the uninterrupted one would have. :meth:`Callback.check_state_dict` refuses a state
+that cannot be taken back; a resume asks every callback before it changes anything.
 
 A callback of your own is a subclass that overrides the hooks it needs::
 
@@ -83,6 +84,13 @@ class Callback:
 
     def load_state_dict(self, state):
         """Take back what :meth:`state_dict` returned."""
+
+    def check_state_dict(self, state, trainer=None):
+        """Raise a ValueError if :meth:`load_state_dict` would refuse ``state`` (from
+        ``trainer``'s checkpoint, when given), and change nothing. A resume calls it for
+        every callback before any part of the Trainer changes, so a callback whose
+        ``load_state_dict`` can fail checks the same things here; a
+        :class:`~bprop.optim.checkpoint.StateError` can say which field is at fault."""
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -179,6 +187,9 @@ class DivergenceStop(Callback):
 
     def state_dict(self):
         return self.check.state_dict()
+
+    def check_state_dict(self, state, trainer=None):
+        self.check.check_state_dict(state)
 
     def load_state_dict(self, state):
         self.check.load_state_dict(state)

@@ -16,6 +16,8 @@ stopped above a loss of 230; ``Adam(lr=1e6)``, which reaches 1e12, within a few 
 import math
 import numbers
 
+from .checkpoint import check_mapping, check_real
+
 #: the default ``divergence_factor``
 DIVERGENCE_FACTOR = 100.0
 
@@ -101,8 +103,18 @@ class DivergenceCheck:
     def state_dict(self):
         return {"factor": self.factor, "reference": self.reference}
 
+    def check_state_dict(self, state):
+        """Raise a :class:`~bprop.optim.checkpoint.StateError` if :meth:`load_state_dict`
+        would refuse ``state``: the reference must be None or a finite loss > 0 (a reference
+        of 0 or less would call the run's first step a divergence)."""
+        check_mapping("DivergenceStop", "", state, ("factor", "reference"))
+        check_real("DivergenceStop", "reference", state["reference"], low=0.0, low_open=True, allow_none=True)
+
     def load_state_dict(self, state):
-        self.reference = state["reference"]
+        """Take back the reference of :meth:`state_dict` (the factor stays this check's own)."""
+        self.check_state_dict(state)
+        reference = state["reference"]
+        self.reference = None if reference is None else float(reference)
 
     def __repr__(self):
         return f"DivergenceCheck(factor={self.factor!r})"
