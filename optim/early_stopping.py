@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from .callbacks import Callback
+from .checkpoint import StateError, check_array, check_arrays, check_count, check_mapping, join
 
 #: the metrics (by their key, after ``train_`` or ``val_``) for which higher is better
 HIGHER_IS_BETTER = ("acc", "seq_acc")
@@ -94,10 +95,31 @@ class BestEpoch:
         return {"monitor": self.monitor, "best_score": self.best_score,
                 "best_epoch": self.best_epoch, "wait": self.wait}
 
-    def load_state_dict(self, state, source="the state"):
-        if state.get("monitor") != self.monitor:
-            raise ValueError(f"{source} watched {state.get('monitor')!r}, this run watches {self.monitor!r}")
-        self.best_score, self.best_epoch, self.wait = state["best_score"], state["best_epoch"], int(state["wait"])
+    def check_state_dict(self, state, field=""):
+        """Raise a :class:`StateError` if :meth:`load_state_dict` would refuse ``state``:
+        the same monitor; ``best_epoch`` None or an int >= 1 and ``best_score`` a number
+        (both None before the first epoch); ``wait`` an int >= 0."""
+        owner = self.owner
+        check_mapping(owner, field, state, ("monitor", "best_score", "best_epoch", "wait"))
+        if state["monitor"] != self.monitor:
+            raise StateError(owner, join(field, "monitor"), f"must be this run's {self.monitor!r}: "
+                             f"got {state['monitor']!r}", f"{owner}: the state watched {state['monitor']!r}, "
+                             f"this run watches {self.monitor!r}")
+        epoch, score = state["best_epoch"], state["best_score"]
+        if epoch is not None:
+            check_count(owner, join(field, "best_epoch"), epoch, low=1)
+        if (score is None) != (epoch is None) or not (score is None or isinstance(score, numbers.Real)
+                                                      and not isinstance(score, bool)):
+            raise StateError(owner, join(field, "best_score"), f"must be a number with best_epoch={epoch!r} "
+                             f"(None with None): got {score!r}")
+        check_count(owner, join(field, "wait"), state["wait"])
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        best_epoch = state["best_epoch"]
+        self.best_score = None if state["best_score"] is None else float(state["best_score"])
+        self.best_epoch = None if best_epoch is None else int(best_epoch)
+        self.wait = int(state["wait"])
 
 
 def _record_best(trainer, best):
@@ -173,9 +195,36 @@ class EarlyStopping(Callback):
                                 restore_best=self.restore_best),
                 "arrays": {} if self.best_arrays is None else dict(self.best_arrays)}
 
-    def load_state_dict(self, state, source="the checkpoint"):
-        scalars, arrays = state["scalars"], state["arrays"]
-        self.best.load_state_dict(scalars, source)
+    def check_state_dict(self, state, trainer=None):
+        """Raise a :class:`StateError` if :meth:`load_state_dict` would refuse ``state``.
+
+        The scalars are checked as :meth:`BestEpoch.check_state_dict` does; with
+        ``restore_best``, the arrays are the best epoch's copy of the network's
+        (given ``trainer``, exactly the keys and shapes of ``trainer.model``'s, each
+        floating point and finite once cast to the network's dtype), present when there
+        is a best epoch and absent before it. Without ``restore_best`` they are not used.
+        """
+        check_mapping("EarlyStopping", "", state, ("scalars", "arrays"))
+        self.best.check_state_dict(state["scalars"], "scalars")
+        arrays = check_mapping("EarlyStopping", "arrays", state["arrays"])
+        if not self.restore_best:
+            return
+        has_best = state["scalars"]["best_epoch"] is not None
+        if has_best and not arrays:
+            raise StateError("EarlyStopping", "arrays", "must hold the best epoch's weights (restore_best=True): "
+                             "got none")
+        if arrays and not has_best:
+            raise StateError("EarlyStopping", "arrays", f"must be empty before a best epoch: got {sorted(arrays)}")
+        if trainer is not None and arrays:
+            check_arrays("EarlyStopping", "arrays", arrays, network_arrays(trainer.model))
+        else:
+            for key, value in arrays.items():
+                check_array("EarlyStopping", join("arrays", key), value)
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        self.best.load_state_dict(state["scalars"])
+        arrays = state["arrays"] if self.restore_best else {}
         self.best_arrays = {k: np.array(v, copy=True) for k, v in arrays.items()} or None
 
     def __repr__(self):
@@ -226,8 +275,15 @@ class BestWeights(Callback):
     def state_dict(self):
         return {"scalars": dict(self.best.state_dict(), path=self.path), "arrays": {}}
 
-    def load_state_dict(self, state, source="the checkpoint"):
-        self.best.load_state_dict(state["scalars"], source)
+    def check_state_dict(self, state, trainer=None):
+        """Raise a :class:`StateError` if :meth:`load_state_dict` would refuse ``state``
+        (the scalars, as :meth:`BestEpoch.check_state_dict` checks them)."""
+        check_mapping("BestWeights", "", state, ("scalars",))
+        self.best.check_state_dict(state["scalars"], "scalars")
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        self.best.load_state_dict(state["scalars"])
 
     def __repr__(self):
         return f"BestWeights({self.path!r}, monitor={self.monitor!r}, min_delta={self.best.min_delta!r})"
