@@ -22,6 +22,7 @@ from bprop.layers.checks import check_int
 from bprop.networks.files import atomic_write
 
 from .callbacks import Callback
+from .checkpoint import StateError
 
 __all__ = ["CSVLogger", "TensorBoard", "tensorboard_tag"]
 
@@ -156,13 +157,24 @@ class CSVLogger(Callback):
     def state_dict(self):
         return {"rows": self.rows, "columns": list(self.columns)}
 
-    def load_state_dict(self, state):
+    def check_state_dict(self, state, trainer=None):
+        """Raise a ValueError (a :class:`~bprop.optim.checkpoint.StateError`) unless ``state``
+        holds ``rows`` (an integer >= 0) and ``columns`` (a list of str). The file itself is
+        checked against them when the resumed run begins."""
         rows, columns = (state.get("rows"), state.get("columns")) if isinstance(state, dict) else (None, None)
-        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 0 \
-                or not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"CSVLogger: a state must hold rows (an integer >= 0) and columns "
-                             f"(a list of str), got {state!r}")
-        self.rows, self.columns = int(rows), list(columns)
+        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 0:
+            field, value = "rows", rows
+        elif not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            field, value = "columns", columns
+        else:
+            return
+        raise StateError("CSVLogger", field, f"must be {'an integer >= 0' if field == 'rows' else 'a list of str'}: "
+                         f"got {value!r}", f"CSVLogger: a state must hold rows (an integer >= 0) and columns "
+                         f"(a list of str), got {state!r}")
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        self.rows, self.columns = int(state["rows"]), list(state["columns"])
 
     def _cut_back(self, done):
         """Leave the header of the checkpoint and its ``done`` rows in the file."""

@@ -28,6 +28,7 @@ import numbers
 from bprop.layers.checks import check_int, check_positive
 
 from .callbacks import Callback
+from .checkpoint import StateError, check_count, check_mapping, check_real
 from .early_stopping import monitor_mode
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR",
@@ -136,18 +137,29 @@ class LRScheduler(Callback):
         and the base alone, so the base is all a resumed run needs."""
         return {"schedule": type(self).__name__, "base_lr": self.base_lr}
 
-    def load_state_dict(self, state):
+    def check_state_dict(self, state, trainer=None):
+        """Raise a :class:`~bprop.optim.checkpoint.StateError` if :meth:`load_state_dict`
+        would refuse ``state``: of this class, and ``base_lr`` None or a finite number > 0
+        that fits this schedule (and equals its own ``base_lr`` when it has one)."""
         name = type(self).__name__
-        if state.get("schedule") != name:
-            raise ValueError(f"{name}: the state is of a {state.get('schedule')!r} schedule")
-        base_lr = state.get("base_lr")
+        check_mapping(name, "", state, ("schedule", "base_lr"))
+        if state["schedule"] != name:
+            raise StateError(name, "schedule", f"must be {name!r}: got {state['schedule']!r}",
+                             f"{name}: the state is of a {state['schedule']!r} schedule")
+        base_lr = check_real(name, "base_lr", state["base_lr"], low=0.0, low_open=True, allow_none=True)
         if base_lr is not None:
-            base_lr = check_positive(name, "base_lr of the state", base_lr)
             if self.base_lr is not None and self.base_lr != base_lr:
-                raise ValueError(f"{name}: the state has base_lr={base_lr!r}, this schedule "
-                                 f"base_lr={self.base_lr!r}")
-            self._check_base(base_lr)
-        self.base_lr = base_lr if base_lr is not None else self.base_lr
+                raise StateError(name, "base_lr", f"must be this schedule's base_lr={self.base_lr!r}: got {base_lr!r}",
+                                 f"{name}: the state has base_lr={base_lr!r}, this schedule base_lr={self.base_lr!r}")
+            try:
+                self._check_base(base_lr)
+            except ValueError as err:
+                raise StateError(name, "base_lr", f"does not fit this schedule ({err}): got {base_lr!r}") from None
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        base_lr = state["base_lr"]
+        self.base_lr = float(base_lr) if base_lr is not None else self.base_lr
 
     def __repr__(self):
         args = [f"{p}={getattr(self, p)!r}" for p in self.params]
@@ -583,10 +595,22 @@ class ReduceLROnPlateau(LRScheduler):
                     num_bad_epochs=self.num_bad_epochs, cooldown_counter=self.cooldown_counter,
                     last_epoch=self.last_epoch)
 
+    def check_state_dict(self, state, trainer=None):
+        """As :meth:`LRScheduler.check_state_dict`, and: the same monitor, ``lr`` None or a
+        finite number > 0, ``best`` None or a finite number, the counters ints >= 0."""
+        name = "ReduceLROnPlateau"
+        check_mapping(name, "", state, ("monitor", "lr", "best", "num_bad_epochs", "cooldown_counter", "last_epoch"))
+        if state["monitor"] != self.monitor:
+            raise StateError(name, "monitor", f"must be this one's {self.monitor!r}: got {state['monitor']!r}",
+                             f"{name}: the state watched {state['monitor']!r}, this one watches {self.monitor!r}")
+        super().check_state_dict(state, trainer)
+        check_real(name, "lr", state["lr"], low=0.0, low_open=True, allow_none=True)
+        check_real(name, "best", state["best"], allow_none=True)
+        for counter in ("num_bad_epochs", "cooldown_counter", "last_epoch"):
+            check_count(name, counter, state[counter])
+
     def load_state_dict(self, state):
-        if state.get("monitor") != self.monitor:
-            raise ValueError(f"ReduceLROnPlateau: the state watched {state.get('monitor')!r}, "
-                             f"this one watches {self.monitor!r}")
+        self.check_state_dict(state)
         super().load_state_dict(state)
         self.lr = None if state["lr"] is None else float(state["lr"])
         self.best = None if state["best"] is None else float(state["best"])
