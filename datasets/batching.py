@@ -90,8 +90,19 @@ class MiniBatchIterator:
         return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state):
-        """Put the shuffling stream back where :meth:`state_dict` found it."""
-        self.rng.bit_generator.state = state["rng"]
+        """Put the shuffling stream back where :meth:`state_dict` found it.
+
+        The state is first set on a new bit generator of the stream's class: one that
+        NumPy refuses raises a ValueError naming the class, and the stream is untouched.
+        """
+        current = self.rng.bit_generator
+        trial = type(current)()
+        try:
+            trial.state = state["rng"]
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as err:
+            raise ValueError(f"MiniBatchIterator: the state's rng is not a {type(current).__name__} state "
+                             f"({type(err).__name__}: {err}): got {str(state)[:120]}") from None
+        current.state = trial.state
 
     def __repr__(self):
         return (f"MiniBatchIterator(n_samples={self.n_samples}, batch_size={self.batch_size}, "
