@@ -21,7 +21,7 @@ from bprop.layers.rng import make_rng
 
 from .batch_sources import EVAL_BATCH_SIZE, batch_source, train_eval_subset
 from .callbacks import CallbackList, DivergenceStop, ResetState
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import check_checkpoint_path, load_checkpoint, save_checkpoint
 from .divergence import TrainingDivergedError
 from .metrics import Loss, get_metric
 from .progress import ProgressBar
@@ -67,6 +67,7 @@ class Trainer:
     checkpoint : None or a path: the whole training state is written there after every
         epoch, atomically; ``resume=True`` continues from it, bit for bit as the run that
         was never stopped (model, optimizer, data order, history, every callback's state).
+        A folder, or a path that cannot be written (under a file), is refused here.
     verbose : 0 silent, 1 a progress bar on a terminal and a line per epoch, 2 a line per epoch.
 
     Examples
@@ -96,8 +97,8 @@ class Trainer:
             raise ValueError(f"Trainer: train_data gives no batch: {self.train_batches!r}")
         self.metrics = [get_metric(m) for m in (metrics or getattr(model, "default_metrics", ("loss", "accuracy")))]
         self.eval_train, self.train_eval_index = train_eval_subset(self.train_batches, eval_train, self.rng)
-        self.callbacks = self._callbacks(schedule, callbacks, verbose, checkpoint)
-        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        self.checkpoint = None if checkpoint is None else check_checkpoint_path(checkpoint)
+        self.callbacks = self._callbacks(schedule, callbacks, verbose, self.checkpoint)
         self.history, self.epochs_done, self.steps_done, self._elapsed = History(), 0, 0, 0.0
         self.stop_training, self._resumed, self.resumed_from = False, False, None
         if resume not in (True, False):
@@ -228,17 +229,9 @@ class Trainer:
         self.load_state_dict(load_checkpoint(path), source=os.fspath(path))
 
     def load_state_dict(self, state, source="the state"):
-        """Restore a :meth:`state_dict`. Everything is checked first; on a mismatch a
-        ValueError names ``source`` and what differs, and nothing has changed."""
+        """Restore a :meth:`state_dict`. Everything is checked first (:func:`check_state`): a
+        CheckpointError (a ValueError) names ``source`` and the field at fault, and nothing has changed."""
         check_state(self, state, source)
-        backup = self.state_dict()
-        try:
-            self._apply_state(state, source)
-        except BaseException:
-            self._apply_state(backup, "the state before loading")
-            raise
-
-    def _apply_state(self, state, source):
         apply_state(self, state, source)
         self._elapsed, self._resumed, self.resumed_from = float(state["progress"]["elapsed"]), True, source
 
