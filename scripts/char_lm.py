@@ -21,10 +21,14 @@ losses), the validation loss, their perplexities, the mean gradient norm and the
 of windows clipped, the learning rate and 'time', the seconds of training since the run
 began; and the loss of every window. Ctrl-C stops training cleanly: the files then hold
 the completed epochs (the weights as of the last one) and the script exits with status
-130. With --checkpoint PATH the whole training state is written to PATH after every
-epoch, so that a run stopped by Ctrl-C or killed continues with the same command plus
---resume, ending exactly where the uninterrupted run would have (--time-limit counts the
-seconds of training of both processes together).
+130. A run whose loss diverges (NaN, inf, or 100 times its first window loss) writes the
+figure, the JSON and the weights of its completed epochs, then exits with status 1 and one
+line on stderr saying where it diverged ("lower --lr"). With --checkpoint PATH the whole
+training state is written to PATH after every epoch, so that a run stopped by Ctrl-C or
+killed continues with the same command plus --resume, ending exactly where the
+uninterrupted run would have (--time-limit counts the seconds of training of both processes
+together; it, --epochs and the sampling options may change on a resume, another value of
+any other option is refused with status 2).
 
 Examples:
   python scripts/char_lm.py                                  # the defaults above
@@ -90,7 +94,8 @@ def build_parser():
         help="train on this UTF-8 text file instead (its last 10%% for validation)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
-    common.add_checkpoint_args(parser)
+    # the time limit and the samples drawn after training may change on a resume
+    common.add_checkpoint_args(parser, may_change=("time_limit", "sample_length", "temperature", "prime"))
     parser.add_check(_check_options)
     return parser
 
@@ -214,6 +219,7 @@ def plot(plt, history, baselines, title):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings = common.RunSettings.of(parser, args)
     if args.quick:
         for key in ("embed", "hidden", "batch_size", "time_size", "lr"):
             setattr(args, key, QUICK[key])
@@ -240,7 +246,7 @@ def main(argv=None):
         sys.exit(f"error: {err}")
     last_epoch = common.LastEpoch(net)
     time_limit = TimeLimit(args.time_limit)
-    callbacks = [last_epoch, time_limit] + ([GradientClipping(args.clip)] if args.clip else [])
+    callbacks = [last_epoch, time_limit, settings] + ([GradientClipping(args.clip)] if args.clip else [])
     trainer = common.make_trainer(args, lambda: Trainer(
         net, optimizer, train_batches, val_batches, epochs=args.epochs, callbacks=callbacks,
         schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), verbose=args.verbose,
@@ -258,8 +264,9 @@ def main(argv=None):
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
     done = history.n_epochs
-    if interrupted:
+    if interrupted or diverged:
         done = last_epoch.restore(history)
+    if interrupted:
         common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     elif time_limit.reason and args.verbose:
@@ -298,11 +305,12 @@ def main(argv=None):
         path.write_text("".join(f"--- temperature {t} ---\n{text}\n\n" for t, text in samples.items()),
                         encoding="utf-8")
         print(f"wrote {path}")
-    if done and diverged is None:
+    if done:  # after a divergence, the weights of the last completed epoch
         path = common.output_dir(args.out) / "char_lm_weights.npz"
         net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {done})" if interrupted else ""))
-    common.finish(plt, args.show, interrupted, args.out)
+        print(f"wrote {path}" + (f" (the weights after epoch {done})" if interrupted or diverged else ""))
+    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

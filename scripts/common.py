@@ -15,6 +15,17 @@ Ctrl-C: a script catches the KeyboardInterrupt around its training, writes what 
 (completed epochs, runs or trials), and :func:`finish` then exits with status 130; the
 script's ``__main__`` block runs ``main`` through :func:`run`, which turns a Ctrl-C at any
 other moment into one line and status 130 instead of a traceback.
+
+Failures: a command that fails says why in one line on stderr, "error: ...", never a
+traceback. A training run that diverges writes what is finished, then :func:`finish` exits
+with status 1 (:data:`FAILED_STATUS`) and a line from :func:`diverged_line` ("training
+diverged at epoch 3, iteration 12: loss 1.37e+11; lower --lr (it was 1e+06)"); a sweep
+whose results file is damaged or read-only, or whose Dask scheduler does not answer, ends
+with status 1 the same way (:func:`sweep`, :func:`run`). Scripts that compare many runs,
+where a diverging run is one of the results, record it and go on. A ``--resume`` that
+cannot continue its checkpoint (a damaged file, another option value than the run was
+started with) is refused with status 2 before any work (:func:`add_resume_check`,
+:class:`RunSettings`, :func:`make_trainer`).
 """
 
 import argparse
@@ -37,6 +48,11 @@ DEFAULT_OUT = "results"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: exit status of a script stopped by Ctrl-C: 128 + SIGINT, what a shell reports for it
 INTERRUPTED_STATUS = 130
+#: exit status of a script whose work failed (training diverged, a sweep's store or scheduler
+#: cannot be used), after it wrote what was finished
+FAILED_STATUS = 1
+#: exit status of a command that cannot run as given (argparse's, for every usage error)
+USAGE_STATUS = 2
 
 
 # --- argument types -----------------------------------------------------------------
@@ -93,17 +109,25 @@ class ScriptParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self._checks = []
 
-    def add_check(self, check):
+    def add_check(self, check, usage=True):
         """Add ``check(args) -> str or None``, a test of several options together: the
-        message it returns is reported as a usage error."""
-        self._checks.append(check)
+        message it returns is reported as a usage error (status 2), after the usage text
+        unless ``usage`` is false (a value that is valid in itself, and wrong only against a
+        file: the usage text would not help)."""
+        self._checks.append((check, usage))
+
+    def fail(self, message):
+        """Exit with status 2 and the one line "PROG: error: MESSAGE" on stderr."""
+        self.exit(USAGE_STATUS, f"{self.prog}: error: {message}\n")
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
-        for check in self._checks:
+        for check, usage in self._checks:
             message = check(parsed)
             if message:
-                self.error(message)
+                if usage:
+                    self.error(message)
+                self.fail(message)
         if getattr(parsed, "out", None) is not None:
             try:
                 writable_dir(parsed.out)
@@ -262,18 +286,53 @@ def save_csv(header, rows, out, name):
     return path
 
 
-def finish(plt, show, interrupted=False, out=None):
+def finish(plt, show, interrupted=False, out=None, failure=None):
     """Show the figures when asked, then close them all.
 
     After a Ctrl-C (``interrupted``) nothing is shown: say where the finished part was
-    written (``out``) and exit with status 130.
+    written (``out``) and exit with status 130. After a failure (``failure``, the line of
+    :func:`diverged_line`, say) nothing is shown either: exit with :func:`fail`'s one line and
+    status 1.
     """
-    if show and not interrupted:
+    if show and not (interrupted or failure):
         plt.show()
     plt.close("all")
     if interrupted:
         _say(f"stopped by Ctrl-C; what was finished is in {out}")
         raise SystemExit(INTERRUPTED_STATUS)
+    if failure:
+        fail(failure)
+
+
+def fail(message, status=FAILED_STATUS):
+    """End the script with the one line "error: MESSAGE" on stderr and ``status``."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
+def _number(value):
+    return f"{value:.4g}" if isinstance(value, float) and math.isfinite(value) else str(value)
+
+
+def diverged_line(error, hint, what="training"):
+    """The line a script ends with when a run diverged: where, the loss, and what to change.
+
+    ``error`` is the ``TrainingDivergedError``; ``hint`` says what to do ("lower --lr (it was
+    0.5)", :func:`lower`); ``what`` names the run ("training of the plain model"). Example:
+    "training diverged at epoch 3, iteration 12: loss 1.37e+11; lower --lr (it was 1e+06)".
+    """
+    return (f"{what} diverged at epoch {error.epoch}, iteration {error.iteration}: loss "
+            f"{_number(error.loss)}; {hint}")
+
+
+def lower(option, value, now=None):
+    """The hint of :func:`diverged_line` for a run that a smaller ``option`` may save: "lower
+    --lr (it was 0.5)"; ``now``, the value at the step that diverged where a schedule changed
+    it, is added when it differs ("it was 0.1, 1e+04 at that step")."""
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    if now is not None and now != value:
+        text += f", {now:g} at that step"
+    return f"lower {option} (it was {text})"
 
 
 def interrupted(what, finished=True):
@@ -294,12 +353,16 @@ def run(main):
 
     A Ctrl-C that ``main`` does not handle itself (while the data loads, say, or a second
     one while the finished part is written) ends the script with one line and status 130
-    instead of a traceback.
+    instead of a traceback; a sweep's store that cannot be used or a scheduler that does not
+    answer (``SweepStoreError``, ``SchedulerUnreachableError``), with one line and status 1.
 
     Standard output is made line-buffered first: a stdout redirected to a file is otherwise
     block-buffered, and the log of a long run would show the script's lines (an epoch, a run,
     a setting finished) only when it ends.
     """
+    from bprop.optim.sweep_store import SweepStoreError
+    from bprop.optim.sweep_workers import SchedulerUnreachableError
+
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
     try:
@@ -307,6 +370,8 @@ def run(main):
     except KeyboardInterrupt:
         print("\ninterrupted by Ctrl-C", file=sys.stderr, flush=True)
         sys.exit(INTERRUPTED_STATUS)
+    except (SweepStoreError, SchedulerUnreachableError) as err:  # wherever a script meets them
+        fail(err)
 
 
 def format_table(header, rows):
@@ -386,8 +451,14 @@ def sweep(run, configs, db, args, **options):
     (each was committed to ``db`` as it finished), ``executed`` is None, and the script
     writes its results from them and calls :func:`finish`; when none is finished, this
     exits with status 130 at once (:func:`interrupted`). ``options`` go to ``run_sweep``.
+
+    A ``db`` that cannot be used (damaged, not a sweep's file, read-only with runs to do) or
+    a scheduler that does not answer ends the script with its one-line reason and status 1
+    (:func:`fail`); ``run_sweep`` checks both before any run starts.
     """
     from bprop.optim import SweepStore, config_key, run_sweep
+    from bprop.optim.sweep_store import SweepStoreError
+    from bprop.optim.sweep_workers import SchedulerUnreachableError
 
     # A bar over the runs on a terminal; a line per run when either stream is not one, so
     # that a log (stdout redirected to a file) gets every run as it finishes.
@@ -396,6 +467,8 @@ def sweep(run, configs, db, args, **options):
         result = run_sweep(run, configs, db, scheduler=args.scheduler, workers=args.workers,
                            blas_threads=worker_blas_threads(args), verbose=verbose, **options)
         return result.runs, result.executed, False
+    except (SweepStoreError, SchedulerUnreachableError) as err:
+        fail(err)
     except KeyboardInterrupt:
         with SweepStore(db) as store:
             records = store.records(config_key(c) for c in configs)
@@ -406,11 +479,18 @@ def sweep(run, configs, db, args, **options):
 # --- checkpoints ----------------------------------------------------------------------------
 
 
-def add_checkpoint_args(parser):
+#: the options a --resume may change: where the files go, what is shown, BLAS threads, the
+#: checkpoint's path, and the number of epochs (the run then ends later, or at once)
+RESUME_MAY_CHANGE = ("epochs", "out", "show", "verbose", "threads", "checkpoint", "resume")
+
+
+def add_checkpoint_args(parser, may_change=()):
     """Add ``--checkpoint PATH`` and ``--resume`` to a training script's parser.
 
     ``--resume`` without ``--checkpoint``, or with no file there, is a usage error, found
-    before any data is loaded.
+    before any data is loaded; so is a damaged checkpoint, and one whose run was started with
+    other values of the options it fixes (:func:`add_resume_check`; ``may_change`` names the
+    options besides :data:`RESUME_MAY_CHANGE` that a resume may change, by their ``dest``).
     """
     parser.add_argument(
         "--checkpoint", metavar="PATH", default=None,
@@ -419,9 +499,12 @@ def add_checkpoint_args(parser):
              "completed epoch, and --resume continues from there (default: no checkpoint)")
     parser.add_argument(
         "--resume", action="store_true",
-        help="continue the run saved in --checkpoint; give the same options (--epochs may be "
-             "raised): the result is the one an uninterrupted run would have given, bit for bit")
+        help="continue the run saved in --checkpoint; give the options it was started with "
+             "(--epochs may be raised; --out, --verbose, --threads may change): the result is the one "
+             "an uninterrupted run would have given, bit for bit. Another value of an option the run "
+             "depends on (--lr, --seed, --batch-size, ...) is refused (exit status 2)")
     parser.add_check(_check_resume)
+    add_resume_check(parser, lambda args: [args.checkpoint] if args.resume else [], may_change)
 
 
 def _check_resume(args):
@@ -439,15 +522,121 @@ def _check_resume(args):
     return None
 
 
+class RunSettings(Callback):
+    """The options a script's run was started with, kept in its checkpoint.
+
+    Its state (``{'options': {'--lr': 0.1, '--seed': 0, ...}}``) goes into the checkpoint
+    under its class name with the state of every callback, so that a ``--resume`` is
+    compared with the run it continues: before any work (:func:`add_resume_check`), and
+    again when the Trainer loads the file (:meth:`check_state_dict` raises a ValueError
+    naming the option, and the Trainer then changes nothing). A resumed run therefore never
+    trains with the checkpoint's value of an option while its results record another.
+
+    Parameters
+    ----------
+    options : dict, option string -> value as parsed (:func:`fixed_options`).
+    """
+
+    def __init__(self, options):
+        self.options = json.loads(json.dumps(options))  # as the checkpoint gives them back
+
+    @classmethod
+    def of(cls, parser, args):
+        """The settings of ``args``, parsed by ``parser`` (before a script changes them)."""
+        return cls(fixed_options(parser, args))
+
+    def state_dict(self):
+        return {"options": self.options}
+
+    def check_state_dict(self, state, trainer=None):
+        message = settings_mismatch(state, self.options, "the checkpoint")
+        if message:
+            raise ValueError(message)
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)  # nothing to take back: the options are this run's
+
+    def __repr__(self):
+        return f"RunSettings({self.options!r})"
+
+
+def fixed_options(parser, args):
+    """``{option: value}`` of the options in ``args`` that a resume may not change: all but
+    those of :data:`RESUME_MAY_CHANGE` and the parser's own (:func:`add_resume_check`), each
+    named as on the command line (``'--batch-size'`` for ``args.batch_size``)."""
+    may_change = set(RESUME_MAY_CHANGE) | set(getattr(parser, "resume_may_change", ()))
+    return {"--" + dest.replace("_", "-"): value for dest, value in vars(args).items() if dest not in may_change}
+
+
+def _spell(option, value):
+    if value is None or value is False:
+        return f"no {option}"
+    if value is True:
+        return option
+    if isinstance(value, list):
+        return f"{option} {' '.join(map(str, value))}" if value else f"{option} (no value)"
+    return f"{option} {value}"
+
+
+def settings_mismatch(state, options, source):
+    """None if the :class:`RunSettings` state ``state`` holds ``options``, else the usage
+    error's message: the first option whose value differs, with both values."""
+    saved = state.get("options") if isinstance(state, dict) else None
+    if not isinstance(saved, dict):
+        return f"argument --resume: {source} holds no valid settings of this script"
+    if set(saved) != set(options):
+        differ = sorted(set(saved) ^ set(options))
+        return (f"argument --resume: {source} holds the run of another command (the options "
+                f"{', '.join(differ)} are in one and not the other)")
+    for option, value in options.items():
+        if saved[option] != value:
+            return (f"argument {option}: {source} was written with {_spell(option, saved[option])}, "
+                    f"this command gives {_spell(option, value)}; give the checkpoint's value to resume "
+                    "its run, or start a new run without --resume")
+    return None
+
+
+def add_resume_check(parser, files, may_change=()):
+    """Refuse, as a usage error before any work, a ``--resume`` that cannot continue the
+    checkpoints ``files(args)`` (a list of paths; none: nothing to check): a file that is not
+    a readable checkpoint, or one whose :class:`RunSettings` differ from this command's.
+
+    ``may_change`` names (by ``dest``) the options besides :data:`RESUME_MAY_CHANGE` that a
+    resume may change. The error is one line, naming the option and both values, exit status 2.
+    """
+    parser.resume_may_change = tuple(may_change)
+
+    def check(args):
+        from bprop.optim import CheckpointError, load_checkpoint
+
+        options = fixed_options(parser, args)
+        for path in files(args):
+            try:
+                state = load_checkpoint(path)
+            except (CheckpointError, OSError) as err:
+                return f"argument --resume: cannot resume from {path}: {err}"
+            callbacks = state.get("callbacks") if isinstance(state, dict) else None
+            if not isinstance(callbacks, dict) or RunSettings.__name__ not in callbacks:
+                return (f"argument --resume: {path} holds no settings of this script (written by another "
+                        "program or an older version of it); start a new run without --resume")
+            message = settings_mismatch(callbacks[RunSettings.__name__], options, path)
+            if message:
+                return message
+        return None
+
+    parser.add_check(check, usage=False)
+
+
 def make_trainer(args, build):
     """``build()``, a Trainer; with ``--resume``, a checkpoint it cannot continue from (another
-    network, other data or settings, a damaged file) ends the script with the reason."""
+    network, other data or settings, a damaged file) ends the script with the reason in one
+    line and status 2, nothing changed."""
     try:
         return build()
     except (ValueError, OSError) as err:
         if not getattr(args, "resume", False):
             raise
-        sys.exit(f"error: cannot resume from {args.checkpoint}: {err}")
+        fail(f"cannot resume from {args.checkpoint}: {err}", USAGE_STATUS)
 
 
 def resume_hint(args, trainer):
@@ -461,7 +650,8 @@ def fit(trainer, catch_interrupt=False):
     """Run ``trainer.fit()`` and keep the history of a run that did not finish instead of raising.
 
     Returns ``(history, error, interrupted)``. ``error`` is the ``TrainingDivergedError``
-    (its message, printed here, says where and why) or None. With ``catch_interrupt``, a
+    (the script reports it: :func:`diverged_line`, or a "diverged" among results) or None,
+    and ``history`` then ends with the loss that diverged. With ``catch_interrupt``, a
     Ctrl-C ends training: ``interrupted`` is True and ``history`` holds the completed epochs
     only (:func:`completed_epochs`); the network is as the interrupted step left it, and
     :class:`LastEpoch` can put it back. Without it the ``KeyboardInterrupt`` propagates, for
@@ -472,7 +662,6 @@ def fit(trainer, catch_interrupt=False):
     try:
         return trainer.fit(), None, False
     except TrainingDivergedError as err:
-        _say(f"error: {err}")
         return err.history, err, False
     except KeyboardInterrupt:
         if not catch_interrupt:

@@ -9,7 +9,10 @@ learns XOR from the four examples by backpropagation (full-batch SGD, lr 1.0).
 Writes perceptron_gates.png (the decision regions of each gate and of the trained
 network, and its loss curve) and perceptron_gates.json (truth tables, predictions).
 Ctrl-C while the network trains writes the gates and the network as of its last
-completed step, and exits with status 130.
+completed step, and exits with status 130. When the network's loss diverges (NaN, inf, or
+100 times its first loss) the files are written the same way, with the network as of its
+last step before that, and the script exits with status 1 and one line on stderr saying
+where it diverged ("lower --lr").
 
 Example:
   python scripts/perceptron_gates.py --out results/
@@ -46,16 +49,17 @@ def gate(name, x):
 
 def train_xor(hidden, lr, steps, seed):
     """A 2-hidden-2 sigmoid net trained on the four XOR examples; returns ``(net, history,
-    interrupted)``, after a Ctrl-C (``interrupted``) as of the last completed step."""
+    error, interrupted)``, after a Ctrl-C (``interrupted``) or a divergence (``error``, the
+    ``TrainingDivergedError``) as of the last completed step."""
     x, t = make_logic_gate("XOR")
     net = MultiLayerNet(2, [hidden], 2, activation="sigmoid", weight_init_std="xavier", rng=seed)
     last_step = common.LastEpoch(net)
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=4, rng=seed, verbose=0,
                       callbacks=[last_step])
-    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
-    if interrupted:
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    if interrupted or error:
         last_step.restore(history)
-    return net, history, interrupted
+    return net, history, error, interrupted
 
 
 def main(argv=None):
@@ -80,10 +84,11 @@ def main(argv=None):
         tables[name] = out.tolist()
         print(f"{name:>4}: " + "  ".join(f"{a:.0f}{b:.0f}->{y}" for (a, b), y in zip(inputs, out)))
 
-    net, history, interrupted = train_xor(args.hidden, args.lr, steps, args.seed)
+    net, history, error, interrupted = train_xor(args.hidden, args.lr, steps, args.seed)
     if interrupted:
         # The hand-set gates are finished; the network is written as of its last step, if any.
         common.interrupted(f"at training step {history.n_epochs + 1} of {steps}")
+    if interrupted or error:
         steps = history.n_epochs
     x, t = make_logic_gate("XOR")
     scores = net.predict(x)
@@ -117,9 +122,11 @@ def main(argv=None):
     fig.colorbar(filled, ax=ax, label="P(output = 1)", fraction=0.046)
     _points(ax, x, t)
     ax.set_title(f"XOR learned by a 2-{args.hidden}-2 sigmoid net"
-                 + (f"\n(interrupted after {steps} steps)" if interrupted else ""))
+                 + (f"\n(interrupted after {steps} steps)" if interrupted else "")
+                 + (f"\n(diverged at step {steps + 1})" if error else ""))
     ax = axes[1, 2]
-    ax.plot(np.arange(1, steps + 1), history["iter_loss"], color="C3")
+    # after a divergence, the loss that diverged too (one more than the steps done)
+    ax.plot(np.arange(1, len(history["iter_loss"]) + 1), history["iter_loss"], color="C3")
     ax.set_yscale("log")
     ax.set_xlabel("step (full batch of 4)")
     ax.set_ylabel("cross-entropy loss")
@@ -142,11 +149,13 @@ def main(argv=None):
         "truth_tables": tables,
         "mlp": {"hidden": args.hidden, "lr": args.lr, "steps": steps, "seed": args.seed,
                 "predictions": learned.tolist(), "p_one": prob[:, 1].tolist(),
-                "final_loss": final_loss, "learned_exactly": exact, "interrupted": interrupted},
+                "final_loss": final_loss, "learned_exactly": exact, "interrupted": interrupted,
+                "diverged": None if error is None else str(error)},
     }
     common.save_figure(fig, args.out, "perceptron_gates.png")
     common.save_json(results, args.out, "perceptron_gates.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

@@ -14,7 +14,10 @@ on all 10000.
 
 Writes regularization.png (train/test accuracy per epoch for each setting, and the
 gap), regularization.csv (final numbers) and regularization.json (every curve).
-Ctrl-C writes the settings finished so far and exits with status 130.
+Ctrl-C writes the settings finished so far and exits with status 130. A setting whose loss
+diverges (a --weight-decay too large for lr 0.01, say) is marked "diverged" with the epochs
+it completed and the others are trained; the files are written, then the script exits with
+status 1 and one line on stderr saying where it diverged.
 """
 
 import numpy as np
@@ -48,17 +51,27 @@ def main(argv=None):
         f"weight decay {args.weight_decay:g}": {"weight_decay_lambda": args.weight_decay},
         f"dropout {args.dropout:g}": {"use_dropout": True, "dropout_ratio": args.dropout},
     }
+    # what to change when a setting diverges
+    hints = dict(zip(settings, ("the learning rate 0.01 is fixed: try another --seed",
+                                common.lower("--weight-decay", args.weight_decay),
+                                "try another --dropout or --seed")))
     print(f"784-100x6-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 100, {args.epochs} epochs")
-    histories, rows = {}, []
+    histories, rows, failure = {}, [], None
     interrupted = False
     try:
         for name, kwargs in settings.items():
             net = MultiLayerNet(784, [100] * 6, 10, activation="relu", weight_init_std="he",
                                 dtype=np.float32, rng=args.seed, **kwargs)
-            history = Trainer(net, SGD(lr=0.01), (x_train, t_train), (x_curve, t_curve), epochs=args.epochs,
-                              batch_size=100, rng=args.seed + 1000, verbose=0).fit()
-            train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
+            trainer = Trainer(net, SGD(lr=0.01), (x_train, t_train), (x_curve, t_curve), epochs=args.epochs,
+                              batch_size=100, rng=args.seed + 1000, verbose=0)
+            history, error, _ = common.fit(trainer)
             histories[name] = history
+            if error is not None:
+                rows.append([name, None, None, None])
+                print(f"  {name:<20} diverged at epoch {error.epoch}")
+                failure = failure or common.diverged_line(error, hints[name], what=f"training with {name}")
+                continue
+            train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
             rows.append([name, train_acc, test_acc, train_acc - test_acc])
             print(f"  {name:<20} train {train_acc:.4f}  test {test_acc:.4f}  gap {train_acc - test_acc:.4f}")
     except KeyboardInterrupt:
@@ -69,9 +82,10 @@ def main(argv=None):
     for ax in axes[len(histories):3]:
         ax.text(0.5, 0.5, "not trained (interrupted)", transform=ax.transAxes, ha="center")
     for ax, (name, h) in zip(axes, histories.items()):
-        ax.plot(h["epoch"], h["train_acc"], "-", color="C0", label="train")
-        ax.plot(h["epoch"], h["val_acc"], "-", color="C1", label="test (1000 images)")
-        ax.set_title(name)
+        # a setting that diverged has the epochs it completed (maybe none)
+        ax.plot(h["epoch"], h.get("train_acc", []), "-", color="C0", label="train")
+        ax.plot(h["epoch"], h.get("val_acc", []), "-", color="C1", label="test (1000 images)")
+        ax.set_title(name + (" (diverged)" if h["diverged"] else ""))
         common.epoch_axis(ax, len(h["epoch"]))
         common.mark_lone_points(ax)
         ax.set_ylim(0, 1.02)
@@ -79,7 +93,7 @@ def main(argv=None):
     axes[0].set_ylabel("accuracy")
     ax = axes[3]
     for k, (name, h) in enumerate(histories.items()):
-        gap = np.array(h["train_acc"]) - np.array(h["val_acc"])
+        gap = np.array(h.get("train_acc", []), dtype=float) - np.array(h.get("val_acc", []), dtype=float)
         ax.plot(h["epoch"], gap, color=f"C{k + 2}", label=name)
     ax.set_title("train - test accuracy")
     common.epoch_axis(ax, max((len(h["epoch"]) for h in histories.values()), default=1))
@@ -95,10 +109,11 @@ def main(argv=None):
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01, "batch_size": 100,
                             "weight_decay": args.weight_decay, "dropout": args.dropout, "seed": args.seed},
                "table": [dict(zip(header, r)) for r in rows], "interrupted": interrupted,
-               "curves": {name: {k: h[k] for k in ("train_acc", "val_acc", "train_loss", "val_loss")}
+               "curves": {name: {**{k: h.get(k, []) for k in ("train_acc", "val_acc", "train_loss", "val_loss")},
+                                 "diverged": h["diverged"]}
                           for name, h in histories.items()}}
     common.save_json(results, args.out, "regularization.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

@@ -17,10 +17,14 @@ models) and seq2seq_addition.json (settings; per model and epoch the training lo
 mean over the epoch's mini-batches per answer character, the test loss and accuracy and
 the epoch's seconds; final accuracies, example answers, times). Ctrl-C stops cleanly: the
 files then hold the models and epochs completed, and the script exits with status 130.
+A model whose loss diverges (NaN, inf, or 100 times its first mini-batch loss) is recorded
+as diverged and the others are trained; the files are written, then the script exits with
+status 1 and one line on stderr saying where it diverged ("lower --lr").
 With --checkpoint PATH each model's whole training state is written after every epoch to
 PATH with the model's name before the suffix (run.npz: run_plain.npz, run_reversed.npz,
 run_peeky.npz), so that a run stopped by Ctrl-C or killed continues with the same command
-plus --resume, ending exactly where the uninterrupted run would have.
+plus --resume, ending exactly where the uninterrupted run would have; a --resume with
+another value of an option the models depend on is refused (status 2).
 
 Examples:
   python scripts/seq2seq_addition.py
@@ -85,6 +89,8 @@ def build_parser():
              "uninterrupted run's, bit for bit")
     parser.add_check(_check_sizes)
     parser.add_check(_check_checkpoint)
+    # each model's checkpoint holds the options; which models are trained may change on a resume
+    common.add_resume_check(parser, _checkpoints_to_resume, may_change=("variants",))
     return parser
 
 
@@ -100,6 +106,13 @@ def variant_checkpoint(path, name):
     """The checkpoint of the variant ``name``: ``path`` with ``_name`` before its suffix."""
     path = Path(path)
     return str(path.with_name(f"{path.stem}_{name}{path.suffix}"))
+
+
+def _checkpoints_to_resume(args):
+    if not args.resume:
+        return []
+    paths = [variant_checkpoint(args.checkpoint, name) for name in args.variants]
+    return [p for p in paths if os.path.isfile(p)]
 
 
 def _check_checkpoint(args):
@@ -119,10 +132,11 @@ def _check_checkpoint(args):
     return None
 
 
-def build_variant(name, data, args):
+def build_variant(name, data, args, settings):
     """The model of the variant ``name``, its test questions (reversed if it reads them so)
     and the Trainer that trains it: the test problems are its validation data, on which the
-    whole-answer accuracy (``val_seq_acc``) is measured after every epoch."""
+    whole-answer accuracy (``val_seq_acc``) is measured after every epoch. ``settings``, the
+    script's :class:`common.RunSettings`, goes into the checkpoint."""
     cls, reverse, _ = VARIANTS[name]
     (x, t), (x_test, t_test) = data.train, data.test
     if reverse:
@@ -135,7 +149,7 @@ def build_variant(name, data, args):
     trainer = common.make_trainer(argparse.Namespace(checkpoint=path, resume=resume), lambda: Trainer(
         model, Adam(lr=args.lr), (x, t), (x_test, t_test), epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), eval_train=False,
-        callbacks=[GradientClipping(args.clip)] if args.clip else [], verbose=args.verbose,
+        callbacks=[settings] + ([GradientClipping(args.clip)] if args.clip else []), verbose=args.verbose,
         checkpoint=path, resume=resume))
     return model, x_test, trainer
 
@@ -180,8 +194,20 @@ def plot(plt, histories, title):
     return fig
 
 
+def _diverged_line(errors, args):
+    """None, or the line that names the first model that diverged (and the others)."""
+    if not errors:
+        return None
+    first, *others = errors
+    also = f" (and {', '.join(others)})" if others else ""
+    return common.diverged_line(errors[first], common.lower("--lr", args.lr, errors[first].lr),
+                                what=f"training of the {first} model{also}")
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = common.RunSettings.of(parser, args)
     if args.quick:
         args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
         args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
@@ -193,15 +219,17 @@ def main(argv=None):
           f"embedding {args.embed}, {args.hidden} hidden units, batch {args.batch_size}, Adam lr {args.lr:g} "
           f"x {args.lr_decay:g} per epoch, clip {args.clip:g}, {args.epochs} epochs, {args.dtype}")
 
-    histories, results, interrupted = {}, {}, False
+    histories, results, interrupted, errors = {}, {}, False, {}
     trainer = None  # the Trainer of the model being trained, until its results are in
     start = time.perf_counter()
     try:
         for name in args.variants:
             if args.verbose:
                 print(f"{name}: {VARIANTS[name][2]}")
-            model, x_test, trainer = build_variant(name, data, args)
+            model, x_test, trainer = build_variant(name, data, args, settings)
             history, error, _ = common.fit(trainer)
+            if error is not None:
+                errors[name] = error
             histories[name] = variant_history(history)
             accuracies = histories[name]["test_accuracy"]
             results[name] = {"test_accuracy": accuracies[-1] if accuracies else None,
@@ -240,7 +268,7 @@ def main(argv=None):
                    f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
         common.save_figure(fig, args.out, "seq2seq_addition.png")
     common.save_json(output, args.out, "seq2seq_addition.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    common.finish(plt, args.show, interrupted, args.out, failure=_diverged_line(errors, args))
     return output
 
 

@@ -12,7 +12,10 @@ weights 0.01 * N(0, 1):
 
 Writes spiral.png (the data, the decision regions of both models on a 0.02 mesh, the
 loss curves) and spiral.json (accuracies, losses, settings). Ctrl-C writes the models
-as of their last completed step, and exits with status 130.
+as of their last completed step, and exits with status 130. A model whose loss diverges
+(NaN, inf, or 100 times its first loss) is kept as of its last step before that and the
+other is trained; the files are written, then the script exits with status 1 and one line
+on stderr saying where it diverged ("lower --lr").
 """
 
 import numpy as np
@@ -41,8 +44,9 @@ class Report(Callback):
 def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     """Full-batch gradient descent on a softmax net with the given hidden layers.
 
-    Returns ``(net, history, interrupted)``; after a Ctrl-C (``interrupted``) the net and
-    the history are those of the last completed step.
+    Returns ``(net, history, error, interrupted)``; after a Ctrl-C (``interrupted``) or a
+    divergence (``error``, the ``TrainingDivergedError``) the net and the history's epochs
+    are those of the last completed step.
     """
     net = MultiLayerNet(2, hidden, 3, activation="relu", weight_init_std=0.01,
                         weight_decay_lambda=reg, rng=seed)
@@ -51,10 +55,10 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     # One batch of all the points: every epoch is one full-batch step.
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=len(x), rng=seed, verbose=0,
                       callbacks=callbacks)
-    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
-    if interrupted:
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    if interrupted or error:
         last_step.restore(history)
-    return net, history, interrupted
+    return net, history, error, interrupted
 
 
 def main(argv=None):
@@ -78,14 +82,17 @@ def main(argv=None):
 
     x, t = make_spiral(args.points, 3, noise=0.2, rng=args.seed)
     # name -> (title, net, history, steps asked): the models trained, or after Ctrl-C trained in part
-    models = {}
+    models, errors = {}, {}
     interrupted = False
     for key, hidden, steps, title, reports in (
             ("linear", [], args.linear_steps, "linear classifier", 5),
             ("two_layer", [args.hidden], args.steps, f"2-{args.hidden}-3 ReLU net", 10)):
         print(f"{title}, {steps} full-batch steps")
-        net, history, interrupted = train(x, t, hidden, steps, args.lr, args.reg, args.seed,
-                                          report_every=max(steps // reports, 1))
+        net, history, error, interrupted = train(x, t, hidden, steps, args.lr, args.reg, args.seed,
+                                                 report_every=max(steps // reports, 1))
+        if error is not None:
+            errors[key] = error
+            print(f"  diverged at step {error.step}: loss {error.loss:.4g}")
         if history.n_epochs:
             models[key] = (title, net, history, steps)
         if interrupted:
@@ -105,13 +112,16 @@ def main(argv=None):
     mesh = np.column_stack([gx.ravel(), gy.ravel()])
     for ax, key in ((axes[0, 1], "linear"), (axes[1, 0], "two_layer")):
         if key not in models:
-            ax.text(0.5, 0.5, "not trained (interrupted)", transform=ax.transAxes, ha="center")
+            why = "diverged at its first step" if key in errors else "not trained (interrupted)"
+            ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center")
             continue
         title, model, history, steps = models[key]
         z = np.argmax(model.predict(mesh), axis=1).reshape(gx.shape)
         ax.contourf(gx, gy, z, levels=[-0.5, 0.5, 1.5, 2.5], colors=COLORS, alpha=0.3)
         _scatter(ax, x, t)
         done = "" if history.n_epochs == steps else f" after {history.n_epochs} of {steps} steps"
+        if key in errors:
+            done += " (then diverged)"
         ax.set_title(f"{title}: accuracy {accuracy[key]:.2f}{done}")
     for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
         ax.set_xlim(lo[0], hi[0])
@@ -139,11 +149,19 @@ def main(argv=None):
     for key, (title, net, history, steps) in models.items():
         results[key] = {"train_accuracy": accuracy[key], "final_loss": history["train_loss"][-1],
                         "reported_accuracy": REPORTED[key], "steps_done": history.n_epochs}
+    for key, error in errors.items():
+        results.setdefault(key, {"steps_done": 0})["diverged"] = str(error)
     if "two_layer" in models:
         results["two_layer"]["loss_every_1000"] = models["two_layer"][2]["train_loss"][999::1000]
     common.save_figure(fig, args.out, "spiral.png")
     common.save_json(results, args.out, "spiral.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    failure = None
+    if errors:
+        key, error = next(iter(errors.items()))
+        name = "linear classifier" if key == "linear" else "two-layer net"
+        failure = common.diverged_line(error, common.lower("--lr", args.lr, error.lr),
+                                       what=f"training of the {name}")
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

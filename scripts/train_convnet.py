@@ -16,10 +16,13 @@ grids), PREFIX.json (settings, history, test accuracy, seconds per epoch) and
 PREFIX_weights.npz (net.load_params reads it), with PREFIX convnet_mnist,
 deep_convnet_mnist, convnet_fashion_mnist or deep_convnet_fashion_mnist. Ctrl-C stops
 training cleanly: the files then hold the completed epochs (the weights and filters as
-of the last one) and the script exits with status 130. With --checkpoint PATH the whole
-training state is written to PATH after every epoch, so that a run stopped by Ctrl-C or
-killed continues with the same command plus --resume, ending exactly where the
-uninterrupted run would have.
+of the last one) and the script exits with status 130. A run whose loss diverges (NaN,
+inf, or 100 times its first mini-batch loss) writes the files of its completed epochs, then
+exits with status 1 and one line on stderr saying where it diverged ("lower --lr"). With
+--checkpoint PATH the whole training state is written to PATH after every epoch, so that a
+run stopped by Ctrl-C or killed continues with the same command plus --resume, ending
+exactly where the uninterrupted run would have; a --resume with another value of an option
+the run depends on is refused (status 2).
 
 Examples:
   python scripts/train_convnet.py                          # SimpleConvNet, ~99%
@@ -75,7 +78,9 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = common.RunSettings.of(parser, args)
     test_size, train_eval_size = None, 10000
     if args.quick:
         args.train_size, args.epochs = min(args.train_size or 500, 500), 1
@@ -105,7 +110,7 @@ def main(argv=None):
         net, optimizer, (x_train, t_train), test_batches, epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, verbose=args.verbose, eval_train=train_eval_size,
         schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
-        callbacks=[last_epoch], checkpoint=args.checkpoint, resume=args.resume))
+        callbacks=[last_epoch, settings], checkpoint=args.checkpoint, resume=args.resume))
     print(f"{args.dataset}: {type(net).__name__} ({net.n_params()} parameters, init {args.init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
@@ -117,8 +122,9 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history.get("time", [])).tolist()
     test_acc = None
-    if interrupted:
+    if interrupted or diverged:
         done = last_epoch.restore(history)
+    if interrupted:
         common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
         # The test set is the per-epoch validation set: its accuracy after the last
@@ -149,11 +155,13 @@ def main(argv=None):
         fig = _plot_filters(plt, filters_before, net.params["W1"], f"{type(net).__name__}: first-layer filters")
         common.save_figure(fig, args.out, f"{prefix}_filters.png")
     common.save_json(results, args.out, f"{prefix}.json")
-    if diverged is None:
+    if history["epoch"]:  # after a divergence, the weights of the last completed epoch
         path = common.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted else ""))
-    common.finish(plt, args.show, interrupted, args.out)
+        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
+                                 else ""))
+    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

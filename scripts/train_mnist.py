@@ -11,9 +11,12 @@ PREFIX.json (settings, history, test accuracy, time) and PREFIX_weights.npz (the
 trained parameters, which net.load_params reads), with PREFIX train_mnist or
 train_fashion_mnist. Ctrl-C stops training cleanly: the three files then hold the
 completed epochs (the weights as of the last one) and the script exits with status 130.
-With --checkpoint PATH the whole training state is written to PATH after every epoch, so
-that a run stopped by Ctrl-C or killed continues with the same command plus --resume,
-ending exactly where the uninterrupted run would have.
+A run whose loss diverges (NaN, inf, or 100 times its first mini-batch loss) writes the
+same three files of its completed epochs, then exits with status 1 and one line on stderr
+saying where it diverged ("lower --lr"). With --checkpoint PATH the whole training state is
+written to PATH after every epoch, so that a run stopped by Ctrl-C or killed continues with
+the same command plus --resume, ending exactly where the uninterrupted run would have; a
+--resume with another value of an option the run depends on is refused (status 2).
 
 Examples:
   python scripts/train_mnist.py                                          # 784-100-10, ~97%
@@ -96,7 +99,9 @@ def _check_validation(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = common.RunSettings.of(parser, args)
     test_size = None
     if args.quick:
         args.train_size = min(args.train_size or N_TRAIN_QUICK, N_TRAIN_QUICK)
@@ -121,7 +126,7 @@ def main(argv=None):
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
     last_epoch = common.LastEpoch(net)
-    callbacks = [last_epoch] if args.patience is None else [last_epoch, EarlyStopping(args.patience)]
+    callbacks = [last_epoch, settings] + ([] if args.patience is None else [EarlyStopping(args.patience)])
     trainer = common.make_trainer(args, lambda: Trainer(
         net, optimizer, (x_train, t_train), (x_val, t_val), epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, verbose=args.verbose, eval_train=10000, callbacks=callbacks,
@@ -135,8 +140,9 @@ def main(argv=None):
     history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
-    if interrupted:
+    if interrupted or diverged:
         done = last_epoch.restore(history)
+    if interrupted:
         common.resume_hint(args, trainer)
         common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
@@ -165,13 +171,15 @@ def main(argv=None):
             val_name=val_name, train_name="train (10000 images)")
         common.save_figure(fig, args.out, f"{prefix}.png")
     common.save_json(results, args.out, f"{prefix}.json")
-    if diverged is None:
+    if history["epoch"]:  # after a divergence, the weights of the last completed epoch
         path = common.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted else ""))
-        if args.verbose and not interrupted:
+        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
+                                 else ""))
+        if args.verbose and not (interrupted or diverged):
             _per_class(net, x_test, t_test, class_names(args.dataset))
-    common.finish(plt, args.show, interrupted, args.out)
+    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

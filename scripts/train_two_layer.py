@@ -13,7 +13,9 @@ difference per parameter, and the time each took.
 
 Writes train_two_layer.png and train_two_layer.json, plus gradient_check.json
 with --gradient-check. Ctrl-C during training writes the completed epochs (curves and
-numbers) and exits with status 130.
+numbers) and exits with status 130. A run whose loss diverges (NaN, inf, or 100 times its
+first mini-batch loss) writes its completed epochs the same way, then exits with status 1
+and one line on stderr saying where it diverged ("lower --lr").
 
 Examples:
   python scripts/train_two_layer.py --gradient-check
@@ -98,12 +100,14 @@ def main(argv=None):
           f"{args.iterations} iterations of batch {args.batch_size} "
           f"({trainer.steps_per_epoch} per epoch)")
     start = time.perf_counter()
-    history, _, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
     seconds = time.perf_counter() - start
     if interrupted:
         common.interrupted(f"during epoch {history.n_epochs + 1}", finished=history.n_epochs > 0)
-    print(f"train accuracy {history['train_acc'][-1]:.4f}, test accuracy {history['val_acc'][-1]:.4f} "
-          f"({seconds:.1f} s)")
+    # after a divergence in the first epoch there is no accuracy yet
+    train_acc, test_acc = (history["train_acc"][-1], history["val_acc"][-1]) if history.n_epochs else (None, None)
+    if error is None:
+        print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f} ({seconds:.1f} s)")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     ax = axes[0]
@@ -116,23 +120,28 @@ def main(argv=None):
     ax.set_title(f"784-{args.hidden}-10 sigmoid net, SGD lr {args.lr:g}, batch {args.batch_size}")
     ax.grid(True)
     ax = axes[1]
-    ax.plot(history["epoch"], history["train_acc"], "-", color="C0", label=f"train ({len(x_train)} images)")
-    ax.plot(history["epoch"], history["val_acc"], "--", color="C1", label=f"test ({len(x_test)} images)")
+    train_accs, test_accs = history.get("train_acc", []), history.get("val_acc", [])
+    ax.plot(history["epoch"], train_accs, "-", color="C0", label=f"train ({len(x_train)} images)")
+    ax.plot(history["epoch"], test_accs, "--", color="C1", label=f"test ({len(x_test)} images)")
     common.epoch_axis(ax, len(history["epoch"]))
     common.mark_lone_points(ax)
     ax.set_ylabel("accuracy")
-    ax.set_ylim(max(0.0, min(history["val_acc"] + history["train_acc"]) - 0.02), 1.0)
-    ax.set_title(f"accuracy per epoch: test {history['val_acc'][-1]:.4f} at the end"
-                 + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
+    if history.n_epochs:
+        ax.set_ylim(max(0.0, min(test_accs + train_accs) - 0.02), 1.0)
+    ax.set_title("accuracy per epoch"
+                 + (f": test {test_acc:.4f} at the end" if history.n_epochs else "")
+                 + (f" (interrupted after epoch {history.n_epochs})" if interrupted else "")
+                 + (f" (diverged in epoch {error.epoch})" if error else ""))
     ax.grid(True)
     common.place_legends(fig, {axes[0]: {}, ax: {"spots": ("lower right",) + common.LEGEND_SPOTS}})
 
-    results.update({"train_accuracy": history["train_acc"][-1], "test_accuracy": history["val_acc"][-1],
-                    "seconds": seconds, "interrupted_after_epoch": history.n_epochs if interrupted else None,
-                    "history": dict(history)})
+    results.update({"train_accuracy": train_acc, "test_accuracy": test_acc, "seconds": seconds,
+                    "interrupted_after_epoch": history.n_epochs if interrupted else None,
+                    "diverged": None if error is None else str(error), "history": dict(history)})
     common.save_figure(fig, args.out, "train_two_layer.png")
     common.save_json(results, args.out, "train_two_layer.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
+    common.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 

@@ -12,7 +12,8 @@ the positive activations (the zeros, about half, are left out).
 
 (b) A 784-100-100-100-100-10 ReLU net learns MNIST (SGD lr 0.01, batch 128, 2000
 iterations, float32) from each of std 0.01, Xavier and He initial weights; std 0.01
-hardly learns at all in that time.
+hardly learns at all in that time. A run whose loss diverges is one of the results: it
+stops there, is marked "diverged" and the others go on.
 
 Writes weight_init_activations.png, weight_init_mnist.png and weight_init_compare.json.
 Ctrl-C during (b) writes the runs finished so far and exits with status 130.
@@ -106,14 +107,17 @@ def main(argv=None):
             trainer = Trainer(net, SGD(lr=0.01), (x_train, t_train), iterations=args.iterations,
                               batch_size=128, rng=args.seed + 1000, verbose=0, eval_train=10000)
             start = time.perf_counter()
-            history, _, _ = common.fit(trainer)
+            history, error, _ = common.fit(trainer)
             curves[name] = history["iter_loss"]
             entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
-                     "train_accuracy": history["train_acc"][-1] if history.get("train_acc") else None,
-                     "seconds": time.perf_counter() - start}
+                     "train_accuracy": None if error else history["train_acc"][-1],
+                     "seconds": time.perf_counter() - start,
+                     "diverged": None if error is None else str(error)}
             results["mnist"][name] = entry
-            print(f"  {name:<8}: loss {entry['final_loss_mean_last_100']:.4f} (mean of the last 100 "
-                  f"batches), train accuracy {entry['train_accuracy']:.4f}, {entry['seconds']:.1f} s")
+            outcome = (f"diverged at iteration {error.step}" if error else
+                       f"loss {entry['final_loss_mean_last_100']:.4f} (mean of the last 100 batches), "
+                       f"train accuracy {entry['train_accuracy']:.4f}")
+            print(f"  {name:<8}: {outcome}, {entry['seconds']:.1f} s")
     except KeyboardInterrupt:
         interrupted = True
         common.interrupted(f"after {len(curves)} of {len(MNIST_INITS)} MNIST runs", finished=bool(curves))
