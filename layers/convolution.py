@@ -68,14 +68,29 @@ class Convolution(Layer):
     default_name = "Conv"
     splits_work = True
 
-    def __init__(self, W, b, *args, **kwargs):
-        if is_size(W):
-            self._from_sizes(W, b, *args, **kwargs)
-        else:
-            self._from_arrays(W, b, *args, **kwargs)
+    def __init__(self, W, b, kernel_size=None, stride=None, pad=None, input_grad=True, *,
+                 init="he", rng=None, dtype=np.float64):
+        """The two forms, told apart by ``W``:
 
-    def _from_sizes(self, in_channels, out_channels, kernel_size, stride=1, pad=0, input_grad=True,
-                    *, init="he", rng=None, dtype=np.float64):
+        - ``Convolution(in_channels, out_channels, kernel_size, stride=1, pad=0,
+          input_grad=True, *, init='he', rng=None, dtype=np.float64)``, from sizes;
+        - ``Convolution(W, b, stride=1, pad=0, input_grad=True)``, from arrays, where the
+          textbook's positional ``Convolution(W, b, stride, pad)`` fills the slots after
+          ``b`` in that order (``kernel_size`` is ``W``'s own shape).
+        """
+        if not is_size(W):
+            if kernel_size is not None:  # the textbook's positional (W, b, stride, pad)
+                if pad is not None:
+                    raise ValueError("Convolution: from arrays, give W, b, stride, pad (kernel_size is W's shape)")
+                stride, pad = kernel_size, stride
+            self._from_arrays(W, b, 1 if stride is None else stride, 0 if pad is None else pad, input_grad)
+            return
+        if kernel_size is None:
+            raise ValueError("Convolution: from sizes, give in_channels, out_channels and kernel_size")
+        self._from_sizes(W, b, kernel_size, 1 if stride is None else stride, 0 if pad is None else pad,
+                         input_grad, init, rng, dtype)
+
+    def _from_sizes(self, in_channels, out_channels, kernel_size, stride, pad, input_grad, init, rng, dtype):
         c = check_int("Convolution", "in_channels", in_channels)
         fn = check_int("Convolution", "out_channels", out_channels)
         kernel = (kernel_size, kernel_size) if is_size(kernel_size) else tuple(kernel_size)
@@ -88,7 +103,7 @@ class Convolution(Layer):
         gaussian_(W, init, c * fh * fw, make_rng(rng))
         self._from_arrays(W, np.zeros(fn, dtype=dtype), stride, pad, input_grad)
 
-    def _from_arrays(self, W, b, stride=1, pad=0, input_grad=True):
+    def _from_arrays(self, W, b, stride, pad, input_grad):
         self.W, self.b = check_weight_and_bias("Convolution", W, b, "(FN, C, FH, FW)", out_axis=0)
         self.stride, self.pad = check_stride_pad("Convolution", stride, pad)
         self.input_grad = input_grad

@@ -252,3 +252,16 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     np.testing.assert_allclose(whole.backward(dout), dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.dW, dW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.db, db, rtol=1e-12, atol=1e-12)
+
+
+def test_the_explicit_signature_takes_the_textbook_positional_form_and_the_pytorch_form():
+    W, b = np.zeros((2, 1, 3, 3)), np.zeros(2)
+    for layer in (Convolution(W, b, 2, 1), Convolution(W, b, stride=2, pad=1), Convolution(W, b, 2, pad=1)):
+        assert (layer.stride, layer.pad, layer.W.shape) == (2, 1, (2, 1, 3, 3))
+    assert (Convolution(W, b).stride, Convolution(W, b).pad) == (1, 0)
+    sized = Convolution(1, 2, 3, 2, 1, rng=0)
+    assert (sized.stride, sized.pad, sized.W.shape) == (2, 1, (2, 1, 3, 3))
+    with pytest.raises(ValueError, match="from arrays, give W, b, stride, pad"):
+        Convolution(W, b, 2, 1, 1)
+    with pytest.raises(ValueError, match="from sizes, give in_channels, out_channels and kernel_size"):
+        Convolution(1, 2)
