@@ -80,9 +80,9 @@ class Convolution(Layer):
         """
         if not is_size(W):
             if kernel_size is not None:  # the textbook's positional (W, b, stride, pad)
-                if pad is not None:
+                if stride is not None and pad is not None:
                     raise ValueError("Convolution: from arrays, give W, b, stride, pad (kernel_size is W's shape)")
-                stride, pad = kernel_size, stride
+                stride, pad = kernel_size, (stride if pad is None else pad)
             self._from_arrays(W, b, 1 if stride is None else stride, 0 if pad is None else pad, input_grad)
             return
         if kernel_size is None:
