@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from bprop.layers.registry import Registry
+
 __all__ = ["Metric", "Loss", "Accuracy", "Perplexity", "NatsPerToken", "SequenceAccuracy",
            "MeanSquaredError", "METRICS", "get_metric", "n_predictions"]
 
@@ -155,14 +157,13 @@ class MeanSquaredError(Metric):
 
 
 #: metrics by name
-METRICS = {"loss": Loss, "accuracy": Accuracy, "perplexity": Perplexity, "nats": NatsPerToken,
-           "sequence_accuracy": SequenceAccuracy, "mse": MeanSquaredError}
+METRICS = Registry("metric", {"loss": Loss, "accuracy": Accuracy, "perplexity": Perplexity, "nats": NatsPerToken,
+                               "sequence_accuracy": SequenceAccuracy, "mse": MeanSquaredError},
+                   hint="or pass a Metric")
 
 
 def get_metric(metric):
     """A :class:`Metric` from its name in :data:`METRICS`, or the object itself."""
     if isinstance(metric, Metric):
         return metric
-    if isinstance(metric, str) and metric in METRICS:
-        return METRICS[metric]()
-    raise ValueError(f"Trainer: unknown metric {metric!r}; choose one of {sorted(METRICS)} or pass a Metric")
+    return METRICS.lookup(metric, owner="Trainer")()

@@ -26,6 +26,7 @@ import math
 import numbers
 
 from bprop.layers.checks import check_int, check_positive
+from bprop.layers.registry import Registry
 
 from .callbacks import Callback
 from .checkpoint import StateError, check_count, check_mapping, check_real
@@ -624,7 +625,7 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 #: the schedules by name, for builders and command lines
-SCHEDULES = {
+SCHEDULES = Registry("lr schedule", {
     "step": StepLR,
     "multistep": MultiStepLR,
     "exponential": ExponentialLR,
@@ -633,15 +634,12 @@ SCHEDULES = {
     "onecycle": OneCycleLR,
     "plateau": ReduceLROnPlateau,
     "warmup_cosine": WarmupCosine,
-}
+}, fold_case=True)
 
 
 def get_schedule(name, **kwargs):
     """Build a schedule by its name (case-insensitive): ``get_schedule('cosine', T_max=50)``."""
-    cls = SCHEDULES.get(str(name).lower())
-    if cls is None:
-        raise ValueError(f"unknown lr schedule {name!r}; choose one of {sorted(SCHEDULES)}")
-    return cls(**kwargs)
+    return SCHEDULES.lookup(name)(**kwargs)
 
 
 def as_schedule(schedule, optimizer):
