@@ -3,9 +3,13 @@ import json
 import numpy as np
 import pytest
 
+from bprop.layers.registry import Registry
 from bprop.networks.flat_params import FlatParams
 
 from bprop.optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
+from bprop.optim.flat_update import FLAT, ElementwiseUpdate
+from bprop.optim.optimizer_base import POSITIVE, Hyperparameter, Optimizer
+from bprop.optim.optimizers import moving_average, rms_step
 
 P0 = np.array([1.0, -2.0])
 G = np.array([0.5, 0.25])
@@ -440,3 +444,137 @@ def test_loaded_arrays_are_copied():
     opt.load_state_dict(state)
     opt.update({"W": np.ones((3, 2)), "b": np.ones(2)}, {"W": np.ones((3, 2)), "b": np.ones(2)})
     assert np.array_equal(state["arrays"]["m/W"], kept)
+
+
+# --- the rules' arithmetic and the machinery that runs them ---------------------------
+
+def test_moving_average_is_decay_times_avg_plus_one_minus_decay_times_x_in_place():
+    rng = np.random.default_rng(0)
+    avg, x = rng.standard_normal(5), rng.standard_normal(5)
+    expected = 0.9 * avg + (1 - 0.9) * x
+    kept = avg
+    moving_average(avg, x, 0.9, np.empty(5))
+    assert avg is kept
+    np.testing.assert_allclose(avg, expected, rtol=1e-15)
+
+
+def test_rms_step_is_lr_x_over_sqrt_h_plus_eps_with_an_optional_scale_of_the_rms():
+    rng = np.random.default_rng(1)
+    x, h = rng.standard_normal(6), rng.random(6)
+    np.testing.assert_allclose(rms_step(x, h, 0.1, 1e-3, np.empty(6)), 0.1 * x / (np.sqrt(h) + 1e-3), rtol=1e-15)
+    np.testing.assert_allclose(rms_step(x, h, 0.1, 1e-3, np.empty(6), rms_scale=2.0),
+                               0.1 * x / (2.0 * np.sqrt(h) + 1e-3), rtol=1e-15)
+
+
+def recording_rule(seen):
+    def rule(p, g, buf):
+        seen.append((p.shape, buf.shape))
+        p -= g
+    return rule
+
+
+def test_elementwise_update_hands_the_rule_pieces_of_at_most_chunk_elements_covering_every_one():
+    seen = []
+    p, g = np.zeros((10, 7)), np.arange(70.0).reshape(10, 7)
+    ElementwiseUpdate().apply(recording_rule(seen), {"W": p}, {"W": g}, [], chunk=16)
+    assert seen == [((16,), (16,))] * 4 + [((6,), (6,))]
+    np.testing.assert_array_equal(p, -g)
+
+
+def test_elementwise_update_runs_a_non_contiguous_parameter_whole():
+    seen = []
+    base = np.zeros((6, 8))
+    ElementwiseUpdate().apply(recording_rule(seen), {"W": base[:, ::2]}, {"W": np.ones((6, 4))}, [], chunk=5)
+    assert seen == [((6, 4), (6, 4))]
+    np.testing.assert_array_equal(base[:, ::2], -1.0)
+    np.testing.assert_array_equal(base[:, 1::2], 0.0)
+
+
+def test_elementwise_update_runs_two_flat_buffers_as_one_array_and_links_the_state_to_them():
+    params = FlatParams.allocate({"W": (3, 2), "b": (2,)}, np.float64)
+    grads = params.like()
+    grads["W"][...], grads["b"][...] = 1.0, 2.0
+    v = {}
+    door = ElementwiseUpdate()
+    p, g = door.match("Test", params, grads, [v])
+    assert list(p) == [FLAT] and p[FLAT] is params.flat and g[FLAT] is grads.flat
+    assert door.layout == params.layout and v[FLAT].shape == params.flat.shape
+    assert np.shares_memory(v["W"], v[FLAT]) and np.shares_memory(v["b"], v[FLAT])
+    door.unlink()
+    assert door.layout is None
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_chunked_flat_update_is_bit_identical_to_the_whole_update(name):
+    rng = np.random.default_rng(3)
+    whole_p = FlatParams.allocate({"W": (30, 20), "b": (20,)}, np.float32)
+    whole_p.flat[:] = rng.standard_normal(whole_p.flat.size)
+    grads = whole_p.like()
+    chunked_p = FlatParams(whole_p.flat.copy(), whole_p.layout)
+    whole, chunked = get_optimizer(name, lr=0.01), get_optimizer(name, lr=0.01)
+    chunked.CHUNK = 50
+    for _ in range(4):
+        for k in grads:
+            grads[k][...] = rng.standard_normal(grads[k].shape)
+        whole.update(whole_p, grads)
+        chunked.update(chunked_p, grads)
+    np.testing.assert_array_equal(chunked_p.flat, whole_p.flat)
+
+
+def test_failed_update_does_not_count_a_step():
+    opt = Adam()
+    with pytest.raises(ValueError, match="no gradient"):
+        opt.update({"w": np.ones(2)}, {})
+    assert opt.t == 0
+
+
+class SignSGD(Optimizer):
+    """``p -= lr * sign(g)``: a new optimizer is a class with its hyperparameters and rule."""
+
+    scale = Hyperparameter(POSITIVE)
+
+    def __init__(self, lr=0.1, scale=1.0):
+        super().__init__(lr)
+        self.scale = scale
+
+    def _rule(self, p, g, buf):
+        np.sign(g, out=buf)
+        buf *= self.lr * self.scale
+        p -= buf
+
+
+def test_a_new_optimizer_is_a_rule_and_its_hyperparameters():
+    assert SignSGD.hyper == ("lr", "scale")
+    opt = SignSGD(lr=0.5, scale=2.0)
+    assert repr(opt) == "SignSGD(lr=0.5, scale=2.0)"
+    assert opt.state_dict() == {"scalars": {"type": "SignSGD", "lr": 0.5, "scale": 2.0}, "arrays": {}}
+    params = FlatParams.allocate({"W": (2, 2)}, np.float64)
+    grads = params.like()
+    grads["W"][...] = [[3.0, -0.5], [0.0, 2.0]]
+    opt.update(params, grads)
+    np.testing.assert_array_equal(params["W"], [[-1.0, 1.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match=r"SignSGD: invalid scale=-1.0, it must be a finite number > 0"):
+        opt.scale = -1.0
+    registry = Registry("optimizer", {"sign": SignSGD})
+    assert isinstance(registry.lookup("sign")(), SignSGD)
+
+
+def test_hyper_lists_lr_first_then_the_declared_hyperparameters_in_order():
+    assert Momentum.hyper == ("lr", "momentum")
+    assert Nesterov.hyper == ("lr", "momentum")
+    assert RMSprop.hyper == ("lr", "decay_rate", "eps")
+    assert Adam.hyper == ("lr", "beta1", "beta2", "eps")
+
+
+def test_nesterov_keeps_its_own_state_and_type_apart_from_momentum():
+    opt = Nesterov(lr=0.1)
+    opt.update({"w": P0.copy()}, {"w": G.copy()})
+    state = opt.state_dict()
+    assert state["scalars"]["type"] == "Nesterov" and sorted(state["arrays"]) == ["b/w"]
+    with pytest.raises(ValueError, match="the state is of 'Nesterov', not 'Momentum'"):
+        Momentum().load_state_dict(state)
+
+
+def test_optimizers_registry_lists_every_optimizer_in_order_of_complexity():
+    assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert [OPTIMIZERS[n] for n in OPTIMIZERS] == ALL
