@@ -5,9 +5,13 @@ Every layer follows one contract (see :class:`bprop.layers.base.Layer`):
 ``backward(dout)`` returns ``dx`` as a new array and stores parameter gradients
 beside the parameters (``Affine.dW`` next to ``Affine.W``). Loss layers take the
 targets too: ``forward(x, t)`` returns a float, ``backward(dout=1.0)`` returns ``dx``.
+
+Activations, losses and weight initialisations are found by name in one registry each:
+``ACTIVATIONS`` (``'relu'`` -> :class:`Relu`), ``LOSSES`` (``'softmax'`` ->
+:class:`SoftmaxWithLoss`) and ``INITS`` (``'he'`` -> ``fan_in -> sqrt(2 / fan_in)``).
 """
 
-from .activations import Relu, Sigmoid, Tanh
+from .activations import ACTIVATIONS, Activation, LeakyRelu, Relu, Sigmoid, Tanh
 from .affine import Affine
 from .base import BackwardBeforeForwardError, Layer
 from .batchnorm import BatchNormalization
@@ -30,8 +34,8 @@ from .functional import (
 )
 from .gradcheck import numerical_gradient, relative_error
 from .im2col import col2im, im2col
-from .init import init_scale
-from .loss import IdentityWithLoss, SoftmaxWithLoss
+from .init import INITS, init_scale
+from .loss import LOSSES, IdentityWithLoss, SoftmaxWithLoss
 from .peek import Peek
 from .pooling import Pooling
 from .rng import make_rng
@@ -43,6 +47,7 @@ from .time_layers import TiedTimeAffine, TimeAffine, TimeDropout, TimeSoftmaxWit
 from .torch_weights import weights_from_torch, weights_to_torch
 
 __all__ = [
+    "ACTIVATIONS", "Activation", "INITS", "LOSSES", "LeakyRelu",
     "Affine", "BackwardBeforeForwardError", "BatchNormalization", "Dropout",
     "IdentityWithLoss", "Layer", "Relu", "Sigmoid", "SoftmaxWithLoss", "Tanh",
     "cross_entropy_error", "log_softmax", "make_rng", "mean_squared_error",

@@ -1,9 +1,19 @@
-"""Output layers that end a network in a scalar loss: SoftmaxWithLoss and IdentityWithLoss."""
+"""Output layers that end a network in a scalar loss: SoftmaxWithLoss and IdentityWithLoss,
+found by name in ``LOSSES``.
+
+Each is entered in ``LOSSES`` on the line above its class, so a new loss is one class
+here plus its test. A loss layer built by name takes no arguments.
+"""
 
 import numpy as np
 
 from .base import Layer
 from .functional import check_targets, softmax_cross_entropy_checked
+from .registry import Registry
+
+#: loss layers by name (``'softmax'`` -> :class:`SoftmaxWithLoss`), each entered beside its
+#: class; what ``Sequential(..., loss=...)`` chooses from when given a name
+LOSSES = Registry("loss", fold_case=True, hint="or pass a loss layer")
 
 
 def _float_dtype(x):
@@ -11,6 +21,7 @@ def _float_dtype(x):
     return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
+@LOSSES.register("softmax")
 class SoftmaxWithLoss(Layer):
     """Softmax followed by mean cross-entropy, fused so both stay exact.
 
@@ -62,6 +73,7 @@ class SoftmaxWithLoss(Layer):
         return dx
 
 
+@LOSSES.register("identity")
 class IdentityWithLoss(Layer):
     """Identity output with the half squared error, for regression.
 

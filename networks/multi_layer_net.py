@@ -2,21 +2,11 @@
 
 import numpy as np
 
-from bprop.layers import (
-    Affine,
-    BatchNormalization,
-    Dropout,
-    Relu,
-    Sigmoid,
-    Tanh,
-    make_rng,
-)
+from bprop.layers import ACTIVATIONS, Affine, BatchNormalization, Dropout, make_rng
 from bprop.layers.checks import check_dtype, check_int
 from bprop.layers.init import init_scale
 
 from .sequential import Sequential
-
-ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}
 
 
 class MultiLayerNet(Sequential):
@@ -30,9 +20,12 @@ class MultiLayerNet(Sequential):
     hidden_size_list : list of int, the width of each hidden layer (may be empty:
         a linear softmax classifier).
     output_size : int, number of classes (or regression outputs).
-    activation : 'relu' | 'sigmoid' | 'tanh'.
-    weight_init_std : 'relu'/'he' (sqrt(2/fan_in)), 'sigmoid'/'xavier' (sqrt(1/fan_in))
-        or a positive number, the std of the Gaussian weights; biases start at 0.
+    activation : a name of :data:`bprop.layers.ACTIVATIONS` ('relu', 'leaky_relu',
+        'sigmoid', 'tanh', any case), the layer class built with no arguments.
+    weight_init_std : a name of :data:`bprop.layers.INITS` ('he': sqrt(2/fan_in);
+        'xavier': sqrt(1/fan_in)), an activation's name for its ``default_init``
+        ('relu' is He, 'sigmoid' and 'tanh' Xavier), or a positive number: the std of
+        the Gaussian weights; biases start at 0.
     weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)``.
     use_batchnorm : bool, a BatchNormalization after each hidden Affine.
     use_dropout : bool, a Dropout(dropout_ratio) after each hidden activation.
@@ -58,8 +51,7 @@ class MultiLayerNet(Sequential):
             (f"hidden_size_list[{i}]", s) for i, s in enumerate(hidden_size_list)
         ]:
             check_int(owner, name, size)
-        if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
-            raise ValueError(f"{owner}: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        activation_layer = ACTIVATIONS.lookup(activation, owner=owner)
         dtype = check_dtype(owner, dtype)
         init_scale(weight_init_std, 1, "weight_init_std")  # validates the name or number early
         if use_dropout and not 0.0 <= float(dropout_ratio) < 1.0:
@@ -83,7 +75,7 @@ class MultiLayerNet(Sequential):
                 break
             if self.use_batchnorm:
                 layers.append(BatchNormalization(sizes[i], dtype=dtype))
-            layers.append(ACTIVATIONS[self.activation]())
+            layers.append(activation_layer())
             if self.use_dropout:
                 layers.append(Dropout(self.dropout_ratio, rng=rng))
         super().__init__(layers, loss=loss, input_shape=(self.input_size,), dtype=dtype, rng=rng,

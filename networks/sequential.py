@@ -7,7 +7,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from bprop.layers import IdentityWithLoss, Layer, SoftmaxWithLoss, make_rng, numerical_gradient
+from bprop.layers import LOSSES, Layer, make_rng, numerical_gradient
 from bprop.layers.checks import check_dtype
 from bprop.layers.functional import check_targets
 from bprop.layers.init import init_scale
@@ -15,9 +15,6 @@ from bprop.layers.parallel import chunk_threads
 
 from .files import NpzFileError, load_npz, save_npz
 from .flat_params import FlatParams
-
-#: loss layers by name, for ``Sequential(..., loss='softmax')``
-LOSSES = {"softmax": SoftmaxWithLoss, "identity": IdentityWithLoss}
 
 
 def name_layers(layers):
@@ -75,8 +72,8 @@ class Sequential:
     ----------
     layers : OrderedDict ``{name: layer}`` of uniquely named layers, or a list of layers,
         named by :func:`name_layers` (``Conv1``, ``Relu1``, ``Pool1``, ``Affine1``, ...).
-    loss : 'softmax' (:class:`SoftmaxWithLoss`), 'identity' (:class:`IdentityWithLoss`)
-        or a loss layer object (``forward(x, t)`` -> float, ``backward(dout=1.0)``).
+    loss : a name of :data:`bprop.layers.LOSSES` ('softmax': :class:`SoftmaxWithLoss`,
+        'identity': :class:`IdentityWithLoss`, any case) or a loss layer object (``forward(x, t)`` -> float, ``backward(dout=1.0)``).
     input_shape : one sample's shape, e.g. ``(1, 28, 28)``; may be left out when the
         first layer is an Affine (then it is ``(in_features,)``). Every layer's input
         shape is worked out from it when the network is built, and a layer that does
@@ -160,9 +157,7 @@ class Sequential:
     @staticmethod
     def _loss_layer(owner, loss):
         if isinstance(loss, str):
-            if loss.lower() not in LOSSES:
-                raise ValueError(f"{owner}: unknown loss {loss!r}; choose one of {sorted(LOSSES)} or pass a loss layer")
-            return LOSSES[loss.lower()]()
+            return LOSSES.lookup(loss, owner=owner)()
         if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
             raise ValueError(f"{owner}: loss must be a name {sorted(LOSSES)} or a loss layer, got {loss!r}")
         return loss
