@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from bprop.datasets import random_subset
+from bprop.layers.init import init_names
 from bprop.networks.files import atomic_write
 from bprop.optim import Callback
 
@@ -86,18 +87,15 @@ nonneg_float = _argument_type("nonneg_float", float, lambda v: 0 <= v < math.inf
 fraction = _argument_type("fraction", float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 open_fraction = _argument_type("open_fraction", float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
-#: names :func:`weight_init` accepts besides a number (``relu`` and ``sigmoid`` are the
-#: networks' aliases of He and Xavier)
-INIT_NAMES = ("he", "xavier", "relu", "sigmoid")
-
-
 def _init_value(text):
-    return text.lower() if text.lower() in INIT_NAMES else float(text)
+    # the names of the initialisation registry (he, xavier, and every activation's name, which
+    # stands for its default init), else a number
+    return text.lower() if text.lower() in init_names() else float(text)
 
 
 weight_init = _argument_type(
     "weight_init", _init_value, lambda v: isinstance(v, str) or 0 < v < math.inf,
-    "he, xavier (or their aliases relu, sigmoid) or a standard deviation > 0")
+    f"one of {', '.join(init_names())} or a standard deviation > 0")
 
 
 class ScriptParser(argparse.ArgumentParser):

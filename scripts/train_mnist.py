@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from bprop.datasets import class_names, train_val_split
-from bprop.layers import make_rng
+from bprop.layers import ACTIVATIONS, make_rng
 from bprop.networks import MultiLayerNet
 from bprop.optim import OPTIMIZERS, EarlyStopping, Trainer, get_optimizer
 from bprop.optim.schedules import make_schedule
@@ -54,9 +54,10 @@ def build_parser():
     add("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default: mnist")
     add("--hidden", type=common.positive_int, nargs="*", default=[100], metavar="N",
         help="hidden layer widths, e.g. --hidden 100 100 (default: 100; none: a linear classifier)")
-    add("--activation", choices=("relu", "sigmoid", "tanh"), default="relu", help="default: relu")
+    add("--activation", choices=sorted(ACTIVATIONS), default="relu", help="default: relu")
     add("--init", type=common.weight_init, default=None,
-        help="he, xavier or a standard deviation > 0 (default: he for relu, xavier otherwise)")
+        help="he, xavier, an activation's name (its default init) or a standard deviation > 0 "
+             "(default: the activation's own: he for relu and leaky_relu, xavier for sigmoid and tanh)")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="default: sgd")
     add("--lr", type=common.positive_float, default=0.1, help="learning rate, > 0 (default: 0.1)")
     add("--epochs", type=common.positive_int, default=10, help="default: 10")
@@ -120,7 +121,7 @@ def main(argv=None):
     else:
         x_val, t_val, val_name = x_test, t_test, "test"
 
-    init = args.init if args.init is not None else ("he" if args.activation == "relu" else "xavier")
+    init = args.init if args.init is not None else ACTIVATIONS[args.activation].default_init
     net = MultiLayerNet(784, args.hidden, 10, activation=args.activation, weight_init_std=init,
                         weight_decay_lambda=args.weight_decay, use_batchnorm=args.batchnorm,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
