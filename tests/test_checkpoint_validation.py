@@ -21,8 +21,9 @@ import pytest
 from bprop.datasets import MiniBatchIterator, make_spiral, train_val_split
 from bprop.networks import MultiLayerNet
 from bprop.optim import Adam, CheckpointError, EarlyStopping, ExponentialLR, Trainer, load_checkpoint
-from bprop.optim.checkpoint import StateError, save_checkpoint
+from bprop.optim.checkpoint import save_checkpoint
 from bprop.optim.divergence import DivergenceCheck
+from bprop.optim.state_checks import StateError
 from bprop.optim.train_state import check_state
 
 BATCH = 16  # 48 training samples: 3 updates per epoch

@@ -611,7 +611,7 @@ def test_fit_end_is_called_when_training_fails_and_callbacks_run_in_their_order(
 def test_the_loop_adds_its_own_parts_around_the_callers_callbacks(tmp_path):
     from bprop.optim import Checkpoint, ResetState
     from bprop.optim.progress import ProgressBar
-    from bprop.optim.train_state import RecordHistory
+    from bprop.optim.history import RecordHistory
 
     x, t = make_data(10)
     mine = Recorder([])
