@@ -15,7 +15,8 @@ from .optimizers import (
 )
 from .clip import clip_grads
 from .callbacks import Callback, DivergenceStop, GradientClipping, ResetState
-from .loggers import CSVLogger, TensorBoard
+from .csv_logger import CSVLogger
+from .tensorboard import TensorBoard
 from .metrics import METRICS, Accuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
 from .trainer import Checkpoint, History, Trainer, TrainingDivergedError
 from .early_stopping import BestWeights, EarlyStopping
@@ -33,7 +34,8 @@ from .schedules import (
     WarmupCosine,
     get_schedule,
 )
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import load_checkpoint
+from .state_checks import CheckpointError
 from .mlp_runs import MLP_DEFAULTS, MODELS, mlp_config, run_config, train_mlp, train_run
 from .sweep import SweepResult, run_sweep, summarize
 from .sweep_store import SweepStore, config_key

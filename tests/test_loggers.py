@@ -21,7 +21,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bprop.optim.loggers import CSVLogger, TensorBoard, format_value, tensorboard_tag
+from bprop.optim.csv_logger import CSVLogger, format_value
+from bprop.optim.tensorboard import TensorBoard, tensorboard_tag
 
 STEPS_PER_EPOCH = 4
 

@@ -1,37 +1,26 @@
-"""Loggers: each epoch's logs written where other tools read them, as Trainer callbacks.
+"""CSVLogger: each epoch's logs as one row of a CSV file, as a Trainer callback.
 
-:class:`CSVLogger` writes one row per epoch to a CSV file (for a spreadsheet, pandas, a
-plotting script); :class:`TensorBoard` writes event files that TensorBoard draws as curves.
-
-Both survive a kill. What they write for an epoch is on disk before the Trainer writes that
-epoch's checkpoint (the checkpoint callback comes last), and a run resumed from the
-checkpoint of epoch ``k`` takes back what the killed run wrote after epoch ``k``: the CSV
-file is cut back to its first ``k`` rows, and TensorBoard is told to discard the events
-from epoch ``k + 1`` on. The resumed run thus leaves the record of a run never interrupted.
+One row per epoch, for a spreadsheet, pandas, a plotting script. The file survives a kill:
+what the logger writes for an epoch is on disk before the Trainer writes that epoch's
+checkpoint (the checkpoint callback comes last), and a run resumed from the checkpoint of
+epoch ``k`` cuts the file back to its first ``k`` rows, taking back what the killed run
+wrote after it. The resumed run thus leaves the record of a run never interrupted.
 """
 
 import csv
 import io
 import numbers
 import os
-import time
 
 import numpy as np
 
-from bprop.layers.checks import check_int
 from bprop.networks.files import atomic_write
 
 from .callbacks import Callback
-from .checkpoint import StateError
+from .paths import check_path
+from .state_checks import StateError
 
-__all__ = ["CSVLogger", "TensorBoard", "tensorboard_tag"]
-
-
-def _check_path(owner, name, value):
-    """``value`` as a str path, or a ValueError naming ``owner`` and ``name``."""
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-        raise ValueError(f"{owner}: {name} must be a non-empty path (str or os.PathLike), got {value!r}")
-    return os.fspath(value)
+__all__ = ["CSVLogger", "format_value"]
 
 
 def _fsync_folder(folder):
@@ -106,7 +95,7 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, path, separator=","):
-        self.path = _check_path("CSVLogger", "path", path)
+        self.path = check_path("CSVLogger", "path", path)
         if os.path.isdir(self.path):
             raise ValueError(f"CSVLogger: path must be a file, got the folder {self.path!r}")
         if not (isinstance(separator, str) and len(separator) == 1 and not separator.isalnum()
@@ -158,7 +147,7 @@ class CSVLogger(Callback):
         return {"rows": self.rows, "columns": list(self.columns)}
 
     def check_state_dict(self, state, trainer=None):
-        """Raise a ValueError (a :class:`~bprop.optim.checkpoint.StateError`) unless ``state``
+        """Raise a ValueError (a :class:`~bprop.optim.state_checks.StateError`) unless ``state``
         holds ``rows`` (an integer >= 0) and ``columns`` (a list of str). The file itself is
         checked against them when the resumed run begins."""
         rows, columns = (state.get("rows"), state.get("columns")) if isinstance(state, dict) else (None, None)
@@ -251,133 +240,3 @@ class CSVLogger(Callback):
 
     def __repr__(self):
         return f"CSVLogger(path={self.path!r}, separator={self.separator!r})"
-
-
-def tensorboard_tag(key):
-    """The TensorBoard tag of a key of the logs: ``'train_<name>'`` -> ``'<name>/train'``,
-    ``'val_<name>'`` -> ``'<name>/val'``, any other key as it is (``'lr'``, ``'grad_norm'``,
-    ``'time'``). TensorBoard groups the tags by what comes before the ``/``, so
-    ``loss/train`` and ``loss/val`` sit side by side in the section ``loss``."""
-    for prefix, run in (("train_", "train"), ("val_", "val")):
-        if key.startswith(prefix) and len(key) > len(prefix):
-            return f"{key[len(prefix):]}/{run}"
-    return key
-
-
-def _import_tensorboardx():
-    """The parts of tensorboardX the event files are written with."""
-    try:
-        import tensorboardX  # noqa: F401  (the package first, even where its modules are loaded)
-        from tensorboardX.event_file_writer import EventsWriter
-        from tensorboardX.proto.event_pb2 import Event, SessionLog
-        from tensorboardX.proto.summary_pb2 import Summary
-    except ImportError as error:
-        raise ImportError('TensorBoard needs tensorboardX: pip install "bprop[tensorboard]" '
-                          '(or pip install tensorboardX)') from error
-    return EventsWriter, Event, SessionLog, Summary
-
-
-class _EventFile:
-    """One event file of TensorBoard, written synchronously: a scalar is in the file's
-    buffer when :meth:`scalar` returns, and on disk (fsynced) when :meth:`flush` does."""
-
-    def __init__(self, tbx, folder, first_step, suffix):
-        self._events_writer, self._event, session_log, self._summary = tbx
-        os.makedirs(folder, exist_ok=True)
-        self._writer = self._events_writer(os.path.join(folder, "events"), suffix)
-        # What SummaryWriter(purge_step=first_step) writes: on reading this event, TensorBoard
-        # discards every event of this folder's earlier files at step >= first_step.
-        self._writer.write_event(self._event(wall_time=time.time(), step=first_step,
-                                             session_log=session_log(status=session_log.START)))
-
-    def scalar(self, tag, value, step):
-        value = self._summary.Value(tag=tag, simple_value=float(value))
-        self._writer.write_event(self._event(wall_time=time.time(), step=int(step),
-                                             summary=self._summary(value=[value])))
-
-    def flush(self):
-        self._writer.flush()
-
-    def close(self):
-        self._writer.close()
-
-
-class TensorBoard(Callback):
-    """Write each epoch's logs as TensorBoard scalars, and optionally the mini-batch loss.
-
-    Open with ``tensorboard --logdir LOG_DIR``. Needs tensorboardX
-    (``pip install "bprop[tensorboard]"``), imported when the callback is built.
-
-    * Per epoch, at global step = ``epoch``, every numeric value of the logs under the tag
-      :func:`tensorboard_tag` gives it: ``train_loss`` -> ``loss/train``, ``val_acc`` ->
-      ``acc/val``, ``lr``, ``grad_norm``, ``time`` as they are. ``'epoch'`` and
-      ``'iteration'`` (the x-axes) are not written, nor None, strings or bools.
-    * With ``every_n_steps = n``, the loss of every ``n``-th update under the tag
-      ``loss/batch`` at global step = the updates done, in the folder ``LOG_DIR/batch``
-      (a second run in TensorBoard: its steps count updates, not epochs).
-
-    Each run writes new event files, named after the epoch it starts from so that they sort
-    after those of the run it resumes. Their first event tells TensorBoard to discard the
-    earlier files' events from that step on (what ``SummaryWriter(purge_step=...)`` writes):
-    a run resumed after epoch ``k`` (``trainer.epochs_done == k``, ``steps_done == s``)
-    hides the killed run's epochs after ``k`` and updates after ``s``, and a fresh run hides
-    every earlier run in ``log_dir``. Nothing is deleted.
-
-    The events are written synchronously with tensorboardX's ``EventsWriter`` and fsynced
-    at the end of every epoch, before the Trainer's checkpoint. tensorboardX's
-    ``SummaryWriter`` hands events to a background thread, and its ``flush()`` does not wait
-    for that thread: a run killed after ``flush()`` would lose events its checkpoint counts
-    as written, which a resumed run never writes again.
-
-    Parameters
-    ----------
-    log_dir : str or os.PathLike, the folder of the event files (created if missing).
-    every_n_steps : None (default, epochs only) or int >= 1.
-    """
-
-    def __init__(self, log_dir, every_n_steps=None):
-        self.log_dir = _check_path("TensorBoard", "log_dir", log_dir)
-        if os.path.isfile(self.log_dir):
-            raise ValueError(f"TensorBoard: log_dir must be a folder, got the file {self.log_dir!r}")
-        self.every_n_steps = check_int("TensorBoard", "every_n_steps", every_n_steps, 1, allow_none=True)
-        self._tbx = _import_tensorboardx()
-        self._epochs = self._batches = None
-
-    def on_fit_begin(self, trainer):
-        self.close()
-        epochs_done, steps_done = int(trainer.epochs_done), int(trainer.steps_done)
-        suffix = f".from-epoch-{epochs_done + 1:06d}"
-        self._epochs = _EventFile(self._tbx, self.log_dir, epochs_done + 1, suffix)
-        if self.every_n_steps is not None:
-            self._batches = _EventFile(self._tbx, os.path.join(self.log_dir, "batch"), steps_done + 1, suffix)
-
-    def on_batch_end(self, trainer, step, loss):
-        if self._batches is not None and step % self.every_n_steps == 0:
-            self._batches.scalar("loss/batch", loss, step)
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if self._epochs is None:
-            raise RuntimeError("TensorBoard: on_epoch_end before on_fit_begin (no event file is open)")
-        for key, value in logs.items():
-            if isinstance(value, np.ndarray) and value.ndim == 0:
-                value = value.item()
-            if key in ("epoch", "iteration") or isinstance(value, (bool, np.bool_)) \
-                    or not isinstance(value, numbers.Real):
-                continue
-            self._epochs.scalar(tensorboard_tag(key), value, epoch)
-        for events in (self._epochs, self._batches):
-            if events is not None:
-                events.flush()
-
-    def on_fit_end(self, trainer):
-        self.close()
-
-    def close(self):
-        """Flush and close the event files (the Trainer does it at ``on_fit_end``)."""
-        for events in (self._epochs, self._batches):
-            if events is not None:
-                events.close()
-        self._epochs = self._batches = None
-
-    def __repr__(self):
-        return f"TensorBoard(log_dir={self.log_dir!r}, every_n_steps={self.every_n_steps!r})"
