@@ -12,7 +12,8 @@ from .conv_net import DeepConvNet, SimpleConvNet
 from .multi_layer_net import MultiLayerNet, TwoLayerNet
 from .rnnlm import RnnLM
 from .seq2seq import PeekySeq2seq, Seq2seq
-from .sequential import Sequential, name_layers, output_shapes
+from .chain import name_layers, output_shapes
+from .sequential import Sequential
 
 __all__ = ["DeepConvNet", "MultiLayerNet", "PeekySeq2seq", "RnnLM", "Seq2seq", "Sequential", "SimpleConvNet",
            "TwoLayerNet", "init_scale", "name_layers", "output_shapes"]

@@ -1,67 +1,21 @@
 """Sequential: any stack of bprop layers as one network, as in the textbook's OrderedDict."""
 
-import os
-from collections import OrderedDict
-from collections.abc import Mapping
 from contextlib import nullcontext
 
 import numpy as np
 
-from bprop.layers import LOSSES, Layer, make_rng, numerical_gradient
+from bprop.layers import LOSSES, make_rng, numerical_gradient
 from bprop.layers.checks import check_dtype
 from bprop.layers.functional import check_targets
 from bprop.layers.init import init_scale
 from bprop.layers.parallel import chunk_threads
 
-from .files import NpzFileError, load_npz, save_npz
-from .flat_params import FlatParams
+from .chain import check_layers, output_shapes
+from .param_buffer import ParamBuffer
+from .state_dict import StateDictMixin
 
 
-def name_layers(layers):
-    """An OrderedDict for a list of layers, named as the textbook names them.
-
-    Each layer gets its class's stem and a number counted per stem: ``Conv1``,
-    ``Relu1``, ``Pool1``, ``Conv2``, ..., ``Affine1``, ``BatchNorm1``, ``Dropout1``.
-    """
-    counts, named = {}, OrderedDict()
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"layers[{i}] is not a bprop layer: {layer!r}")
-        stem = type(layer).stem()
-        counts[stem] = counts.get(stem, 0) + 1
-        named[f"{stem}{counts[stem]}"] = layer
-    return named
-
-
-def output_shapes(layers, input_shape, owner="Sequential"):
-    """OrderedDict ``{name: one sample's output shape}`` of a chain of layers.
-
-    ``layers`` as :class:`Sequential` takes them (OrderedDict or list). A layer that
-    does not fit its input raises a ValueError naming ``owner``, the layer and both shapes.
-    """
-    if not isinstance(layers, Mapping):
-        layers = name_layers(layers)
-    shapes, shape = OrderedDict(), tuple(input_shape)
-    for name, layer in layers.items():
-        try:
-            shape = tuple(int(d) for d in layer.output_shape(shape))
-        except ValueError as err:
-            raise ValueError(f"{owner}: layer {name!r} does not fit its input of shape {shape}: {err}") from None
-        shapes[name] = shape
-    return shapes
-
-
-def _non_finite(array):
-    """``(count, index)``: how many values of ``array`` are NaN or inf, and the index of the
-    first one in C order (``(0, ())`` when all are finite)."""
-    finite = np.isfinite(array)
-    if finite.all():
-        return 0, ()
-    bad = np.flatnonzero(~finite)
-    return bad.size, tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
-
-
-class Sequential:
+class Sequential(StateDictMixin):
     """A network that chains layers: forward is a loop, backward the reversed loop.
 
     ``Sequential([Affine(784, 100), Relu(), Affine(100, 10)])`` is a complete,
@@ -109,25 +63,7 @@ class Sequential:
     def __init__(self, layers, loss="softmax", input_shape=None, dtype=np.float64, rng=None,
                  init=None, weight_decay_lambda=0.0, input_grad=False):
         owner = type(self).__name__
-        if isinstance(layers, Mapping):
-            layers = OrderedDict(layers)
-        elif isinstance(layers, (list, tuple)):
-            layers = name_layers(layers)
-        else:
-            raise ValueError(f"{owner}: layers must be an OrderedDict of named layers or a list, "
-                             f"got {type(layers).__name__}")
-        if not layers:
-            raise ValueError(f"{owner}: needs at least one layer")
-        seen = {}
-        for name, layer in layers.items():
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"{owner}: layer names must be non-empty strings, got {name!r}")
-            if not isinstance(layer, Layer):
-                raise ValueError(f"{owner}: layer {name!r} is not a bprop layer: {layer!r}")
-            if id(layer) in seen:  # one object twice would share one cache between two places
-                raise ValueError(f"{owner}: layer {name!r} is the same object as {seen[id(layer)]!r}; "
-                                 "create a new layer for each place")
-            seen[id(layer)] = name
+        layers = check_layers(owner, layers)
         self.layers = layers
         self._splits_work = any(layer.splits_work for layer in layers.values())  # see threads()
         self.last_layer = self._loss_layer(owner, loss)
@@ -183,27 +119,12 @@ class Sequential:
         return output_shapes(self.layers, self.input_shape, owner)
 
     def _build_params(self):
-        """Move every layer's parameters into one buffer, and bind a gradient buffer beside it."""
-        counts, shapes, owners = {}, OrderedDict(), []
+        """Move every layer's parameters into one buffer and bind a gradient buffer beside it
+        (:class:`~bprop.networks.param_buffer.ParamBuffer`); cast the layers' other saved
+        arrays (running statistics) to the network's dtype."""
+        self._buffers = ParamBuffer(self.layers.values(), self.dtype)
+        self.params, self._decay_keys = self._buffers.params, self._buffers.decay_keys
         for layer in self.layers.values():
-            refs = {}
-            for attr in layer.param_names:
-                counts[attr] = counts.get(attr, 0) + 1
-                key = f"{attr}{counts[attr]}"
-                shapes[key] = np.shape(getattr(layer, attr))
-                refs[key] = attr
-            owners.append((layer, refs))
-        self.params = FlatParams.allocate(shapes, self.dtype)
-        self._grads = self.params.like()
-        self._param_refs = {}  # key -> (layer, attribute)
-        self._decay_keys = []
-        for layer, refs in owners:
-            layer.bind_params({attr: self.params[key] for key, attr in refs.items()})
-            layer.bind_grad_buffers({attr: self._grads[key] for key, attr in refs.items()})
-            for key, attr in refs.items():
-                self._param_refs[key] = (layer, attr)
-                if attr in layer.decay_names:
-                    self._decay_keys.append(key)
             for name in layer.buffer_names:
                 setattr(layer, name, np.array(getattr(layer, name), dtype=self.dtype))
 
@@ -286,11 +207,7 @@ class Sequential:
         """
         loss = self.loss(x, t, train=True)
         self.backward(self.last_layer.backward(1.0))
-        grads = self._grads
-        for key, (layer, attr) in self._param_refs.items():
-            g = getattr(layer, "d" + attr)
-            if g is not grads[key]:
-                grads[key] = g  # a layer that allocates its gradient: copied into the buffer
+        grads = self._buffers.gather_grads()
         lam = self.weight_decay_lambda
         if lam != 0.0:
             for key in self._decay_keys:
@@ -369,101 +286,6 @@ class Sequential:
             y = self.predict(x[i:i + batch_size], train=False)
             correct += int(np.count_nonzero(np.argmax(y, axis=1) == t[i:i + batch_size]))
         return correct / n
-
-    # --- saving ------------------------------------------------------------------
-    def state_dict(self):
-        """Every array needed to restore the net, as one flat mapping.
-
-        The ``params`` keys (``'W1'``, ...) and, for each layer's non-learnable arrays,
-        ``'<layer name>.<array>'`` (``'BatchNorm1.running_mean'``). The arrays are the
-        network's own, not copies.
-        """
-        out = OrderedDict(self.params)
-        for name, layer in self.layers.items():
-            for key, arr in layer.buffers().items():
-                out[f"{name}.{key}"] = arr
-        return out
-
-    def load_state_dict(self, state, source="state_dict"):
-        """Copy the arrays of ``state`` (as :meth:`state_dict` returns) into this network.
-
-        Everything is checked before anything changes: the keys must be exactly this
-        network's, and every array must have the shape of its counterpart, a
-        floating-point dtype, and only finite values, both as given and once cast to
-        the network's dtype (``1e300`` does not fit a float32 network). A failure
-        raises a ValueError naming ``source``, the key and what is wrong; the network
-        is then untouched.
-        """
-        target = self.state_dict()
-        missing = [k for k in target if k not in state]
-        extra = [k for k in state if k not in target]
-        if missing or extra:
-            raise ValueError(f"load_state_dict: {source} does not fit this network: "
-                             f"missing keys {missing}, unexpected keys {extra}")
-        checked = {}
-        for key, arr in target.items():
-            value = np.asarray(state[key])
-            if value.shape != arr.shape:
-                raise ValueError(f"load_state_dict: key {key!r} has shape {value.shape} in {source}, "
-                                 f"but this network's {key} has shape {arr.shape}")
-            if value.dtype.kind != "f":
-                raise ValueError(f"load_state_dict: key {key!r} has dtype {value.dtype} in {source}, "
-                                 "expected floating-point numbers")
-            bad, first = _non_finite(value)
-            if bad:
-                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad} non-finite "
-                                 f"value(s), the first {value[first]} at index {first}")
-            with np.errstate(over="ignore"):  # an overflow is reported below, not warned about
-                stored = value.astype(arr.dtype, copy=False)
-            bad, first = _non_finite(stored)
-            if bad:
-                raise ValueError(f"load_state_dict: key {key!r} in {source} holds {bad} value(s) too large "
-                                 f"for this {arr.dtype} network, the first {value[first]} at index {first} "
-                                 f"(the largest {arr.dtype} is {float(np.finfo(arr.dtype).max):.3g})")
-            checked[key] = stored
-        for key, arr in target.items():
-            arr[...] = checked[key]
-
-    def save_params(self, path):
-        """Write :meth:`state_dict` to ``path`` as ``.npz``, atomically and verified
-        (see :mod:`bprop.networks.files`): an interrupted save never leaves a broken file.
-
-        A network holding NaN or inf (one that diverged) is refused with a ValueError
-        naming the key, before anything is written: :meth:`load_params` could not read
-        such a file back.
-        """
-        state = self.state_dict()
-        for key, arr in state.items():
-            bad, first = _non_finite(arr)
-            if bad:
-                raise ValueError(f"{type(self).__name__}.save_params: key {key!r} holds {bad} non-finite "
-                                 f"value(s), the first {arr[first]} at index {first}; "
-                                 f"nothing was written to {os.fspath(path)}")
-        save_npz(path, state)
-
-    def load_params(self, path):
-        """Read a file written by :meth:`save_params` into this network, in place,
-        with every check of :meth:`load_state_dict` done before anything changes.
-
-        Raises
-        ------
-        FileNotFoundError
-            If nothing is at ``path``.
-        NpzFileError (a ValueError)
-            If ``path`` is not an ``.npz`` file of arrays (a text file, a pickle, a
-            lone ``.npy``, a zip cut short, an empty file, a folder, ...), or is a
-            training checkpoint rather than a weights file; the message names the file
-            and says what it is.
-        ValueError
-            If the arrays do not fit this network (a key, shape, dtype, or a value that
-            is not finite as given or once cast to the network's dtype).
-        """
-        source = os.fspath(path)
-        state = load_npz(source)
-        if "meta" in state and not any(key in state for key in self.params):
-            raise NpzFileError(f"{source} is a bprop training checkpoint, not a weights file of "
-                               "save_params: a Trainer resumes from it")
-        self.load_state_dict(state, source=source)
 
     # --- description -------------------------------------------------------------
     def n_params(self):
