@@ -36,7 +36,8 @@ from .schedules import (
 )
 from .checkpoint import load_checkpoint
 from .state_checks import CheckpointError
-from .mlp_runs import MLP_DEFAULTS, MODELS, mlp_config, run_config, train_mlp, train_run
+from .run_models import MLP_DEFAULTS, MODELS
+from .runs import mlp_config, run_config, train_mlp, train_run
 from .sweep import SweepResult, run_sweep, summarize
 from .sweep_store import SweepStore, config_key
 
