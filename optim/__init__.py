@@ -38,8 +38,10 @@ from .checkpoint import load_checkpoint
 from .state_checks import CheckpointError
 from .run_models import MLP_DEFAULTS, MODELS
 from .runs import mlp_config, run_config, train_mlp, train_run
-from .sweep import SweepResult, run_sweep, summarize
-from .sweep_store import SweepStore, config_key
+from .sweep import run_sweep
+from .sweep_records import config_key
+from .sweep_results import SweepResult, summarize
+from .sweep_store import SweepStore
 
 __all__ = [
     "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",

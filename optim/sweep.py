@@ -3,8 +3,8 @@
 :func:`run_sweep` takes a run function (one configuration in, its history and final
 metrics out) and a list of configurations, runs those not yet in the sweep's SQLite file
 on worker processes (:mod:`optim.sweep_workers`), and commits each result there as it
-arrives (:mod:`optim.sweep_store`). :func:`summarize` groups the results by
-configuration over seeds.
+arrives (:mod:`optim.sweep_store`); :mod:`optim.sweep_loop` keeps the workers busy.
+:func:`~bprop.optim.sweep_results.summarize` groups the results by configuration over seeds.
 
 What it guarantees:
 
@@ -22,110 +22,16 @@ What it guarantees:
   one by one in one process, whatever the worker or the order (timings excepted).
 """
 
-import collections
-import concurrent.futures
 import json
-import math
 import os
-import shutil
-import sys
-import time
-
-import numpy as np
-from tqdm import tqdm
 
 from bprop.layers.checks import check_int, check_positive
 
-from .sweep_store import SweepStore, canonical_json, config_key, damaged_row_error
-from .sweep_workers import DaskWorkers, LocalWorkers, execute
-
-#: seconds between two looks at the workers when nothing finishes (progress bar, timeout)
-POLL_SECONDS = 0.5
-
-
-class SweepResult:
-    """What :func:`run_sweep` returns.
-
-    Attributes
-    ----------
-    runs : list of records, one per configuration, in the order given (each a dict with
-        the :data:`optim.sweep_store.COLUMNS`: ``key``, ``config``, ``seed``, ``status``,
-        ``metrics``, ``history``, ``error``, ``traceback``, ``wall_time``, ``worker``,
-        ``attempts``, ``finished``).
-    executed : int, runs executed by this call.
-    skipped : int, runs found already finished in the store.
-    path : Path of the SQLite file.
-    """
-
-    def __init__(self, runs, executed, skipped, path):
-        self.runs = runs
-        self.executed = executed
-        self.skipped = skipped
-        self.path = path
-
-    @property
-    def done(self):
-        """The records of the runs that finished."""
-        return [r for r in self.runs if r["status"] == "done"]
-
-    @property
-    def failed(self):
-        """The records of the runs that raised or whose workers kept dying."""
-        return [r for r in self.runs if r["status"] == "failed"]
-
-    def summary(self, metrics=None):
-        """:func:`summarize` of these runs."""
-        return summarize(self.runs, metrics)
-
-    def __len__(self):
-        return len(self.runs)
-
-    def __repr__(self):
-        return (f"SweepResult({len(self.runs)} runs: {len(self.done)} done, {len(self.failed)} failed; "
-                f"{self.executed} executed now, {self.skipped} already in {str(self.path)!r})")
-
-
-def summarize(records, metrics=None):
-    """Group runs that differ only in their seed; mean, std, min and max of each metric.
-
-    Parameters
-    ----------
-    records : run records (as in :attr:`SweepResult.runs`).
-    metrics : names of the metrics to summarize; default: every metric the finished
-        runs report.
-
-    Returns
-    -------
-    list of dicts, one per configuration in the order first met: ``config`` (without
-    ``seed``), ``seeds`` and ``keys`` (lists, one per run), ``runs``, ``failed`` (counts),
-    and ``metrics``:
-    ``{name: {'mean', 'std', 'min', 'max'}}`` over the finished runs (population std;
-    NaN when none finished).
-    """
-    groups = collections.OrderedDict()
-    for record in records:
-        config = {k: v for k, v in record["config"].items() if k != "seed"}
-        group = groups.setdefault(canonical_json(config), {"config": config, "records": []})
-        group["records"].append(record)
-    if metrics is None:
-        metrics = []
-        for record in records:
-            metrics += [m for m in record["metrics"] if m not in metrics]
-    summary = []
-    for group in groups.values():
-        done = [r for r in group["records"] if r["status"] == "done"]
-        stats = {}
-        for name in metrics:
-            values = np.array([r["metrics"].get(name, math.nan) for r in done], dtype=float)
-            values = values[~np.isnan(values)]
-            stats[name] = ({"mean": float(values.mean()), "std": float(values.std()),
-                            "min": float(values.min()), "max": float(values.max())}
-                           if len(values) else dict.fromkeys(("mean", "std", "min", "max"), math.nan))
-        summary.append({"config": group["config"], "seeds": [r["seed"] for r in group["records"]],
-                        "keys": [r["key"] for r in group["records"]],
-                        "runs": len(group["records"]), "failed": len(group["records"]) - len(done),
-                        "metrics": stats})
-    return summary
+from .sweep_loop import execute_all
+from .sweep_records import canonical_json, config_key
+from .sweep_results import SweepResult
+from .sweep_store import SweepStore, damaged_row_error
+from .sweep_workers import DaskWorkers, LocalWorkers
 
 
 def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, max_attempts=3,
@@ -199,7 +105,7 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
     def workers_pool():
         if scheduler is None:
             return LocalWorkers(workers, blas_threads)
-        return DaskWorkers(scheduler, workers, connect_timeout=connect_timeout)
+        return DaskWorkers(scheduler, workers, connect_timeout=connect_timeout, blas_threads=blas_threads)
 
     # A new store is created only once the workers are there: a scheduler that does not
     # answer leaves no file behind. An existing one is checked first, and nothing runs
@@ -213,8 +119,8 @@ def run_sweep(run, configs, db, scheduler=None, workers=None, blas_threads=1, ma
             _check_kept(store, [k for k in keys if k in statuses], todo)
             if todo:
                 store.check_writable(f"{len(todo)} of the sweep's {len(keys)} runs are still to do")
-                executing, pool = pool or workers_pool(), None  # _execute_all closes it
-                _execute_all(executing, run, todo, store, blas_threads, max_attempts, timeout, verbose)
+                executing, pool = pool or workers_pool(), None  # execute_all closes it
+                execute_all(executing, run, todo, store, max_attempts, timeout, verbose)
             runs = store.records(keys)
     finally:
         if pool is not None:
@@ -261,141 +167,3 @@ def _prepare(configs):
         normalized.append(config)
         keys.append(key)
     return normalized, keys
-
-
-class _Run:
-    __slots__ = ("key", "config", "attempts")
-
-    def __init__(self, key, config):
-        self.key, self.config, self.attempts = key, config, 0
-
-
-def _execute_all(pool, run, todo, store, blas_threads, max_attempts, timeout, verbose):
-    """Keep every worker busy until each run of ``todo`` is committed to ``store``."""
-    pool.check_picklable(run)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    queue = collections.deque(_Run(k, c) for k, c in todo)
-    in_flight = {}
-    progress = _Progress(len(todo), verbose)
-    cancel = True
-
-    def fill():
-        # Never more runs submitted than workers can run: the count of running runs is
-        # true, and a worker's death can only concern the run it was given.
-        capacity = pool.capacity() if queue else 0
-        while queue and len(in_flight) < capacity:
-            item = queue.popleft()
-            item.attempts += 1
-            in_flight[pool.submit(execute, run, item.config, blas_threads)] = item
-        progress.show(len(in_flight))
-
-    try:
-        while queue or in_flight:
-            fill()
-            wait = POLL_SECONDS
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    raise TimeoutError(f"run_sweep: the sweep took longer than timeout={timeout} s; "
-                                       f"{progress.finished} of {len(todo)} runs finished and are kept")
-            if not in_flight:
-                time.sleep(wait)  # no worker yet (a cluster without workers)
-                continue
-            finished, _ = concurrent.futures.wait(in_flight, timeout=wait,
-                                                  return_when=concurrent.futures.FIRST_COMPLETED)
-            records = []
-            for future in finished:
-                item = in_flight.pop(future)
-                outcome = _outcome(pool, future, item, max_attempts)
-                if outcome is None:
-                    queue.appendleft(item)  # its worker died: run it again first
-                    continue
-                records.append(dict(outcome, key=item.key, config=item.config,
-                                    seed=item.config["seed"], attempts=item.attempts))
-            fill()  # the freed workers start their next runs while the results are committed
-            for record in records:
-                _put(store, record)
-                progress.finished_run(record, running=len(in_flight))
-        cancel = False
-    finally:
-        progress.close()
-        pool.close(cancel=cancel)
-
-
-def _outcome(pool, future, item, max_attempts):
-    """The outcome of a finished future; None when the run is to be executed again."""
-    try:
-        outcome = future.result()
-    except concurrent.futures.CancelledError:
-        raise RuntimeError(f"run_sweep: run {item.key} was cancelled by the workers "
-                           "(was the Dask scheduler or client closed?)") from None
-    except Exception as err:
-        lost = pool.is_worker_lost(err)
-        pool.release(future, lost)
-        if not lost:
-            # execute() never raises: this is the worker or the transport, not the run
-            raise RuntimeError(f"run_sweep: the workers failed on run {item.key} "
-                               f"({item.config!r}): {type(err).__name__}: {err}") from err
-        if not pool.reruns_lost_runs and item.attempts < max_attempts:
-            return None
-        times = "" if pool.reruns_lost_runs else f" {item.attempts} times"
-        return {"status": "failed", "metrics": {}, "history": None,
-                "error": f"WorkerDied: the worker process running this run died{times} (killed, or "
-                         f"out of memory?): {type(err).__name__}: {err}",
-                "traceback": None, "wall_time": None, "worker": None}
-    pool.release(future, False)
-    return outcome
-
-
-def _put(store, record):
-    try:
-        store.put(record)
-    except (TypeError, ValueError) as err:  # metrics or history not JSON data
-        store.put(dict(record, status="failed", metrics={}, history=None,
-                       error=f"TypeError: the run's result cannot be stored: {err}"))
-
-
-class _Progress:
-    """A tqdm bar over runs (verbose 1, on a terminal) or a line per run (verbose 2, and
-    verbose 1 when stderr is not a terminal, e.g. a log file)."""
-
-    def __init__(self, total, verbose):
-        self.total, self.verbose = total, verbose
-        self.done = self.failed = 0
-        self.bar = None
-        if verbose == 1:
-            size = shutil.get_terminal_size()
-            self.bar = tqdm(total=total, unit="run", desc="sweep", disable=None, dynamic_ncols=False,
-                            ncols=size.columns, nrows=size.lines)
-            if self.bar.disable:
-                self.bar.close()
-                self.bar = None
-
-    @property
-    def finished(self):
-        return self.done + self.failed
-
-    def show(self, running, refresh=True):
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"done {self.done}, failed {self.failed}, running {running}",
-                                     refresh=refresh)
-
-    def finished_run(self, record, running):
-        if record["status"] == "done":
-            self.done += 1
-        else:
-            self.failed += 1
-        if self.bar is not None:
-            self.show(running, refresh=False)
-            self.bar.update(1)
-        elif self.verbose:
-            what = ("  ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()
-                              if isinstance(v, (int, float)))
-                    if record["status"] == "done" else record["error"].splitlines()[0][:120])
-            wall = f"{record['wall_time']:.1f}s" if record["wall_time"] is not None else "-"
-            print(f"run {self.finished}/{self.total} {record['status']:<6} {record['key']} seed "
-                  f"{record['seed']}  {what}  {wall} on {record['worker']}", file=sys.stdout, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()

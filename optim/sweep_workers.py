@@ -2,9 +2,8 @@
 
 Both kinds of workers are driven through ``concurrent.futures`` futures, so
 :func:`optim.sweep.run_sweep` has one loop for all of them. What runs on a worker is
-:func:`execute`, which calls the user's run function and turns its result, or the
-exception it raised, into plain data: it never raises, so an exception that comes out of
-a future means the worker itself failed.
+:func:`~bprop.optim.sweep_execute.execute`, which never raises: an exception that comes out
+of a future means the worker itself failed.
 
 - :class:`LocalWorkers` (the default): ``n`` single-process ``ProcessPoolExecutor`` s.
   One pool of ``n`` processes would be marked broken as a whole when one process dies
@@ -21,87 +20,24 @@ a future means the worker itself failed.
   ``distributed.scheduler.allowed-failures`` deaths (3 by default) the future raises
   ``KilledWorker``.
 
-Either way each worker process limits BLAS to ``blas_threads`` threads before its first run
-(:func:`limit_blas_threads`, once per process), so a run gets one core as the sweep intends.
+Each worker process limits BLAS to ``blas_threads`` threads once, before its first run
+(:func:`~bprop.optim.sweep_execute.limit_blas_threads`): a local worker in its
+initializer, a Dask worker with the first run it gets (Dask has no initializer). A run thus
+gets the cores the sweep intends.
 """
 
 import concurrent.futures
-import functools
 import multiprocessing
 import os
 import pickle
 import signal
-import socket
 import sys
 import threading
-import time
-import traceback
 from concurrent.futures.process import BrokenProcessPool
 
-import numpy as np
-
-from .sweep_store import metrics_problem
-
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-# --- on the worker -------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def limit_blas_threads(n):
-    """Limit BLAS to ``n`` threads in this process (once per process and ``n``)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=n, user_api="blas")
-
-
-def plain(obj):
-    """``obj`` with NumPy arrays and scalars turned into lists and Python numbers, tuples
-    into lists: what ``json`` can write and what pickles cheaply."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def execute(run, config, blas_threads=None):
-    """Call ``run(config)`` on a worker; return its outcome as plain data, never raise.
-
-    Returns a dict: ``status`` ('done' or 'failed'), ``metrics`` (dict), ``history``
-    (dict; ``{}`` when the run returns none; on failure, the exception's ``history``
-    attribute if it has one, as ``TrainingDivergedError`` does, else None), ``error``
-    ('Type: message' or None), ``traceback``, ``wall_time`` (seconds) and ``worker``
-    ('host:pid').
-    """
-    if blas_threads:
-        limit_blas_threads(blas_threads)
-    start = time.perf_counter()
-    outcome = {"status": "done", "metrics": {}, "history": None, "error": None, "traceback": None}
-    try:
-        result = run(config)
-        if not isinstance(result, dict) or not isinstance(result.get("metrics"), dict):
-            raise TypeError("the run function must return a dict with 'metrics' (a dict of final "
-                            f"numbers) and optionally 'history', got {type(result).__name__}")
-        metrics = plain(result["metrics"])
-        problem = metrics_problem(metrics)
-        if problem is not None:
-            raise TypeError(f"the run function's result {problem} (metrics are numbers or None)")
-        history = plain(result.get("history"))
-        history = {} if history is None else history
-        if not isinstance(history, dict):
-            raise TypeError(f"the run function's history must be a dict, got {type(history).__name__}")
-        outcome["metrics"], outcome["history"] = metrics, history
-    except Exception as err:  # the run's own failure is a result; the worker goes on
-        history = getattr(err, "history", None)
-        outcome.update(status="failed", history=plain(dict(history)) if history is not None else None,
-                       error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-    outcome["wall_time"] = time.perf_counter() - start
-    outcome["worker"] = f"{socket.gethostname()}:{os.getpid()}"
-    return outcome
+from .sweep_execute import BLAS_THREAD_VARIABLES, limit_blas_threads, with_blas_threads
+# scripts/outputs.py imports plain from this module
+from .sweep_execute import plain  # noqa: F401
 
 
 def _exit_with_driver():
@@ -124,7 +60,6 @@ def _init_local_worker(blas_threads):
     threading.Thread(target=_exit_with_driver, daemon=True, name="exit-with-driver").start()
 
 
-# --- on the driver -------------------------------------------------------------------
 def _process_context():
     # forkserver: a clean process to fork from (forking the driver, which runs threads,
     # can deadlock a child); spawn where there is no forkserver (Windows).
@@ -235,12 +170,14 @@ class DaskWorkers:
     n : int >= 1, workers of a new LocalCluster (ignored otherwise).
     connect_timeout : seconds to wait for the scheduler at an address; after that
         :class:`SchedulerUnreachableError`.
+    blas_threads : int >= 1 or None, BLAS threads in each worker process (None: the BLAS
+        default).
     """
 
     #: Dask re-executes a run whose worker died by itself
     reruns_lost_runs = True
 
-    def __init__(self, scheduler, n=None, connect_timeout=30):
+    def __init__(self, scheduler, n=None, connect_timeout=30, blas_threads=1):
         try:
             import distributed
         except ImportError:
@@ -248,6 +185,7 @@ class DaskWorkers:
                 "a Dask scheduler needs dask.distributed: pip install 'bprop[cluster]' "
                 "(or pip install 'dask[distributed]')") from None
         self._distributed = distributed
+        self.blas_threads = blas_threads
         self._cluster = None
         self._owns_client = True
         if isinstance(scheduler, distributed.Client):
@@ -273,7 +211,7 @@ class DaskWorkers:
         return sum(self.client.nthreads().values())
 
     def submit(self, fn, *args):
-        return self._executor.submit(fn, *args)
+        return self._executor.submit(with_blas_threads, self.blas_threads, fn, *args)
 
     def is_worker_lost(self, error):
         return isinstance(error, self._distributed.KilledWorker)
