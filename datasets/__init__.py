@@ -1,8 +1,10 @@
 """Where data comes from: MNIST and Fashion-MNIST, small synthetic sets, batching.
 
-- :mod:`datasets.mnist`: ``load_mnist``, ``load_fashion_mnist`` (files found under
-  ``root`` / ``$BPROP_DATA`` / ``~/.cache/bprop``, downloaded from mirrors if missing).
-- :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches.
+- :mod:`datasets.mnist_arrays`: ``load_mnist``, ``load_fashion_mnist``; :mod:`datasets.mnist`:
+  their files (found under ``root`` / ``$BPROP_DATA`` / ``~/.cache/bprop``, the folder of
+  :mod:`datasets.data_root`, and downloaded from mirrors if missing).
+- :mod:`datasets.download`: one file from a list of mirrors, kept only if its sha256 matches
+  (each attempt within a deadline, :mod:`datasets.deadline`).
 - :mod:`datasets.idx`: the IDX file format, parsed (and its sha256 taken) once per process.
 - :mod:`datasets.synthetic`: spiral, logic gates, moons, blobs.
 - :mod:`datasets.batching`: ``MiniBatchIterator``, ``random_subset`` and ``train_val_split``.
@@ -18,6 +20,7 @@ from bprop.datasets.bptt import BPTTBatches
 from bprop.datasets.download import DownloadError, download_file
 from bprop.datasets.idx import ChecksumError, clear_cache, parse_idx, read_idx
 from bprop.datasets.labels import one_hot
+from bprop.datasets.data_root import data_root
 from bprop.datasets.mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_MIRRORS,
@@ -25,13 +28,10 @@ from bprop.datasets.mnist import (
     MNIST_MIRRORS,
     DatasetNotFoundError,
     class_names,
-    data_root,
     dataset_dir,
     download_dataset,
-    load_dataset,
-    load_fashion_mnist,
-    load_mnist,
 )
+from bprop.datasets.mnist_arrays import load_dataset, load_fashion_mnist, load_mnist
 from bprop.datasets.addition import ADDITION_VOCAB, AdditionProblems, make_addition
 from bprop.datasets.shakespeare import (
     TINY_SHAKESPEARE_MIRRORS,

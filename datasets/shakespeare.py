@@ -8,7 +8,6 @@ downloaded from the mirrors, kept only if its sha256 matches, by the same
 """
 
 import hashlib
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,7 +15,8 @@ import numpy as np
 
 from bprop.datasets.download import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, DownloadError, download_file
 from bprop.datasets.idx import ChecksumError
-from bprop.datasets.mnist import ENV_VAR, DatasetNotFoundError, data_root
+from bprop.datasets.data_root import ENV_VAR, data_root_and_source
+from bprop.datasets.mnist import DatasetNotFoundError
 from bprop.datasets.text import Vocabulary
 
 #: the canonical copy, in Andrej Karpathy's char-rnn repository
@@ -66,12 +66,6 @@ class CharCorpus(NamedTuple):
     val: np.ndarray
 
 
-def _root_source(root):
-    if root is not None:
-        return "from the root argument"
-    return f"from ${ENV_VAR}" if os.environ.get(ENV_VAR) else f"default; ${ENV_VAR} is not set"
-
-
 def load_tiny_shakespeare(root=None, download=True, val_fraction=0.1, *, mirrors=None,
                           timeout=DEFAULT_TIMEOUT, verbose=1, verify=True, deadline=DEFAULT_DEADLINE):
     """Load Tiny Shakespeare as character ids, downloading it if it is missing.
@@ -116,10 +110,10 @@ def load_tiny_shakespeare(root=None, download=True, val_fraction=0.1, *, mirrors
     val_fraction = float(val_fraction)
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"load_tiny_shakespeare: val_fraction must be in [0, 1), got {val_fraction}")
-    folder = Path(data_root(root)) / FOLDER
+    root_dir, source = data_root_and_source(root)
+    folder = root_dir / FOLDER
     path = folder / FILENAME
     if not path.is_file():
-        source = _root_source(root)
         if not download:
             raise CorpusNotFoundError(folder, reason="Not downloading, because download=False.",
                                       root_source=source)
