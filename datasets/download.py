@@ -11,7 +11,8 @@ on to the next mirror, so a broken or partial download never stays in the folder
 One attempt's deadline bounds all of it: the connection, the status line and headers,
 and the body. A socket timeout bounds each wait but not their sum, so a server that
 sends a byte every half second would never time out; when an attempt's deadline passes,
-a watchdog shuts its connections down, and the read blocked on them returns at once.
+a watchdog (:mod:`datasets.deadline`) shuts its connections down, and the read blocked on
+them returns at once.
 
 A process killed mid-download cannot delete its ``.part`` file; the next download of
 that file does, once the process that wrote it no longer runs. A folder the download
@@ -23,14 +24,13 @@ import http.client
 import numbers
 import os
 import secrets
-import socket
-import threading
 import time
 import urllib.error
 import urllib.request
 
 from tqdm import tqdm
 
+from bprop.datasets.deadline import Deadline, watched_opener
 from bprop.networks.files import remove_stale_temp_files
 
 DEFAULT_TIMEOUT = 30.0
@@ -88,98 +88,6 @@ def _describe_failure(error, timeout):
         return f"connection broken: {type(error).__name__} {error}".rstrip()
     return f"{type(error).__name__}: {error}"
 
-
-class _Deadline:
-    """The end of one attempt, ``seconds`` from now: then every connection the attempt
-    opened is shut down, so that a read blocked on it returns at once.
-
-    A socket timeout bounds one wait; a server that trickles (a byte of the status line,
-    the headers or the body every half second) never lets one expire. This bounds the
-    sum. ``passed`` says whether the deadline has come.
-    """
-
-    def __init__(self, seconds):
-        self.end = time.monotonic() + seconds
-        self.passed = False
-        self._sockets = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock):
-        """Shut ``sock``'s connection down when the deadline passes (at once if it has)."""
-        # A descriptor of its own: it stays valid however the connection closes or wraps
-        # its socket (TLS takes the original over), and shutting it down ends the connection.
-        twin = sock.dup()
-        with self._lock:
-            self._sockets.append(twin)
-            if self.passed:
-                _shut_down(twin)
-
-    def _expire(self):
-        with self._lock:
-            self.passed = True
-            for sock in self._sockets:
-                _shut_down(sock)
-
-    def close(self):
-        """Stop the watchdog and let go of the watched connections."""
-        self._timer.cancel()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-
-def _shut_down(sock):
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the other side
-
-
-class _WatchedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection whose socket its ``deadline`` (a :class:`_Deadline`) watches."""
-
-    deadline = None
-
-    def connect(self):
-        super().connect()
-        self.deadline.watch(self.sock)  # before a TLS handshake, which can trickle too
-
-
-class _WatchedHTTPSConnection(http.client.HTTPSConnection, _WatchedHTTPConnection):
-    """HTTPS whose plain socket is watched before the TLS handshake: its ``connect`` calls
-    :meth:`_WatchedHTTPConnection.connect`, then wraps the socket."""
-
-
-class _Watching:
-    """A urllib handler whose connections one :class:`_Deadline` watches."""
-
-    connection_class = None
-
-    def __init__(self, deadline):
-        super().__init__()
-        self.deadline = deadline
-
-    def do_open(self, http_class, req, **options):
-        def connection(host, **kwargs):
-            conn = self.connection_class(host, **kwargs)
-            conn.deadline = self.deadline
-            return conn
-
-        return super().do_open(connection, req, **options)
-
-
-class _WatchedHTTPHandler(_Watching, urllib.request.HTTPHandler):
-    connection_class = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSHandler(_Watching, urllib.request.HTTPSHandler):
-    connection_class = _WatchedHTTPSConnection
-
-
 def _stream(url, out, sha256, timeout, deadline, verbose, filename):
     """Copy ``url`` into the open binary file ``out``, checking it on the way.
 
@@ -187,7 +95,7 @@ def _stream(url, out, sha256, timeout, deadline, verbose, filename):
     (connection, headers or body); a single wait ends after ``timeout``. Raises
     ``_BadDownload`` for a wrong or too slow answer and lets network errors through.
     """
-    watchdog = _Deadline(deadline)
+    watchdog = Deadline(deadline)
     received, total, answered = 0, None, False
 
     def too_slow():
@@ -199,9 +107,8 @@ def _stream(url, out, sha256, timeout, deadline, verbose, filename):
                             f"deadline passed")
 
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    opener = urllib.request.build_opener(_WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog))
     try:
-        with opener.open(request, timeout=min(timeout, deadline)) as response:
+        with watched_opener(watchdog).open(request, timeout=min(timeout, deadline)) as response:
             answered = True
             content_type = response.headers.get("Content-Type", "")
             if "html" in content_type.lower():
