@@ -36,8 +36,6 @@ import threading
 from concurrent.futures.process import BrokenProcessPool
 
 from .sweep_execute import BLAS_THREAD_VARIABLES, limit_blas_threads, with_blas_threads
-# scripts/outputs.py imports plain from this module
-from .sweep_execute import plain  # noqa: F401
 
 
 def _exit_with_driver():
