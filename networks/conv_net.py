@@ -8,7 +8,8 @@ from bprop.layers import Affine, Convolution, Dropout, Pooling, Relu, make_rng
 from bprop.layers.checks import check_dtype, check_int
 from bprop.layers.init import init_scale
 
-from .sequential import Sequential, output_shapes
+from .chain import output_shapes
+from .sequential import Sequential
 
 #: the first article's convolution: 30 filters of 5x5, no padding, stride 1
 DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}

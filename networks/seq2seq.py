@@ -13,7 +13,8 @@ import numpy as np
 from bprop.layers import Peek, TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss, make_rng
 from bprop.layers.checks import check_dtype, check_int
 
-from .sequential import Sequential, output_shapes
+from .chain import output_shapes
+from .sequential import Sequential
 
 
 class Seq2seq(Sequential):

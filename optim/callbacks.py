@@ -90,7 +90,7 @@ class Callback:
         ``trainer``'s checkpoint, when given), and change nothing. A resume calls it for
         every callback before any part of the Trainer changes, so a callback whose
         ``load_state_dict`` can fail checks the same things here; a
-        :class:`~bprop.optim.checkpoint.StateError` can say which field is at fault."""
+        :class:`~bprop.optim.state_checks.StateError` can say which field is at fault."""
 
     def __repr__(self):
         return f"{type(self).__name__}()"

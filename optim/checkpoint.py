@@ -28,8 +28,6 @@ import numpy as np
 from bprop.networks.files import NpzFileError, load_npz, save_npz
 
 from .state_checks import CheckpointError, shown
-# optimizer_state.py, early_stopping.py and divergence.py import these checks from this module
-from .state_checks import StateError, check_array, check_arrays, check_count, check_mapping, check_real, join  # noqa: F401
 
 FORMAT = "bprop-trainer-checkpoint"
 #: the format version this code writes; it reads this one and older ones

@@ -16,7 +16,7 @@ stopped above a loss of 230; ``Adam(lr=1e6)``, which reaches 1e12, within a few 
 import math
 import numbers
 
-from .checkpoint import check_mapping, check_real
+from .state_checks import check_mapping, check_real
 
 #: the default ``divergence_factor``
 DIVERGENCE_FACTOR = 100.0
@@ -104,7 +104,7 @@ class DivergenceCheck:
         return {"factor": self.factor, "reference": self.reference}
 
     def check_state_dict(self, state):
-        """Raise a :class:`~bprop.optim.checkpoint.StateError` if :meth:`load_state_dict`
+        """Raise a :class:`~bprop.optim.state_checks.StateError` if :meth:`load_state_dict`
         would refuse ``state``: the reference must be None or a finite loss > 0 (a reference
         of 0 or less would call the run's first step a divergence)."""
         check_mapping("DivergenceStop", "", state, ("factor", "reference"))

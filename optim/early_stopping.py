@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .callbacks import Callback
-from .checkpoint import StateError, check_array, check_arrays, check_count, check_mapping, join
+from .state_checks import StateError, check_array, check_arrays, check_count, check_mapping, join
 
 #: the metrics (by their key, after ``train_`` or ``val_``) for which higher is better
 HIGHER_IS_BETTER = ("acc", "seq_acc")

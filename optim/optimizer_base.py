@@ -174,7 +174,7 @@ class Optimizer:
         self._expected_shapes = shapes if shapes and params is None else None
 
     def check_state_dict(self, state, params=None):
-        """Raise a :class:`~bprop.optim.checkpoint.StateError` (a ValueError) if
+        """Raise a :class:`~bprop.optim.state_checks.StateError` (a ValueError) if
         :meth:`load_state_dict` would refuse ``state``; change nothing.
 
         Checked: the type; that the scalars are exactly ``'type'``, ``hyper`` and

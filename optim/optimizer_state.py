@@ -4,7 +4,7 @@ An optimizer's ``state_dict()`` is ``{'scalars': {...}, 'arrays': {...}}``: the 
 its hyperparameters and counters, and its per-parameter state under keys
 ``'<state>/<param>'`` (``'m/W1'``). :func:`checked_state` checks all of it against the
 optimizer it is meant for, and the parameters when given, before anything changes; every
-refusal is a :class:`~bprop.optim.checkpoint.StateError` naming the field at fault.
+refusal is a :class:`~bprop.optim.state_checks.StateError` naming the field at fault.
 """
 
 from collections.abc import Mapping
@@ -13,7 +13,7 @@ import numpy as np
 
 from bprop.layers.checks import check_int
 
-from .checkpoint import StateError, check_array
+from .state_checks import StateError, check_array
 
 __all__ = ["SEP", "checked_state", "check_fit"]
 

@@ -20,8 +20,6 @@ import numpy as np
 
 from .callbacks import Callback
 from .history import Checkpoint, History
-# trainer.py imports RecordHistory from this module
-from .history import RecordHistory  # noqa: F401
 from .state_checks import (CheckpointError, StateError, check_array, check_count, check_like, check_mapping,
                            check_real, join, shown)
 

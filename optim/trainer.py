@@ -26,7 +26,8 @@ from .divergence import TrainingDivergedError
 from .metrics import Loss, get_metric
 from .progress import ProgressBar
 from .schedules import as_schedule
-from .train_state import Checkpoint, History, RecordHistory, apply_state, check_state, trainer_state
+from .history import Checkpoint, History, RecordHistory
+from .train_state import apply_state, check_state, trainer_state
 
 __all__ = ["Trainer", "History", "TrainingDivergedError", "Checkpoint"]
 
