@@ -13,7 +13,10 @@ Writes activations.png and activations.csv (x, each function, each derivative).
 import numpy as np
 
 from bprop.layers import relu, relu_grad, sigmoid, sigmoid_grad, step_function, tanh, tanh_grad
-import common
+import cli
+import exits
+import outputs
+import plots
 
 FUNCTIONS = {
     "step": (step_function, lambda x: np.zeros_like(x)),
@@ -25,9 +28,9 @@ H = 1e-4
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="the same (this script takes well under a second)")
+    parser = cli.make_parser(__doc__, quick="the same (this script takes well under a second)")
     args = parser.parse_args(argv)
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
 
     x = np.linspace(-5.0, 5.0, 1001)
     columns = {"x": x}
@@ -74,14 +77,14 @@ def main(argv=None):
     for j in range(4):
         axes[1, j].set_ylim(-0.1, 1.1)
     fig.suptitle("Activation functions (top) and their derivatives (bottom)")
-    common.place_legends(fig, {axes[1, 0]: {"spots": ("upper left",) + common.LEGEND_SPOTS}})
+    plots.place_legends(fig, {axes[1, 0]: {"spots": ("upper left",) + plots.LEGEND_SPOTS}})
 
     names = list(columns)
-    common.save_figure(fig, args.out, "activations.png")
-    common.save_csv(names, np.column_stack([columns[n] for n in names]), args.out, "activations.csv")
-    common.finish(plt, args.show)
+    outputs.save_figure(fig, args.out, "activations.png")
+    outputs.save_csv(names, np.column_stack([columns[n] for n in names]), args.out, "activations.csv")
+    exits.finish(plt, args.show)
     return {"max_derivative_error": errors}
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -19,10 +19,16 @@ and batch_norm_compare.json (every curve). Ctrl-C writes the scales finished so 
 
 import numpy as np
 
+from bprop.datasets import random_subset
 from bprop.layers import make_rng
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 
 def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
@@ -30,26 +36,26 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
     net = MultiLayerNet(784, [100] * 5, 10, activation="relu", weight_init_std=scale,
                         use_batchnorm=batchnorm, dtype=np.float32, rng=seed)
     trainer = Trainer(net, SGD(lr=0.01), (x, t), epochs=epochs, batch_size=100, rng=seed + 1000, verbose=0)
-    history, error, _ = common.fit(trainer)
+    history, error, _ = training.fit(trainer)
     if error is not None:  # maybe in epoch 1, before any 'train_acc' was recorded
         return history.get("train_acc", []), None, True
     return history["train_acc"], net.accuracy(x_test, t_test), False
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="4 scales, 3 epochs, 300 training images")
-    parser.add_argument("--train-size", type=common.positive_int, default=1000,
+    parser = cli.make_parser(__doc__, quick="4 scales, 3 epochs, 300 training images")
+    parser.add_argument("--train-size", type=cli.positive_int, default=1000,
                         help="training images (default: 1000)")
-    parser.add_argument("--epochs", type=common.positive_int, default=20, help="default: 20")
-    parser.add_argument("--scales", type=common.positive_int, default=16,
+    parser.add_argument("--epochs", type=cli.positive_int, default=20, help="default: 20")
+    parser.add_argument("--scales", type=cli.positive_int, default=16,
                         help="number of weight scales from 1 to 1e-4 (default: 16)")
     args = parser.parse_args(argv)
     if args.quick:
         args.train_size, args.epochs, args.scales = min(args.train_size, 300), min(args.epochs, 3), 4
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
-    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=np.float32)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=np.float32)
+    x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
 
     scales = np.logspace(0, -4, num=args.scales)
     rows, curves = [], []
@@ -69,7 +75,7 @@ def main(argv=None):
                   f"       {_fmt(bn[1], bn[2])} / {_fmt(plain[1], plain[2])}")
     except KeyboardInterrupt:
         interrupted = True
-        common.interrupted(f"after {len(curves)} of {len(scales)} weight scales", finished=bool(curves))
+        exits.interrupted(f"after {len(curves)} of {len(scales)} weight scales", finished=bool(curves))
 
     n = len(curves)
     cols = 4 if n >= 4 else n
@@ -91,25 +97,25 @@ def main(argv=None):
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     for ax in axes.ravel()[:n]:
-        common.epoch_axis(ax, args.epochs, label=None)
-        common.mark_lone_points(ax, values=False)
+        plots.epoch_axis(ax, args.epochs, label=None)
+        plots.mark_lone_points(ax, values=False)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
     for ax in axes[:, 0]:
         ax.set_ylabel("train accuracy")
     fig.suptitle(f"784-100x5-10 ReLU on {len(x_train)} MNIST images: training accuracy with and "
                  "without batch normalisation, by initial weight scale")
-    common.place_legends(fig, {axes[0, 0]: {"spots": ("lower right",) + common.LEGEND_SPOTS}})
+    plots.place_legends(fig, {axes[0, 0]: {"spots": ("lower right",) + plots.LEGEND_SPOTS}})
 
     header = ["weight_std", "train_acc_batchnorm", "train_acc_plain", "test_acc_batchnorm", "test_acc_plain"]
-    common.save_figure(fig, args.out, "batch_norm_compare.png")
-    common.save_csv(header, rows, args.out, "batch_norm_compare.csv")
+    outputs.save_figure(fig, args.out, "batch_norm_compare.png")
+    outputs.save_csv(header, rows, args.out, "batch_norm_compare.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01,
                             "batch_size": 100, "seed": args.seed, "scales": len(scales)},
                "interrupted": interrupted,
                "table": [dict(zip(header, r)) for r in rows], "curves": curves}
-    common.save_json(results, args.out, "batch_norm_compare.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    outputs.save_json(results, args.out, "batch_norm_compare.json")
+    exits.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -118,4 +124,4 @@ def _fmt(value, diverged):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -46,7 +46,8 @@ from bprop.layers import Affine, Convolution, TimeLSTM
 from bprop.networks import DeepConvNet, MultiLayerNet, RnnLM, SimpleConvNet
 from bprop.networks.files import atomic_write
 from bprop.optim import clip_grads, get_optimizer
-import common
+import cli
+import exits
 
 MLP_CONFIGS = {
     "a": ([784, 100, 10], "sgd"),
@@ -314,17 +315,17 @@ def main(argv=None):
                         help="configurations to time (default: all)")
     parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"],
                         help="default: both")
-    parser.add_argument("--repeats", type=common.positive_int, default=5,
+    parser.add_argument("--repeats", type=cli.positive_int, default=5,
                         help="timed epochs per configuration (default: 5)")
-    parser.add_argument("--batch-size", type=common.positive_int, default=100, help="default: 100")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100, help="default: 100")
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of an epoch and one repeat: checks the script, not the speed")
     parser.add_argument("--json", metavar="PATH",
                         help="also write the results as JSON (its folder is created and checked first)")
-    parser.add_argument("--threads", type=common.nonneg_int, nargs="+", default=[0], metavar="N",
+    parser.add_argument("--threads", type=cli.nonneg_int, nargs="+", default=[0], metavar="N",
                         help="BLAS thread counts to time each configuration with; 0 is the BLAS "
                              "default (default: 0). Epoch and floor always run with the same count")
-    parser.add_argument("--seed", type=common.nonneg_int, default=0, help="default: 0")
+    parser.add_argument("--seed", type=cli.nonneg_int, default=0, help="default: 0")
     parser.add_argument("--layers", action="store_true",
                         help="also print the forward and backward time of each layer of a step")
     args = parser.parse_args(argv)
@@ -332,7 +333,7 @@ def main(argv=None):
         if os.path.isdir(args.json):
             parser.error(f"argument --json: {args.json!r} is a folder, not a file")
         try:
-            common.writable_dir(os.path.dirname(os.path.abspath(args.json)))
+            cli.writable_dir(os.path.dirname(os.path.abspath(args.json)))
         except ValueError as err:
             parser.error(f"argument --json: cannot write {args.json!r}: {err}")
     repeats = 1 if args.quick else args.repeats
@@ -391,9 +392,9 @@ def main(argv=None):
         print(f"wrote {args.json}")
     if interrupted:
         print("stopped by Ctrl-C", flush=True)
-        raise SystemExit(common.INTERRUPTED_STATUS)
+        raise SystemExit(exits.INTERRUPTED_STATUS)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -49,7 +49,11 @@ from bprop.datasets import BPTTBatches, DatasetNotFoundError, Vocabulary, load_t
 from bprop.networks import RnnLM
 from bprop.optim import Adam, Callback, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
-import common
+import cli
+import exits
+import outputs
+import plots
+import training
 
 #: characters of training and validation text, and the sizes, used by --quick
 QUICK = {"train_chars": 20000, "val_chars": 5000, "embed": 16, "hidden": 32, "batch_size": 16, "time_size": 25,
@@ -59,35 +63,35 @@ EVAL_BATCH_SIZE, EVAL_TIME_SIZE = 64, 100
 
 
 def build_parser():
-    parser = common.make_parser(
+    parser = cli.make_parser(
         __doc__, quick=f"{QUICK['train_chars']} training and {QUICK['val_chars']} validation characters, "
                        f"a {QUICK['hidden']}-unit LSTM, {QUICK['batch_size']} streams x {QUICK['time_size']} "
                        f"steps, lr {QUICK['lr']:g}, {QUICK['epochs']} epochs")
     add = parser.add_argument
-    add("--embed", type=common.positive_int, default=64, help="embedding size (default: 64)")
-    add("--hidden", type=common.positive_int, default=256, help="units of every LSTM (default: 256)")
-    add("--layers", type=common.positive_int, default=1, help="stacked LSTMs (default: 1)")
-    add("--dropout", type=common.fraction, default=0.0, metavar="RATIO",
+    add("--embed", type=cli.positive_int, default=64, help="embedding size (default: 64)")
+    add("--hidden", type=cli.positive_int, default=256, help="units of every LSTM (default: 256)")
+    add("--layers", type=cli.positive_int, default=1, help="stacked LSTMs (default: 1)")
+    add("--dropout", type=cli.fraction, default=0.0, metavar="RATIO",
         help="dropout ratio in [0, 1) between layers (default: 0)")
     add("--tie", action="store_true",
         help="weight tying: the output layer is the embedding transposed (needs --embed equal to --hidden)")
-    add("--batch-size", type=common.positive_int, default=64, help="parallel streams (default: 64)")
-    add("--time-size", type=common.positive_int, default=50,
+    add("--batch-size", type=cli.positive_int, default=64, help="parallel streams (default: 64)")
+    add("--time-size", type=cli.positive_int, default=50,
         help="characters per window, how far back the gradient flows (default: 50)")
-    add("--epochs", type=common.positive_int, default=6, help="default: 6")
-    add("--lr", type=common.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
-    add("--lr-decay", type=common.positive_float, default=0.8, metavar="GAMMA",
+    add("--epochs", type=cli.positive_int, default=6, help="default: 6")
+    add("--lr", type=cli.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
+    add("--lr-decay", type=cli.positive_float, default=0.8, metavar="GAMMA",
         help="multiply the learning rate by GAMMA after every epoch; 1 keeps it (default: 0.8)")
-    add("--clip", type=common.nonneg_float, default=5.0, metavar="NORM",
+    add("--clip", type=cli.nonneg_float, default=5.0, metavar="NORM",
         help="clip the gradients to this global norm; 0: no clipping (default: 5)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
-    add("--train-chars", type=common.positive_int, default=None, metavar="N",
+    add("--train-chars", type=cli.positive_int, default=None, metavar="N",
         help="train on the first N characters of the training text only")
-    add("--time-limit", type=common.nonneg_float, default=840.0, metavar="SECONDS",
+    add("--time-limit", type=cli.nonneg_float, default=840.0, metavar="SECONDS",
         help="stop after the epoch whose successor would end past this many seconds of training, "
              "judged by the longest epoch so far; 0: no limit (default: 840)")
-    add("--sample-length", type=common.positive_int, default=600, help="characters per sample (default: 600)")
-    add("--temperature", type=common.nonneg_float, nargs="+", default=[0.5, 0.8, 1.0], metavar="T",
+    add("--sample-length", type=cli.positive_int, default=600, help="characters per sample (default: 600)")
+    add("--temperature", type=cli.nonneg_float, nargs="+", default=[0.5, 0.8, 1.0], metavar="T",
         help="one sample at each temperature; 0 is greedy (default: 0.5 0.8 1.0)")
     add("--prime", default="ROMEO:", help="text the samples start from (default: ROMEO:)")
     add("--text", metavar="PATH", default=None,
@@ -95,7 +99,7 @@ def build_parser():
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
     # the time limit and the samples drawn after training may change on a resume
-    common.add_checkpoint_args(parser, may_change=("time_limit", "sample_length", "temperature", "prime"))
+    training.add_checkpoint_args(parser, may_change=("time_limit", "sample_length", "temperature", "prime"))
     parser.add_check(_check_options)
     return parser
 
@@ -190,15 +194,15 @@ def plot(plt, history, baselines, title):
     ax = axes[0]
     it = np.arange(1, len(history["iter_loss"]) + 1)
     ax.plot(it, history["iter_loss"], color="C0", alpha=0.3, lw=0.6, label="window")
-    ax.plot(it, common.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
+    ax.plot(it, plots.smooth(history["iter_loss"], 100), color="C0", lw=1.8, label="mean of last 100")
     ax.set_xlabel("window (iteration)")
-    common.integer_ticks(ax)
+    plots.integer_ticks(ax)
     ax.set_title("training loss of every window")
     ax = axes[1]
     ax.plot(history["epoch"], history["train_loss"], "o-", ms=4, label="training (mean over the epoch)")
     ax.plot(history["epoch"], history["val_loss"], "s--", ms=4, label="validation")
-    common.epoch_axis(ax, len(history["epoch"]))
-    common.mark_lone_points(ax)
+    plots.epoch_axis(ax, len(history["epoch"]))
+    plots.mark_lone_points(ax)
     ax.set_title("loss after each epoch")
     for ax in axes:
         for (name, value), style in zip(baselines.items(), (":", "-.")):
@@ -212,21 +216,21 @@ def plot(plt, history, baselines, title):
     losses = [v for v in history["train_loss"] + history["val_loss"] if v is not None]
     axes[1].set_ylim(min(losses + list(baselines.values())) - 0.1, top)
     fig.suptitle(title)
-    common.place_legends(fig, axes)
+    plots.place_legends(fig, axes)
     return fig
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = common.RunSettings.of(parser, args)
+    settings = training.RunSettings.of(parser, args)
     if args.quick:
         for key in ("embed", "hidden", "batch_size", "time_size", "lr"):
             setattr(args, key, QUICK[key])
         args.epochs = min(args.epochs, QUICK["epochs"])
         args.sample_length = min(args.sample_length, QUICK["sample_length"])
         args.tie = False
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     dtype = np.dtype(args.dtype)
 
     train, val, vocab, name = load_corpus(args)
@@ -244,10 +248,10 @@ def main(argv=None):
         val_batches = BPTTBatches(val, min(EVAL_BATCH_SIZE, max(len(val) - 1, 1)), EVAL_TIME_SIZE)
     except ValueError as err:
         sys.exit(f"error: {err}")
-    last_epoch = common.LastEpoch(net)
+    last_epoch = training.LastEpoch(net)
     time_limit = TimeLimit(args.time_limit)
     callbacks = [last_epoch, time_limit, settings] + ([GradientClipping(args.clip)] if args.clip else [])
-    trainer = common.make_trainer(args, lambda: Trainer(
+    trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, train_batches, val_batches, epochs=args.epochs, callbacks=callbacks,
         schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), verbose=args.verbose,
         checkpoint=args.checkpoint, resume=args.resume))
@@ -260,15 +264,15 @@ def main(argv=None):
           f"windows per epoch")
 
     start = time.perf_counter()
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
     done = history.n_epochs
     if interrupted or diverged:
         done = last_epoch.restore(history)
     if interrupted:
-        common.resume_hint(args, trainer)
-        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+        training.resume_hint(args, trainer)
+        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     elif time_limit.reason and args.verbose:
         print(f"stopped after epoch {done}: {time_limit.reason}")
 
@@ -298,21 +302,21 @@ def main(argv=None):
         fig = plot(plt, history, baselines,
                    f"{name}: LSTM {args.layers}x{args.hidden}, embedding {args.embed}; validation "
                    f"{val_loss:.3f} nats/char after {done} epoch(s), {format_time(seconds)}")
-        common.save_figure(fig, args.out, "char_lm.png")
-    common.save_json(results, args.out, "char_lm.json")
+        outputs.save_figure(fig, args.out, "char_lm.png")
+    outputs.save_json(results, args.out, "char_lm.json")
     if samples:
-        path = common.output_dir(args.out) / "char_lm_samples.txt"
+        path = outputs.output_dir(args.out) / "char_lm_samples.txt"
         path.write_text("".join(f"--- temperature {t} ---\n{text}\n\n" for t, text in samples.items()),
                         encoding="utf-8")
         print(f"wrote {path}")
     if done:  # after a divergence, the weights of the last completed epoch
-        path = common.output_dir(args.out) / "char_lm_weights.npz"
+        path = outputs.output_dir(args.out) / "char_lm_weights.npz"
         net.save_params(path)
         print(f"wrote {path}" + (f" (the weights after epoch {done})" if interrupted or diverged else ""))
-    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

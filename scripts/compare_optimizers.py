@@ -45,7 +45,12 @@ from pathlib import Path
 import numpy as np
 
 from bprop.optim import get_optimizer, mlp_config, train_mlp
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import sweeps
 
 ORDER = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 NAMES = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
@@ -105,20 +110,20 @@ def tie_groups(means, stds):
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="100 iterations, 2 seeds, 5000 training and 2000 test images")
-    parser.add_argument("--iterations", type=common.positive_int, default=2000, help="default: 2000")
-    parser.add_argument("--batch-size", type=common.positive_int, default=128, help="default: 128")
-    parser.add_argument("--seeds", type=common.positive_int, default=5,
+    parser = cli.make_parser(__doc__, quick="100 iterations, 2 seeds, 5000 training and 2000 test images")
+    parser.add_argument("--iterations", type=cli.positive_int, default=2000, help="default: 2000")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=128, help="default: 128")
+    parser.add_argument("--seeds", type=cli.positive_int, default=5,
                         help="runs per optimizer (default: 5; with 1 there is no spread, so no ranking)")
-    parser.add_argument("--path-steps", type=common.positive_int, default=30,
+    parser.add_argument("--path-steps", type=cli.positive_int, default=30,
                         help="steps on the valley (default: 30)")
-    common.add_sweep_args(parser)
+    sweeps.add_sweep_args(parser)
     args = parser.parse_args(argv)
     train_size = test_size = None
     if args.quick:
         args.iterations, args.seeds = min(args.iterations, 100), min(args.seeds, 2)
         train_size, test_size = 5000, 2000
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     results = {"settings": {"iterations": args.iterations, "batch_size": args.batch_size,
                             "seeds": args.seeds, "seed": args.seed, "path_steps": args.path_steps,
                             "path_lr": PATH_LR, "mnist_lr": MNIST_LR,
@@ -135,7 +140,7 @@ def main(argv=None):
         print(f"  {NAMES[name]:<9} lr {PATH_LR[name]:<5g} ends at ({end[0]: .4f}, {end[1]: .4f}), "
               f"f = {valley(*end):.2e}")
     fig_paths = _plot_paths(plt, paths, args.path_steps)
-    common.save_figure(fig_paths, args.out, "compare_optimizers_paths.png")
+    outputs.save_figure(fig_paths, args.out, "compare_optimizers_paths.png")
 
     # (b) MNIST
     seeds = [args.seed + i for i in range(args.seeds)]
@@ -143,11 +148,11 @@ def main(argv=None):
     # about the same number of runs.
     configs = [mnist_config(name, s, args.seed, args.iterations, args.batch_size, train_size, test_size)
                for s in seeds for name in ORDER]
-    (x_train, _), _, (x_test, _) = common.load_run_data(configs[0])  # as each run will pick them
+    (x_train, _), _, (x_test, _) = loaders.load_run_data(configs[0])  # as each run will pick them
     db = Path(args.out) / "compare_optimizers.sqlite"
     print(f"(b) 784-100x4-10 ReLU on {len(x_train)} MNIST images, {args.iterations} iterations "
-          f"of batch {args.batch_size}, seeds {seeds}, on {common.where_runs_execute(args)}; runs in {db}:")
-    records, executed, interrupted = common.sweep(train_mlp, configs, db, args)
+          f"of batch {args.batch_size}, seeds {seeds}, on {sweeps.where_runs_execute(args)}; runs in {db}:")
+    records, executed, interrupted = sweeps.sweep(train_mlp, configs, db, args)
     if executed is not None:
         print(f"{len(records)} runs: {executed} executed now, {len(records) - executed} already in {db}")
     # (mini-batch losses, test accuracy, seconds, seed) of each finished run, by optimizer
@@ -192,14 +197,14 @@ def main(argv=None):
                                    for r in records if r["status"] != "done"]}
     header = ["optimizer", "group", "lr", "seeds", "test_acc_mean", "test_acc_std", "test_acc_min",
               "test_acc_max", "loss_last_100", "seconds_per_run"]
-    print(common.format_table(header, rows))
+    print(outputs.format_table(header, rows))
     print(_ranking_text(groups, rows))
     if rows:
         fig_mnist = _plot_mnist(plt, losses, rows, groups, len(x_test), args)
-        common.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
-        common.save_csv(header, rows, args.out, "compare_optimizers.csv")
-    common.save_json(results, args.out, "compare_optimizers.json")
-    common.finish(plt, args.show, interrupted, args.out)
+        outputs.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
+        outputs.save_csv(header, rows, args.out, "compare_optimizers.csv")
+    outputs.save_json(results, args.out, "compare_optimizers.json")
+    exits.finish(plt, args.show, interrupted, args.out)
     return results
 
 
@@ -241,7 +246,7 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
     colors = {name: f"C{ORDER.index(name)}" for name in losses}
     ax = axes[0]
     for name, runs in losses.items():
-        smoothed = np.array([common.smooth(r, 50) for r in runs])
+        smoothed = np.array([plots.smooth(r, 50) for r in runs])
         it = np.arange(1, smoothed.shape[1] + 1)
         ax.plot(it, smoothed.mean(axis=0), color=colors[name], lw=1.8, label=NAMES[name])
         ax.fill_between(it, smoothed.min(axis=0), smoothed.max(axis=0), color=colors[name], alpha=0.2, lw=0)
@@ -249,7 +254,7 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
     seeds = f"{n_seeds[0]}-{n_seeds[-1]}" if len(n_seeds) > 1 else n_seeds[0]  # fewer after Ctrl-C
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch of %d)" % args.batch_size)
-    common.integer_ticks(ax)
+    plots.integer_ticks(ax)
     ax.set_ylabel("training loss (mean of last 50 batches)")
     ax.set_title(f"784-100x4-10 ReLU on MNIST: mean and min-max over {seeds} seeds")
     ax.grid(True, which="both")
@@ -281,9 +286,9 @@ def _plot_mnist(plt, losses, rows, groups, n_test, args):
         title = "final test accuracy (one seed: no spread, not ranked)"
     ax.set_title(title)
     ax.grid(True, axis="x", zorder=1)
-    common.place_legends(fig, [axes[0]])
+    plots.place_legends(fig, [axes[0]])
     return fig
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

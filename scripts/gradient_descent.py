@@ -17,7 +17,10 @@ distance to the minimum per step for each lr) and gradient_descent.json.
 import numpy as np
 
 from bprop.layers import numerical_gradient
-import common
+import cli
+import exits
+import outputs
+import plots
 
 START = (-3.0, 4.0)
 LEARNING_RATES = (0.1, 10.0, 1e-10)
@@ -43,10 +46,10 @@ def gradient_descent(f, init, lr, steps):
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="the same (this script takes about a second)")
-    parser.add_argument("--steps", type=common.positive_int, default=100, help="descent steps (default: 100)")
+    parser = cli.make_parser(__doc__, quick="the same (this script takes about a second)")
+    parser.add_argument("--steps", type=cli.positive_int, default=100, help="descent steps (default: 100)")
     args = parser.parse_args(argv)
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
 
     paths = {lr: gradient_descent(function_2, START, lr, args.steps) for lr in LEARNING_RATES}
     results = {"start": START, "steps": args.steps, "runs": []}
@@ -91,17 +94,17 @@ def main(argv=None):
         dist = np.maximum(np.hypot(paths[lr][:, 0], paths[lr][:, 1]), 1e-300)
         ax.semilogy(np.arange(len(dist)), dist, color=color, lw=2, label=f"lr {lr:g}")
     ax.set_xlabel("step")
-    common.integer_ticks(ax)
+    plots.integer_ticks(ax)
     ax.set_ylabel("distance to the minimum")
     ax.set_title("too large a step diverges, too small barely moves")
     ax.grid(True, which="major")
-    common.place_legends(fig, {axes[1]: {"spots": ("lower right",) + common.LEGEND_SPOTS}, axes[2]: {}})
+    plots.place_legends(fig, {axes[1]: {"spots": ("lower right",) + plots.LEGEND_SPOTS}, axes[2]: {}})
 
-    common.save_figure(fig, args.out, "gradient_descent.png")
-    common.save_json(results, args.out, "gradient_descent.json")
-    common.finish(plt, args.show)
+    outputs.save_figure(fig, args.out, "gradient_descent.png")
+    outputs.save_json(results, args.out, "gradient_descent.json")
+    exits.finish(plt, args.show)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

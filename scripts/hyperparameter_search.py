@@ -30,7 +30,12 @@ import numpy as np
 
 from bprop.layers import make_rng
 from bprop.optim import mlp_config, train_mlp
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import sweeps
 
 
 def trial_configs(args):
@@ -46,7 +51,7 @@ def trial_configs(args):
                     activation="relu", weight_init="he", optimizer="sgd", batch_size=100,
                     epochs=args.epochs, dtype="float32")
     rng = make_rng(args.seed)
-    train, val, _ = common.load_run_data(settings, rng=rng)
+    train, val, _ = loaders.load_run_data(settings, rng=rng)
     configs = []
     for i in range(args.trials):
         lr = float(10 ** rng.uniform(-6, -2))
@@ -69,25 +74,25 @@ def _check_split(args):
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="6 trials of 5 epochs")
-    parser.add_argument("--trials", type=common.positive_int, default=100, help="default: 100")
-    parser.add_argument("--epochs", type=common.positive_int, default=50, help="per trial (default: 50)")
-    parser.add_argument("--train-size", type=common.positive_int, default=500,
+    parser = cli.make_parser(__doc__, quick="6 trials of 5 epochs")
+    parser.add_argument("--trials", type=cli.positive_int, default=100, help="default: 100")
+    parser.add_argument("--epochs", type=cli.positive_int, default=50, help="per trial (default: 50)")
+    parser.add_argument("--train-size", type=cli.positive_int, default=500,
                         help="images, validation split included (default: 500)")
-    parser.add_argument("--val-fraction", type=common.open_fraction, default=0.2,
+    parser.add_argument("--val-fraction", type=cli.open_fraction, default=0.2,
                         help="fraction held out for validation, in (0, 1) (default: 0.2)")
     parser.add_check(_check_split)
-    common.add_sweep_args(parser)
+    sweeps.add_sweep_args(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.epochs = min(args.trials, 6), min(args.epochs, 5)
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     configs, (x_train, _), (x_val, _) = trial_configs(args)
     db = Path(args.out) / "hyperparameter_search.sqlite"
     print(f"{args.trials} trials: 784-100x6-10 ReLU, SGD, batch 100, {args.epochs} epochs on "
-          f"{len(x_train)} images, validated on {len(x_val)}, on {common.where_runs_execute(args)}; "
+          f"{len(x_train)} images, validated on {len(x_val)}, on {sweeps.where_runs_execute(args)}; "
           f"runs in {db}")
-    records, executed, interrupted = common.sweep(train_mlp, configs, db, args)
+    records, executed, interrupted = sweeps.sweep(train_mlp, configs, db, args)
     if executed is not None:
         print(f"{len(records)} trials: {executed} executed now, {len(records) - executed} already in {db}")
 
@@ -141,20 +146,20 @@ def main(argv=None):
     for k, t in enumerate(ranked[:n_best]):
         ax.plot(np.arange(1, args.epochs + 1), t["val_curve"], color=f"C{k}", lw=1.6,
                 label=f"lr {t['lr']:.1e}, wd {t['weight_decay']:.1e}: {t['val_acc']:.3f}")
-    common.epoch_axis(ax, args.epochs)
-    common.mark_lone_points(ax, values=False)
+    plots.epoch_axis(ax, args.epochs)
+    plots.mark_lone_points(ax, values=False)
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"the {n_best} best trials (the others in grey)")
     ax.grid(True)
-    common.place_legends(fig, {axes[0]: {"spots": ("upper left",) + common.LEGEND_SPOTS},
-                               ax: {"fontsize": "x-small", "spots": ("upper left",) + common.LEGEND_SPOTS}})
+    plots.place_legends(fig, {axes[0]: {"spots": ("upper left",) + plots.LEGEND_SPOTS},
+                               ax: {"fontsize": "x-small", "spots": ("upper left",) + plots.LEGEND_SPOTS}})
 
     header = ["rank", "trial", "lr", "weight_decay", "val_acc", "train_acc"]
     rows = [[r + 1, t["trial"], t["lr"], t["weight_decay"], t["val_acc"], t["train_acc"]]
             for r, t in enumerate(ranked)]
-    common.save_figure(fig, args.out, "hyperparameter_search.png")
-    common.save_csv(header, rows, args.out, "hyperparameter_search.csv")
+    outputs.save_figure(fig, args.out, "hyperparameter_search.png")
+    outputs.save_csv(header, rows, args.out, "hyperparameter_search.csv")
     results = {"settings": {"trials": args.trials, "epochs": args.epochs, "train_size": len(x_train),
                             "val_size": len(x_val), "seed": args.seed,
                             "lr_range": [1e-6, 1e-2], "weight_decay_range": [1e-8, 1e-4],
@@ -164,10 +169,10 @@ def main(argv=None):
                          "executed_now": executed, "failed": failed},
                "best": {k: ranked[0][k] for k in ("lr", "weight_decay", "val_acc", "train_acc")},
                "trials": ranked}
-    common.save_json(results, args.out, "hyperparameter_search.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    outputs.save_json(results, args.out, "hyperparameter_search.json")
+    exits.finish(plt, args.show, interrupted, args.out)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -24,7 +24,11 @@ from bprop.datasets import make_logic_gate
 from bprop.layers import step_function
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
-import common
+import cli
+import exits
+import outputs
+import plots
+import training
 
 #: (weights, bias) of the hand-set perceptrons
 GATES = {
@@ -53,26 +57,26 @@ def train_xor(hidden, lr, steps, seed):
     ``TrainingDivergedError``) as of the last completed step."""
     x, t = make_logic_gate("XOR")
     net = MultiLayerNet(2, [hidden], 2, activation="sigmoid", weight_init_std="xavier", rng=seed)
-    last_step = common.LastEpoch(net)
+    last_step = training.LastEpoch(net)
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=4, rng=seed, verbose=0,
                       callbacks=[last_step])
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     if interrupted or error:
         last_step.restore(history)
     return net, history, error, interrupted
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="fewer training steps (still learns XOR)")
-    parser.add_argument("--hidden", type=common.positive_int, default=8,
+    parser = cli.make_parser(__doc__, quick="fewer training steps (still learns XOR)")
+    parser.add_argument("--hidden", type=cli.positive_int, default=8,
                         help="hidden units of the XOR network (default: 8)")
-    parser.add_argument("--lr", type=common.positive_float, default=1.0,
+    parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="learning rate of the XOR network, > 0 (default: 1.0)")
-    parser.add_argument("--steps", type=common.positive_int, default=2000,
+    parser.add_argument("--steps", type=cli.positive_int, default=2000,
                         help="full-batch training steps (default: 2000; 1000 with --quick)")
     args = parser.parse_args(argv)
     steps = min(args.steps, 1000) if args.quick else args.steps
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
 
     inputs = make_logic_gate("AND")[0]
     tables = {}
@@ -87,7 +91,7 @@ def main(argv=None):
     net, history, error, interrupted = train_xor(args.hidden, args.lr, steps, args.seed)
     if interrupted:
         # The hand-set gates are finished; the network is written as of its last step, if any.
-        common.interrupted(f"at training step {history.n_epochs + 1} of {steps}")
+        exits.interrupted(f"at training step {history.n_epochs + 1} of {steps}")
     if interrupted or error:
         steps = history.n_epochs
     x, t = make_logic_gate("XOR")
@@ -152,10 +156,10 @@ def main(argv=None):
                 "final_loss": final_loss, "learned_exactly": exact, "interrupted": interrupted,
                 "diverged": None if error is None else str(error)},
     }
-    common.save_figure(fig, args.out, "perceptron_gates.png")
-    common.save_json(results, args.out, "perceptron_gates.json")
-    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    outputs.save_figure(fig, args.out, "perceptron_gates.png")
+    outputs.save_json(results, args.out, "perceptron_gates.json")
+    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
@@ -167,4 +171,4 @@ def _points(ax, x, t):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -22,29 +22,35 @@ status 1 and one line on stderr saying where it diverged.
 
 import numpy as np
 
+from bprop.datasets import random_subset
 from bprop.layers import make_rng
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="30 epochs")
-    parser.add_argument("--train-size", type=common.positive_int, default=300,
+    parser = cli.make_parser(__doc__, quick="30 epochs")
+    parser.add_argument("--train-size", type=cli.positive_int, default=300,
                         help="training images (default: 300)")
-    parser.add_argument("--epochs", type=common.positive_int, default=200, help="default: 200")
-    parser.add_argument("--weight-decay", type=common.positive_float, default=0.1,
+    parser.add_argument("--epochs", type=cli.positive_int, default=200, help="default: 200")
+    parser.add_argument("--weight-decay", type=cli.positive_float, default=0.1,
                         help="L2 strength lambda of the second setting, > 0 (default: 0.1)")
-    parser.add_argument("--dropout", type=common.open_fraction, default=0.2, metavar="RATIO",
+    parser.add_argument("--dropout", type=cli.open_fraction, default=0.2, metavar="RATIO",
                         help="dropout ratio of the third setting, in (0, 1) (default: 0.2)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 30)
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
-    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=np.float32)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
-    x_curve, t_curve = common.subset(x_test, t_test, 1000, rng)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=np.float32)
+    x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
+    x_curve, t_curve = random_subset(x_test, t_test, 1000, rng)
 
     settings = {
         "no regularization": {},
@@ -53,7 +59,7 @@ def main(argv=None):
     }
     # what to change when a setting diverges
     hints = dict(zip(settings, ("the learning rate 0.01 is fixed: try another --seed",
-                                common.lower("--weight-decay", args.weight_decay),
+                                exits.lower("--weight-decay", args.weight_decay),
                                 "try another --dropout or --seed")))
     print(f"784-100x6-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 100, {args.epochs} epochs")
     histories, rows, failure = {}, [], None
@@ -64,19 +70,19 @@ def main(argv=None):
                                 dtype=np.float32, rng=args.seed, **kwargs)
             trainer = Trainer(net, SGD(lr=0.01), (x_train, t_train), (x_curve, t_curve), epochs=args.epochs,
                               batch_size=100, rng=args.seed + 1000, verbose=0)
-            history, error, _ = common.fit(trainer)
+            history, error, _ = training.fit(trainer)
             histories[name] = history
             if error is not None:
                 rows.append([name, None, None, None])
                 print(f"  {name:<20} diverged at epoch {error.epoch}")
-                failure = failure or common.diverged_line(error, hints[name], what=f"training with {name}")
+                failure = failure or exits.diverged_line(error, hints[name], what=f"training with {name}")
                 continue
             train_acc, test_acc = history["train_acc"][-1], net.accuracy(x_test, t_test)
             rows.append([name, train_acc, test_acc, train_acc - test_acc])
             print(f"  {name:<20} train {train_acc:.4f}  test {test_acc:.4f}  gap {train_acc - test_acc:.4f}")
     except KeyboardInterrupt:
         interrupted = True
-        common.interrupted(f"after {len(rows)} of {len(settings)} settings", finished=bool(rows))
+        exits.interrupted(f"after {len(rows)} of {len(settings)} settings", finished=bool(rows))
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     for ax in axes[len(histories):3]:
@@ -86,8 +92,8 @@ def main(argv=None):
         ax.plot(h["epoch"], h.get("train_acc", []), "-", color="C0", label="train")
         ax.plot(h["epoch"], h.get("val_acc", []), "-", color="C1", label="test (1000 images)")
         ax.set_title(name + (" (diverged)" if h["diverged"] else ""))
-        common.epoch_axis(ax, len(h["epoch"]))
-        common.mark_lone_points(ax)
+        plots.epoch_axis(ax, len(h["epoch"]))
+        plots.mark_lone_points(ax)
         ax.set_ylim(0, 1.02)
         ax.grid(True)
     axes[0].set_ylabel("accuracy")
@@ -96,26 +102,26 @@ def main(argv=None):
         gap = np.array(h.get("train_acc", []), dtype=float) - np.array(h.get("val_acc", []), dtype=float)
         ax.plot(h["epoch"], gap, color=f"C{k + 2}", label=name)
     ax.set_title("train - test accuracy")
-    common.epoch_axis(ax, max((len(h["epoch"]) for h in histories.values()), default=1))
-    common.mark_lone_points(ax)
+    plots.epoch_axis(ax, max((len(h["epoch"]) for h in histories.values()), default=1))
+    plots.mark_lone_points(ax)
     ax.grid(True)
     fig.suptitle(f"Overfitting {len(x_train)} MNIST images with a 784-100x6-10 ReLU net, and two remedies")
-    common.place_legends(fig, {axes[0]: {"spots": ("lower right",) + common.LEGEND_SPOTS}, ax: {}})
+    plots.place_legends(fig, {axes[0]: {"spots": ("lower right",) + plots.LEGEND_SPOTS}, ax: {}})
 
     header = ["setting", "train_acc", "test_acc", "gap"]
-    print(common.format_table(header, rows))
-    common.save_figure(fig, args.out, "regularization.png")
-    common.save_csv(header, rows, args.out, "regularization.csv")
+    print(outputs.format_table(header, rows))
+    outputs.save_figure(fig, args.out, "regularization.png")
+    outputs.save_csv(header, rows, args.out, "regularization.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01, "batch_size": 100,
                             "weight_decay": args.weight_decay, "dropout": args.dropout, "seed": args.seed},
                "table": [dict(zip(header, r)) for r in rows], "interrupted": interrupted,
                "curves": {name: {**{k: h.get(k, []) for k in ("train_acc", "val_acc", "train_loss", "val_loss")},
                                  "diverged": h["diverged"]}
                           for name, h in histories.items()}}
-    common.save_json(results, args.out, "regularization.json")
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    outputs.save_json(results, args.out, "regularization.json")
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -46,7 +46,11 @@ from bprop.layers import make_rng
 from bprop.networks import PeekySeq2seq, Seq2seq
 from bprop.optim import Adam, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
-import common
+import cli
+import exits
+import outputs
+import plots
+import training
 
 #: variant -> (model class, reverse the questions, label in the figure)
 VARIANTS = {
@@ -58,23 +62,23 @@ QUICK = {"train_size": 2000, "test_size": 500, "hidden": 32, "epochs": 2}
 
 
 def build_parser():
-    parser = common.make_parser(
+    parser = cli.make_parser(
         __doc__, quick=f"{QUICK['train_size']} training and {QUICK['test_size']} test problems, "
                        f"{QUICK['hidden']} hidden units, {QUICK['epochs']} epochs")
     add = parser.add_argument
     add("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
         help="models to train, in this order (default: all three)")
-    add("--embed", type=common.positive_int, default=16, help="embedding size (default: 16)")
-    add("--hidden", type=common.positive_int, default=128, help="LSTM units (default: 128)")
-    add("--epochs", type=common.positive_int, default=10, help="epochs per model (default: 10)")
-    add("--batch-size", type=common.positive_int, default=128, help="default: 128")
-    add("--lr", type=common.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
-    add("--lr-decay", type=common.positive_float, default=0.9, metavar="GAMMA",
+    add("--embed", type=cli.positive_int, default=16, help="embedding size (default: 16)")
+    add("--hidden", type=cli.positive_int, default=128, help="LSTM units (default: 128)")
+    add("--epochs", type=cli.positive_int, default=10, help="epochs per model (default: 10)")
+    add("--batch-size", type=cli.positive_int, default=128, help="default: 128")
+    add("--lr", type=cli.positive_float, default=2e-3, help="Adam's learning rate (default: 2e-3)")
+    add("--lr-decay", type=cli.positive_float, default=0.9, metavar="GAMMA",
         help="multiply the learning rate by GAMMA after every epoch; 1 keeps it (default: 0.9)")
-    add("--clip", type=common.nonneg_float, default=5.0, metavar="NORM",
+    add("--clip", type=cli.nonneg_float, default=5.0, metavar="NORM",
         help="clip the gradients to this global norm; 0: no clipping (default: 5)")
-    add("--train-size", type=common.positive_int, default=45000, help="training problems (default: 45000)")
-    add("--test-size", type=common.positive_int, default=5000, help="test problems (default: 5000)")
+    add("--train-size", type=cli.positive_int, default=45000, help="training problems (default: 45000)")
+    add("--test-size", type=cli.positive_int, default=5000, help="test problems (default: 5000)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
     add("--verbose", type=int, choices=(0, 1, 2), default=2,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 2)")
@@ -90,7 +94,7 @@ def build_parser():
     parser.add_check(_check_sizes)
     parser.add_check(_check_checkpoint)
     # each model's checkpoint holds the options; which models are trained may change on a resume
-    common.add_resume_check(parser, _checkpoints_to_resume, may_change=("variants",))
+    training.add_resume_check(parser, _checkpoints_to_resume, may_change=("variants",))
     return parser
 
 
@@ -123,7 +127,7 @@ def _check_checkpoint(args):
     if os.path.isdir(args.checkpoint):
         return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
     try:
-        common.writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
+        cli.writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
     except ValueError as err:
         return f"argument --checkpoint: {err}"
     paths = [variant_checkpoint(args.checkpoint, name) for name in args.variants]
@@ -136,7 +140,7 @@ def build_variant(name, data, args, settings):
     """The model of the variant ``name``, its test questions (reversed if it reads them so)
     and the Trainer that trains it: the test problems are its validation data, on which the
     whole-answer accuracy (``val_seq_acc``) is measured after every epoch. ``settings``, the
-    script's :class:`common.RunSettings`, goes into the checkpoint."""
+    script's :class:`training.RunSettings`, goes into the checkpoint."""
     cls, reverse, _ = VARIANTS[name]
     (x, t), (x_test, t_test) = data.train, data.test
     if reverse:
@@ -146,7 +150,7 @@ def build_variant(name, data, args, settings):
     path = None if args.checkpoint is None else variant_checkpoint(args.checkpoint, name)
     # A model without a file had not finished an epoch when the run stopped: it starts afresh.
     resume = bool(args.resume and os.path.isfile(path))
-    trainer = common.make_trainer(argparse.Namespace(checkpoint=path, resume=resume), lambda: Trainer(
+    trainer = training.make_trainer(argparse.Namespace(checkpoint=path, resume=resume), lambda: Trainer(
         model, Adam(lr=args.lr), (x, t), (x_test, t_test), epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, schedule=ExponentialLR(args.lr_decay, base_lr=args.lr), eval_train=False,
         callbacks=[settings] + ([GradientClipping(args.clip)] if args.clip else []), verbose=args.verbose,
@@ -186,11 +190,11 @@ def plot(plt, histories, title):
     axes[1].set_title("training loss, mean over each epoch")
     n_epochs = max((len(h["epoch"]) for h in histories.values()), default=1)
     for ax in axes:
-        common.epoch_axis(ax, n_epochs)
-        common.mark_lone_points(ax)
+        plots.epoch_axis(ax, n_epochs)
+        plots.mark_lone_points(ax)
         ax.grid(True, which="both")
     fig.suptitle(title)
-    common.place_legends(fig, {axes[0]: {"spots": ("center right",) + common.LEGEND_SPOTS}, axes[1]: {}})
+    plots.place_legends(fig, {axes[0]: {"spots": ("center right",) + plots.LEGEND_SPOTS}, axes[1]: {}})
     return fig
 
 
@@ -200,18 +204,18 @@ def _diverged_line(errors, args):
         return None
     first, *others = errors
     also = f" (and {', '.join(others)})" if others else ""
-    return common.diverged_line(errors[first], common.lower("--lr", args.lr, errors[first].lr),
+    return exits.diverged_line(errors[first], exits.lower("--lr", args.lr, errors[first].lr),
                                 what=f"training of the {first} model{also}")
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = common.RunSettings.of(parser, args)
+    settings = training.RunSettings.of(parser, args)
     if args.quick:
         args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
         args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     data = make_addition(args.train_size, args.test_size, rng=args.seed)
     t_test = data.test[1]
     print(f"addition: {args.train_size} training and {args.test_size} test problems, e.g. "
@@ -227,7 +231,7 @@ def main(argv=None):
             if args.verbose:
                 print(f"{name}: {VARIANTS[name][2]}")
             model, x_test, trainer = build_variant(name, data, args, settings)
-            history, error, _ = common.fit(trainer)
+            history, error, _ = training.fit(trainer)
             if error is not None:
                 errors[name] = error
             histories[name] = variant_history(history)
@@ -242,11 +246,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         interrupted = True
         if trainer is not None:
-            histories[name] = variant_history(common.completed_epochs(trainer.history))
-            common.resume_hint(argparse.Namespace(checkpoint=trainer.checkpoint), trainer)
+            histories[name] = variant_history(training.completed_epochs(trainer.history))
+            training.resume_hint(argparse.Namespace(checkpoint=trainer.checkpoint), trainer)
         histories = {k: h for k, h in histories.items() if h["epoch"]}
         done = sum(len(h["epoch"]) for h in histories.values())
-        common.interrupted(f"after {done} epoch(s) in all", finished=done > 0)
+        exits.interrupted(f"after {done} epoch(s) in all", finished=done > 0)
     seconds = time.perf_counter() - start
 
     print()
@@ -266,11 +270,11 @@ def main(argv=None):
         fig = plot(plt, plotted, f"addition with seq2seq ({args.train_size} training problems): best "
                    f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
                    f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
-        common.save_figure(fig, args.out, "seq2seq_addition.png")
-    common.save_json(output, args.out, "seq2seq_addition.json")
-    common.finish(plt, args.show, interrupted, args.out, failure=_diverged_line(errors, args))
+        outputs.save_figure(fig, args.out, "seq2seq_addition.png")
+    outputs.save_json(output, args.out, "seq2seq_addition.json")
+    exits.finish(plt, args.show, interrupted, args.out, failure=_diverged_line(errors, args))
     return output
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -23,7 +23,11 @@ import numpy as np
 from bprop.datasets import make_spiral
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Callback, Trainer
-import common
+import cli
+import exits
+import outputs
+import plots
+import training
 
 COLORS = ("#d62728", "#2ca02c", "#1f77b4")
 #: training accuracies the article reports
@@ -50,35 +54,35 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     """
     net = MultiLayerNet(2, hidden, 3, activation="relu", weight_init_std=0.01,
                         weight_decay_lambda=reg, rng=seed)
-    last_step = common.LastEpoch(net)
+    last_step = training.LastEpoch(net)
     callbacks = [last_step] + ([Report(report_every)] if report_every else [])
     # One batch of all the points: every epoch is one full-batch step.
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=len(x), rng=seed, verbose=0,
                       callbacks=callbacks)
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     if interrupted or error:
         last_step.restore(history)
     return net, history, error, interrupted
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="200 linear and 2000 two-layer steps instead of 1000 and 10000")
-    parser.add_argument("--points", type=common.positive_int, default=100,
+    parser = cli.make_parser(__doc__, quick="200 linear and 2000 two-layer steps instead of 1000 and 10000")
+    parser.add_argument("--points", type=cli.positive_int, default=100,
                         help="points per class (default: 100)")
-    parser.add_argument("--hidden", type=common.positive_int, default=100,
+    parser.add_argument("--hidden", type=cli.positive_int, default=100,
                         help="hidden ReLU units (default: 100)")
-    parser.add_argument("--lr", type=common.positive_float, default=1.0,
+    parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="learning rate, > 0 (default: 1.0)")
-    parser.add_argument("--reg", type=common.nonneg_float, default=1e-3,
+    parser.add_argument("--reg", type=cli.nonneg_float, default=1e-3,
                         help="L2 strength lambda, >= 0 (default: 1e-3)")
-    parser.add_argument("--linear-steps", type=common.positive_int, default=1000,
+    parser.add_argument("--linear-steps", type=cli.positive_int, default=1000,
                         help="linear classifier steps (default: 1000)")
-    parser.add_argument("--steps", type=common.positive_int, default=10000,
+    parser.add_argument("--steps", type=cli.positive_int, default=10000,
                         help="two-layer steps (default: 10000)")
     args = parser.parse_args(argv)
     if args.quick:
         args.linear_steps, args.steps = min(args.linear_steps, 200), min(args.steps, 2000)
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
 
     x, t = make_spiral(args.points, 3, noise=0.2, rng=args.seed)
     # name -> (title, net, history, steps asked): the models trained, or after Ctrl-C trained in part
@@ -96,7 +100,7 @@ def main(argv=None):
         if history.n_epochs:
             models[key] = (title, net, history, steps)
         if interrupted:
-            common.interrupted(f"at step {history.n_epochs + 1} of {steps} of the {title}",
+            exits.interrupted(f"at step {history.n_epochs + 1} of {steps} of the {title}",
                                finished=bool(models))
             break
     accuracy = {key: m[2]["train_acc"][-1] for key, m in models.items()}
@@ -138,7 +142,7 @@ def main(argv=None):
     ax.set_ylabel("loss (cross-entropy + L2)")
     ax.set_title(f"training loss (SGD lr {args.lr:g}, L2 {args.reg:g}; lr 1 makes it spike)")
     ax.grid(True, which="both")
-    common.place_legends(fig, list(axes.ravel()), outside="right")
+    plots.place_legends(fig, list(axes.ravel()), outside="right")
 
     results = {
         "settings": {"points_per_class": args.points, "hidden": args.hidden, "lr": args.lr,
@@ -153,15 +157,15 @@ def main(argv=None):
         results.setdefault(key, {"steps_done": 0})["diverged"] = str(error)
     if "two_layer" in models:
         results["two_layer"]["loss_every_1000"] = models["two_layer"][2]["train_loss"][999::1000]
-    common.save_figure(fig, args.out, "spiral.png")
-    common.save_json(results, args.out, "spiral.json")
+    outputs.save_figure(fig, args.out, "spiral.png")
+    outputs.save_json(results, args.out, "spiral.json")
     failure = None
     if errors:
         key, error = next(iter(errors.items()))
         name = "linear classifier" if key == "linear" else "two-layer net"
-        failure = common.diverged_line(error, common.lower("--lr", args.lr, error.lr),
+        failure = exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr),
                                        what=f"training of the {name}")
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
@@ -173,4 +177,4 @@ def _scatter(ax, x, t):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

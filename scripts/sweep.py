@@ -54,7 +54,11 @@ import numpy as np
 
 from bprop.layers import make_rng
 from bprop.optim import MODELS, OPTIMIZERS, run_config, summarize, train_run
-import common
+import cli
+import exits
+import outputs
+import plots
+import sweeps
 
 
 class Measure(NamedTuple):
@@ -116,51 +120,51 @@ def _reads_text(model):
 
 
 def build_parser():
-    parser = common.make_parser(
+    parser = cli.make_parser(
         __doc__, quick="1000 training and 500 test images (char_lm: 20000 and 5000 characters, a 32-unit "
                        "LSTM), 2 optimizers, 2 lrs, 2 epochs, 2 seeds",
-        out=os.path.join(common.DEFAULT_OUT, "sweep"))
+        out=os.path.join(cli.DEFAULT_OUT, "sweep"))
     add = parser.add_argument
     add("--model", choices=sorted(MODELS), default="mlp", help="what every run trains (default: mlp)")
     datasets = sorted({d for spec in MODELS.values() for d in spec.datasets})
     add("--dataset", choices=datasets, default=None,
         help="default: mnist, tiny-shakespeare for char_lm (spiral: 2-D points in 3 arms, made here, no "
              "download; mlp only)")
-    add("--train-size", type=common.positive_int, default=None, metavar="N",
+    add("--train-size", type=cli.positive_int, default=None, metavar="N",
         help="training images, a random subset (default: all 60000); char_lm: the first N characters "
              "of the training text (default: all)")
-    add("--test-size", type=common.positive_int, default=None, metavar="N",
+    add("--test-size", type=cli.positive_int, default=None, metavar="N",
         help="test images, a random subset (default: all 10000); char_lm: the first N characters of "
              "the validation text (default: all)")
     grid = parser.add_argument_group("the grid (each option takes one or more values)")
     grid.add_argument("--optimizers", nargs="+", choices=sorted(OPTIMIZERS), default=None,
                       metavar="NAME", help=f"of {', '.join(OPTIMIZERS)} (default: sgd adam; momentum adam "
                                            "for lenet5 and simple_conv; adam for char_lm)")
-    grid.add_argument("--lrs", nargs="+", type=common.positive_float, default=None,
+    grid.add_argument("--lrs", nargs="+", type=cli.positive_float, default=None,
                       metavar="LR", help="learning rates (default: 0.1 0.01 0.001; 0.01 0.003 0.001 for "
                                          "lenet5, simple_conv and char_lm)")
     grid.add_argument("--hidden", nargs="+", type=layer_sizes, default=None, metavar="SIZES",
                       help="mlp: architectures, 100, 100-50 (two layers), 100x4 (four of 100) (default: "
                            "100); simple_conv: hidden units (default: 100); char_lm: LSTM units "
                            "(default: 256)")
-    grid.add_argument("--batch-sizes", nargs="+", type=common.positive_int, default=None, metavar="N",
+    grid.add_argument("--batch-sizes", nargs="+", type=cli.positive_int, default=None, metavar="N",
                       help="default: 100; char_lm: parallel streams (default: 32)")
-    grid.add_argument("--weight-decays", nargs="+", type=common.nonneg_float, default=None,
+    grid.add_argument("--weight-decays", nargs="+", type=cli.nonneg_float, default=None,
                       metavar="LAMBDA", help="L2 strengths, not for char_lm (default: 0)")
-    grid.add_argument("--epochs", nargs="+", type=common.positive_int, default=None, metavar="N",
+    grid.add_argument("--epochs", nargs="+", type=cli.positive_int, default=None, metavar="N",
                       help="default: 5")
-    grid.add_argument("--seeds", type=common.positive_int, default=3, metavar="N",
+    grid.add_argument("--seeds", type=cli.positive_int, default=3, metavar="N",
                       help="runs per configuration, with seeds --seed, --seed + 1, ... (default: 3)")
     search = parser.add_argument_group("random search")
-    search.add_argument("--random", type=common.positive_int, default=None, metavar="N",
+    search.add_argument("--random", type=cli.positive_int, default=None, metavar="N",
                         help="draw N configurations instead of the grid")
-    search.add_argument("--lr-range", nargs=2, type=common.positive_float, default=[1e-4, 1.0],
+    search.add_argument("--lr-range", nargs=2, type=cli.positive_float, default=[1e-4, 1.0],
                         metavar=("LOW", "HIGH"), help="log-uniform range of lr (default: 1e-4 1)")
-    search.add_argument("--weight-decay-range", nargs=2, type=common.positive_float, default=None,
+    search.add_argument("--weight-decay-range", nargs=2, type=cli.positive_float, default=None,
                         metavar=("LOW", "HIGH"),
                         help="log-uniform range of the weight decay (default: drawn from --weight-decays)")
-    where = common.add_sweep_args(parser)
-    where.add_argument("--max-attempts", type=common.positive_int, default=3, metavar="N",
+    where = sweeps.add_sweep_args(parser)
+    where.add_argument("--max-attempts", type=cli.positive_int, default=3, metavar="N",
                        help="executions of a run whose worker process dies before it is recorded as "
                             "failed (default: 3)")
     where.add_argument("--retry-failed", action="store_true",
@@ -276,17 +280,17 @@ def label(config, varying):
 
 def main(argv=None):
     args = fill_defaults(build_parser().parse_args(argv))
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     measure, names = MEASURES[args.model], model_settings(args.model)
     settings = make_settings(args)
     seeds = [args.seed + i for i in range(args.seeds)]
     configs = [run_config(args.model, seed, **s) for s in settings for seed in seeds]
     varying = [name for name in names if len({repr(s[name]) for s in settings}) > 1]
-    db = common.output_dir(args.out) / "sweep.sqlite"
+    db = outputs.output_dir(args.out) / "sweep.sqlite"
     print(f"{len(settings)} configurations x {len(seeds)} seeds = {len(configs)} runs of {args.model} on "
-          f"{args.dataset}, on {common.where_runs_execute(args)}; results in {db}")
+          f"{args.dataset}, on {sweeps.where_runs_execute(args)}; results in {db}")
 
-    runs, executed, interrupted = common.sweep(train_run, configs, db, args, max_attempts=args.max_attempts,
+    runs, executed, interrupted = sweeps.sweep(train_run, configs, db, args, max_attempts=args.max_attempts,
                                                retry_failed=args.retry_failed)
     failed = [r for r in runs if r["status"] == "failed"]
     if executed is not None:
@@ -305,14 +309,14 @@ def main(argv=None):
             + [row["metrics"][m][s] for m in metrics for s in ("mean", "std", "min", "max")]
             for row in summary]
     shown = [name for name in names if name in varying] or ["optimizer"]
-    print(common.format_table(
+    print(outputs.format_table(
         [*shown, "runs", "failed", f"{first} mean", "std", "min", "max"],
         [[_text(row["config"][name]) for name in shown] + [row["runs"], row["failed"]]
          + [row["metrics"][first][s] for s in ("mean", "std", "min", "max")] for row in summary]))
 
-    common.save_csv(header, rows, args.out, "summary.csv")
+    outputs.save_csv(header, rows, args.out, "summary.csv")
     run_header = ["key", *names, "seed", "status", *metrics, "wall_time", "worker", "attempts", "error"]
-    common.save_csv(run_header, [[r["key"], *(_cell(r["config"][n]) for n in names), r["seed"], r["status"],
+    outputs.save_csv(run_header, [[r["key"], *(_cell(r["config"][n]) for n in names), r["seed"], r["status"],
                                   *(r["metrics"].get(m) for m in metrics), r["wall_time"], r["worker"],
                                   r["attempts"], (r["error"] or "").splitlines()[0] if r["error"] else ""]
                                  for r in runs], args.out, "runs.csv")
@@ -320,9 +324,9 @@ def main(argv=None):
     title = (f"{args.model} on {args.dataset}, {args.train_size or 'all'} training {unit}, "
              f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} per configuration")
     if summary:
-        common.save_figure(_plot_curves(plt, runs, summary, varying, title, measure), args.out, "sweep_curves.png")
-        common.save_figure(_plot_final(plt, runs, summary, varying, title, measure), args.out, "sweep_final.png")
-    common.finish(plt, args.show, interrupted, args.out)
+        outputs.save_figure(_plot_curves(plt, runs, summary, varying, title, measure), args.out, "sweep_curves.png")
+        outputs.save_figure(_plot_final(plt, runs, summary, varying, title, measure), args.out, "sweep_final.png")
+    exits.finish(plt, args.show, interrupted, args.out)
     return {"runs": len(runs), "executed": executed, "failed": len(failed),
             "summary": summary, "interrupted": interrupted}
 
@@ -379,13 +383,13 @@ def _plot_curves(plt, runs, summary, varying, title, measure=CLASSIFIER):
     axes[1].set_title("training loss after each epoch")
     n_epochs = max((len(r["history"][measure.curve]) for r in runs if r["status"] == "done"), default=1)
     for ax in axes:
-        common.epoch_axis(ax, n_epochs)
-        common.mark_lone_points(ax, values=False)
+        plots.epoch_axis(ax, n_epochs)
+        plots.mark_lone_points(ax, values=False)
         ax.grid(True, which="both")
     with_curves = sum(1 for done, _ in _group_runs(runs, summary) if done)
     extra = f" (the best {N_COLOURED} in colour)" if with_curves > N_COLOURED else ""
     fig.suptitle(title)
-    common.place_legends(fig, {axes[0]: {"fontsize": "x-small", "title": f"configuration{extra}",
+    plots.place_legends(fig, {axes[0]: {"fontsize": "x-small", "title": f"configuration{extra}",
                                          "title_fontsize": "x-small"}})
     return fig
 
@@ -438,9 +442,9 @@ def _plot_final(plt, runs, summary, varying, title, measure=CLASSIFIER):
     # the best (top) rows lie on the right for an accuracy, on the left for a loss: the other
     # upper corner is tried first
     first = "upper left" if measure.higher_is_better else "upper right"
-    common.place_legends(fig, {ax: {"fontsize": "small", "spots": (first,) + common.LEGEND_SPOTS}})
+    plots.place_legends(fig, {ax: {"fontsize": "small", "spots": (first,) + plots.LEGEND_SPOTS}})
     return fig
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

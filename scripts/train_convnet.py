@@ -44,57 +44,62 @@ import time
 
 import numpy as np
 
-from bprop.datasets import MiniBatchIterator
+from bprop.datasets import MiniBatchIterator, random_subset
 from bprop.layers import make_rng
 from bprop.networks import DeepConvNet, SimpleConvNet
 from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
 from bprop.optim.schedules import make_schedule
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 
 def build_parser():
-    parser = common.make_parser(__doc__, quick="500 training and 500 test images, 1 epoch (seconds)")
+    parser = cli.make_parser(__doc__, quick="500 training and 500 test images, 1 epoch (seconds)")
     add = parser.add_argument
     add("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default: mnist")
     add("--deep", action="store_true", help="train DeepConvNet instead of SimpleConvNet")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default: adam")
-    add("--lr", type=common.positive_float, default=0.001, help="learning rate, > 0 (default: 0.001)")
-    add("--epochs", type=common.positive_int, default=10, help="default: 10")
-    add("--batch-size", type=common.positive_int, default=100, help="default: 100")
-    add("--init", type=common.weight_init, default="he",
+    add("--lr", type=cli.positive_float, default=0.001, help="learning rate, > 0 (default: 0.001)")
+    add("--epochs", type=cli.positive_int, default=10, help="default: 10")
+    add("--batch-size", type=cli.positive_int, default=100, help="default: 100")
+    add("--init", type=cli.weight_init, default="he",
         help="weight init: he, xavier or a standard deviation > 0 (default: he)")
-    add("--weight-decay", type=common.nonneg_float, default=0.0, help="L2 strength lambda, >= 0 (default: 0)")
+    add("--weight-decay", type=cli.nonneg_float, default=0.0, help="L2 strength lambda, >= 0 (default: 0)")
     add("--lr-schedule", choices=("none", "step", "exponential"), default="exponential",
         help="decay the lr per epoch: lr * gamma**epoch (exponential) or "
              "lr * gamma**(epoch // step-size) (step) (default: exponential)")
-    add("--lr-gamma", type=common.positive_float, default=0.8, help="decay factor, > 0 (default: 0.8)")
-    add("--lr-step-size", type=common.positive_int, default=5, help="epochs between step decays (default: 5)")
+    add("--lr-gamma", type=cli.positive_float, default=0.8, help="decay factor, > 0 (default: 0.8)")
+    add("--lr-step-size", type=cli.positive_int, default=5, help="epochs between step decays (default: 5)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
-    add("--train-size", type=common.positive_int, default=None, help="train on a random subset of this many images")
+    add("--train-size", type=cli.positive_int, default=None, help="train on a random subset of this many images")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
-    common.add_checkpoint_args(parser)
+    training.add_checkpoint_args(parser)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = common.RunSettings.of(parser, args)
+    settings = training.RunSettings.of(parser, args)
     test_size, train_eval_size = None, 10000
     if args.quick:
         args.train_size, args.epochs = min(args.train_size or 500, 500), 1
         test_size, train_eval_size = 500, 500
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
     dtype = np.dtype(args.dtype)
     name = "deep_convnet" if args.deep else "convnet"
     prefix = f"{name}_{args.dataset.replace('-', '_')}"
 
-    (x_train, t_train), (x_test, t_test) = common.load_data(args.dataset, dtype=dtype)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data(args.dataset, dtype=dtype)
     x_train, x_test = x_train.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
-    x_test, t_test = common.subset(x_test, t_test, test_size, rng)
+    x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
+    x_test, t_test = random_subset(x_test, t_test, test_size, rng)
 
     if args.deep:
         net = DeepConvNet(weight_init_std=args.init, weight_decay_lambda=args.weight_decay, dtype=dtype, rng=rng)
@@ -102,11 +107,11 @@ def main(argv=None):
         net = SimpleConvNet(weight_init_std=args.init, weight_decay_lambda=args.weight_decay, dtype=dtype, rng=rng)
     filters_before = net.params["W1"].copy()
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
-    last_epoch = common.LastEpoch(net)
+    last_epoch = training.LastEpoch(net)
     # The test set in small batches: a 1000-image batch would unroll a 450 MB im2col matrix in
     # DeepConvNet. (The Trainer evaluates the training subset in batches of 1000.)
     test_batches = MiniBatchIterator(x_test, t_test, 200, shuffle=False)
-    trainer = common.make_trainer(args, lambda: Trainer(
+    trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, (x_train, t_train), test_batches, epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, verbose=args.verbose, eval_train=train_eval_size,
         schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
@@ -117,7 +122,7 @@ def main(argv=None):
     if args.verbose:
         print(net.summary())
     start = time.perf_counter()
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history.get("time", [])).tolist()
@@ -125,8 +130,8 @@ def main(argv=None):
     if interrupted or diverged:
         done = last_epoch.restore(history)
     if interrupted:
-        common.resume_hint(args, trainer)
-        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+        training.resume_hint(args, trainer)
+        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
         # The test set is the per-epoch validation set: its accuracy after the last
         # completed epoch is already measured.
         test_acc = history["val_acc"][-1]
@@ -151,17 +156,17 @@ def main(argv=None):
         title = (f"{args.dataset} {type(net).__name__}, {args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
                  + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged")
                  + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
-        common.save_figure(common.plot_history(plt, history, title), args.out, f"{prefix}.png")
+        outputs.save_figure(plots.plot_history(plt, history, title), args.out, f"{prefix}.png")
         fig = _plot_filters(plt, filters_before, net.params["W1"], f"{type(net).__name__}: first-layer filters")
-        common.save_figure(fig, args.out, f"{prefix}_filters.png")
-    common.save_json(results, args.out, f"{prefix}.json")
+        outputs.save_figure(fig, args.out, f"{prefix}_filters.png")
+    outputs.save_json(results, args.out, f"{prefix}.json")
     if history["epoch"]:  # after a divergence, the weights of the last completed epoch
-        path = common.output_dir(args.out) / f"{prefix}_weights.npz"
+        path = outputs.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
         print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
                                  else ""))
-    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
@@ -194,4 +199,4 @@ def _plot_filters(plt, before, after, title):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

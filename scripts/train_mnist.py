@@ -36,12 +36,17 @@ import time
 
 import numpy as np
 
-from bprop.datasets import class_names, train_val_split
+from bprop.datasets import class_names, random_subset, train_val_split
 from bprop.layers import ACTIVATIONS, make_rng
 from bprop.networks import MultiLayerNet
 from bprop.optim import OPTIMIZERS, EarlyStopping, Trainer, get_optimizer
 from bprop.optim.schedules import make_schedule
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 
 #: training images of both datasets, and of the --quick subset
@@ -49,39 +54,39 @@ N_TRAIN, N_TRAIN_QUICK = 60000, 2000
 
 
 def build_parser():
-    parser = common.make_parser(__doc__, quick=f"{N_TRAIN_QUICK} training and 2000 test images, 2 epochs")
+    parser = cli.make_parser(__doc__, quick=f"{N_TRAIN_QUICK} training and 2000 test images, 2 epochs")
     add = parser.add_argument
     add("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default: mnist")
-    add("--hidden", type=common.positive_int, nargs="*", default=[100], metavar="N",
+    add("--hidden", type=cli.positive_int, nargs="*", default=[100], metavar="N",
         help="hidden layer widths, e.g. --hidden 100 100 (default: 100; none: a linear classifier)")
     add("--activation", choices=sorted(ACTIVATIONS), default="relu", help="default: relu")
-    add("--init", type=common.weight_init, default=None,
+    add("--init", type=cli.weight_init, default=None,
         help="he, xavier, an activation's name (its default init) or a standard deviation > 0 "
              "(default: the activation's own: he for relu and leaky_relu, xavier for sigmoid and tanh)")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="default: sgd")
-    add("--lr", type=common.positive_float, default=0.1, help="learning rate, > 0 (default: 0.1)")
-    add("--epochs", type=common.positive_int, default=10, help="default: 10")
-    add("--batch-size", type=common.positive_int, default=100, help="default: 100")
-    add("--weight-decay", type=common.nonneg_float, default=0.0,
+    add("--lr", type=cli.positive_float, default=0.1, help="learning rate, > 0 (default: 0.1)")
+    add("--epochs", type=cli.positive_int, default=10, help="default: 10")
+    add("--batch-size", type=cli.positive_int, default=100, help="default: 100")
+    add("--weight-decay", type=cli.nonneg_float, default=0.0,
         help="L2 strength lambda, >= 0 (default: 0)")
     add("--batchnorm", action="store_true", help="batch normalisation after every hidden Affine")
-    add("--dropout", type=common.fraction, default=0.0, metavar="RATIO",
+    add("--dropout", type=cli.fraction, default=0.0, metavar="RATIO",
         help="dropout ratio in [0, 1) after every hidden activation (default: 0, no dropout)")
     add("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
-    add("--train-size", type=common.positive_int, default=None,
+    add("--train-size", type=cli.positive_int, default=None,
         help="train on a random subset of this many images")
-    add("--val-fraction", type=common.fraction, default=0.0,
+    add("--val-fraction", type=cli.fraction, default=0.0,
         help="hold out this fraction, in [0, 1), of the training images for validation (default: "
              "0: the per-epoch curves use the test set, and nothing is chosen with it)")
-    add("--patience", type=common.positive_int, default=None,
+    add("--patience", type=cli.positive_int, default=None,
         help="early stopping on validation loss (needs --val-fraction); the best epoch's weights are kept")
     add("--lr-schedule", choices=("none", "step", "exponential"), default="none",
         help="decay the lr per epoch (default: none)")
-    add("--lr-gamma", type=common.positive_float, default=0.5, help="decay factor, > 0 (default: 0.5)")
-    add("--lr-step-size", type=common.positive_int, default=5, help="epochs between step decays (default: 5)")
+    add("--lr-gamma", type=cli.positive_float, default=0.5, help="decay factor, > 0 (default: 0.5)")
+    add("--lr-step-size", type=cli.positive_int, default=5, help="epochs between step decays (default: 5)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
-    common.add_checkpoint_args(parser)
+    training.add_checkpoint_args(parser)
     parser.add_check(_check_validation)
     return parser
 
@@ -102,19 +107,19 @@ def _check_validation(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = common.RunSettings.of(parser, args)
+    settings = training.RunSettings.of(parser, args)
     test_size = None
     if args.quick:
         args.train_size = min(args.train_size or N_TRAIN_QUICK, N_TRAIN_QUICK)
         args.epochs, test_size = min(args.epochs, 2), 2000
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
     dtype = np.dtype(args.dtype)
     prefix = "train_" + args.dataset.replace("-", "_")
 
-    (x_train, t_train), (x_test, t_test) = common.load_data(args.dataset, dtype=dtype)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
-    x_test, t_test = common.subset(x_test, t_test, test_size, rng)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data(args.dataset, dtype=dtype)
+    x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
+    x_test, t_test = random_subset(x_test, t_test, test_size, rng)
     if args.val_fraction > 0:
         (x_train, t_train), (x_val, t_val) = train_val_split(x_train, t_train, args.val_fraction, rng=rng)
         val_name = "validation"
@@ -126,9 +131,9 @@ def main(argv=None):
                         weight_decay_lambda=args.weight_decay, use_batchnorm=args.batchnorm,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout, dtype=dtype, rng=rng)
     optimizer = get_optimizer(args.optimizer, lr=args.lr)
-    last_epoch = common.LastEpoch(net)
+    last_epoch = training.LastEpoch(net)
     callbacks = [last_epoch, settings] + ([] if args.patience is None else [EarlyStopping(args.patience)])
-    trainer = common.make_trainer(args, lambda: Trainer(
+    trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, (x_train, t_train), (x_val, t_val), epochs=args.epochs, batch_size=args.batch_size,
         rng=rng, verbose=args.verbose, eval_train=10000, callbacks=callbacks,
         schedule=make_schedule(args.lr_schedule, args.lr, args.lr_step_size, args.lr_gamma),
@@ -138,14 +143,14 @@ def main(argv=None):
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
     start = time.perf_counter()
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     diverged = None if error is None else str(error)
     seconds = time.perf_counter() - start
     if interrupted or diverged:
         done = last_epoch.restore(history)
     if interrupted:
-        common.resume_hint(args, trainer)
-        common.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
+        training.resume_hint(args, trainer)
+        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} ({len(x_test)} images)"
@@ -166,21 +171,21 @@ def main(argv=None):
             end = f", test accuracy {test_acc:.4f}"
             if interrupted:
                 end += f" (interrupted after epoch {history.n_epochs})"
-        fig = common.plot_history(
+        fig = plots.plot_history(
             plt, history, f"{args.dataset} {layers} {args.activation}, "
             f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}" + end,
             val_name=val_name, train_name="train (10000 images)")
-        common.save_figure(fig, args.out, f"{prefix}.png")
-    common.save_json(results, args.out, f"{prefix}.json")
+        outputs.save_figure(fig, args.out, f"{prefix}.png")
+    outputs.save_json(results, args.out, f"{prefix}.json")
     if history["epoch"]:  # after a divergence, the weights of the last completed epoch
-        path = common.output_dir(args.out) / f"{prefix}_weights.npz"
+        path = outputs.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
         print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
                                  else ""))
         if args.verbose and not (interrupted or diverged):
             _per_class(net, x_test, t_test, class_names(args.dataset))
-    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
@@ -191,4 +196,4 @@ def _per_class(net, x, t, names):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -26,10 +26,16 @@ import time
 
 import numpy as np
 
+from bprop.datasets import random_subset
 from bprop.layers import make_rng
 from bprop.networks import TwoLayerNet
 from bprop.optim import SGD, Callback, Trainer
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 
 def gradient_check(x, t, hidden, seed):
@@ -49,18 +55,18 @@ def gradient_check(x, t, hidden, seed):
 
 
 def main(argv=None):
-    parser = common.make_parser(
+    parser = cli.make_parser(
         __doc__, quick="500 training images, 200 iterations, 2000 test images, a 784-10-10 net "
                        "for the gradient check")
-    parser.add_argument("--train-size", type=common.positive_int, default=5000,
+    parser.add_argument("--train-size", type=cli.positive_int, default=5000,
                         help="training images, a random subset (default: 5000; 60000 for all)")
-    parser.add_argument("--iterations", type=common.positive_int, default=6000,
+    parser.add_argument("--iterations", type=cli.positive_int, default=6000,
                         help="SGD steps (default: 6000)")
-    parser.add_argument("--hidden", type=common.positive_int, default=50,
+    parser.add_argument("--hidden", type=cli.positive_int, default=50,
                         help="hidden sigmoid units (default: 50)")
-    parser.add_argument("--lr", type=common.positive_float, default=0.1,
+    parser.add_argument("--lr", type=cli.positive_float, default=0.1,
                         help="learning rate, > 0 (default: 0.1)")
-    parser.add_argument("--batch-size", type=common.positive_int, default=100, help="default: 100")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100, help="default: 100")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="of the trained network (default: float32, about twice as fast as the "
                              "article's float64; the gradient check is always float64)")
@@ -70,13 +76,13 @@ def main(argv=None):
     test_size = None
     if args.quick:
         args.train_size, args.iterations, test_size = min(args.train_size, 500), min(args.iterations, 200), 2000
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
 
     dtype = np.dtype(args.dtype)
-    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=dtype)
-    x_train, t_train = common.subset(x_train, t_train, args.train_size, rng)
-    x_test, t_test = common.subset(x_test, t_test, test_size, rng)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=dtype)
+    x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
+    x_test, t_test = random_subset(x_test, t_test, test_size, rng)
     results = {"settings": {k: getattr(args, k) for k in
                             ("train_size", "iterations", "hidden", "lr", "batch_size", "dtype", "seed")}}
     results["settings"]["test_size"] = len(x_test)
@@ -91,7 +97,7 @@ def main(argv=None):
         print(f"  numerical {check['seconds_numerical']:.3f} s, backprop {check['seconds_backprop'] * 1e3:.3f} ms: "
               f"backprop is {check['speedup']:.0f}x faster")
         results["gradient_check"] = check
-        common.save_json(check, args.out, "gradient_check.json")
+        outputs.save_json(check, args.out, "gradient_check.json")
 
     net = TwoLayerNet(784, args.hidden, 10, dtype=dtype, rng=rng)
     trainer = Trainer(net, SGD(lr=args.lr), (x_train, t_train), (x_test, t_test), batch_size=args.batch_size,
@@ -100,10 +106,10 @@ def main(argv=None):
           f"{args.iterations} iterations of batch {args.batch_size} "
           f"({trainer.steps_per_epoch} per epoch)")
     start = time.perf_counter()
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     seconds = time.perf_counter() - start
     if interrupted:
-        common.interrupted(f"during epoch {history.n_epochs + 1}", finished=history.n_epochs > 0)
+        exits.interrupted(f"during epoch {history.n_epochs + 1}", finished=history.n_epochs > 0)
     # after a divergence in the first epoch there is no accuracy yet
     train_acc, test_acc = (history["train_acc"][-1], history["val_acc"][-1]) if history.n_epochs else (None, None)
     if error is None:
@@ -113,9 +119,9 @@ def main(argv=None):
     ax = axes[0]
     steps = np.arange(1, len(history["iter_loss"]) + 1)
     ax.plot(steps, history["iter_loss"], color="C0", alpha=0.35, lw=0.7, label="mini-batch loss")
-    ax.plot(steps, common.smooth(history["iter_loss"], 50), color="C0", lw=2, label="mean of last 50")
+    ax.plot(steps, plots.smooth(history["iter_loss"], 50), color="C0", lw=2, label="mean of last 50")
     ax.set_xlabel("iteration")
-    common.integer_ticks(ax)
+    plots.integer_ticks(ax)
     ax.set_ylabel("cross-entropy loss")
     ax.set_title(f"784-{args.hidden}-10 sigmoid net, SGD lr {args.lr:g}, batch {args.batch_size}")
     ax.grid(True)
@@ -123,8 +129,8 @@ def main(argv=None):
     train_accs, test_accs = history.get("train_acc", []), history.get("val_acc", [])
     ax.plot(history["epoch"], train_accs, "-", color="C0", label=f"train ({len(x_train)} images)")
     ax.plot(history["epoch"], test_accs, "--", color="C1", label=f"test ({len(x_test)} images)")
-    common.epoch_axis(ax, len(history["epoch"]))
-    common.mark_lone_points(ax)
+    plots.epoch_axis(ax, len(history["epoch"]))
+    plots.mark_lone_points(ax)
     ax.set_ylabel("accuracy")
     if history.n_epochs:
         ax.set_ylim(max(0.0, min(test_accs + train_accs) - 0.02), 1.0)
@@ -133,15 +139,15 @@ def main(argv=None):
                  + (f" (interrupted after epoch {history.n_epochs})" if interrupted else "")
                  + (f" (diverged in epoch {error.epoch})" if error else ""))
     ax.grid(True)
-    common.place_legends(fig, {axes[0]: {}, ax: {"spots": ("lower right",) + common.LEGEND_SPOTS}})
+    plots.place_legends(fig, {axes[0]: {}, ax: {"spots": ("lower right",) + plots.LEGEND_SPOTS}})
 
     results.update({"train_accuracy": train_acc, "test_accuracy": test_acc, "seconds": seconds,
                     "interrupted_after_epoch": history.n_epochs if interrupted else None,
                     "diverged": None if error is None else str(error), "history": dict(history)})
-    common.save_figure(fig, args.out, "train_two_layer.png")
-    common.save_json(results, args.out, "train_two_layer.json")
-    failure = None if error is None else common.diverged_line(error, common.lower("--lr", args.lr, error.lr))
-    common.finish(plt, args.show, interrupted, args.out, failure=failure)
+    outputs.save_figure(fig, args.out, "train_two_layer.png")
+    outputs.save_json(results, args.out, "train_two_layer.json")
+    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
+    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
     return results
 
 
@@ -160,4 +166,4 @@ class Reporter(Callback):
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)

@@ -23,10 +23,16 @@ import time
 
 import numpy as np
 
+from bprop.datasets import random_subset
 from bprop.layers import make_rng, relu, sigmoid, tanh
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
-import common
+import cli
+import exits
+import loaders
+import outputs
+import plots
+import training
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 INITS = {"std 1": lambda n: 1.0, "std 0.01": lambda n: 0.01,
@@ -46,14 +52,14 @@ def forward_activations(activation, scale, rng, n=1000, width=100, depth=5):
 
 
 def main(argv=None):
-    parser = common.make_parser(__doc__, quick="(b) with 100 iterations on 5000 training images")
-    parser.add_argument("--iterations", type=common.positive_int, default=2000,
+    parser = cli.make_parser(__doc__, quick="(b) with 100 iterations on 5000 training images")
+    parser.add_argument("--iterations", type=cli.positive_int, default=2000,
                         help="MNIST iterations (default: 2000)")
     args = parser.parse_args(argv)
     train_size = None
     if args.quick:
         args.iterations, train_size = min(args.iterations, 100), 5000
-    plt = common.pyplot(args.show)
+    plt = plots.pyplot(args.show)
     rng = make_rng(args.seed)
     results = {"settings": {"iterations": args.iterations, "seed": args.seed}, "activations": {}}
 
@@ -90,12 +96,12 @@ def main(argv=None):
     for i, act in enumerate(ACTIVATIONS):
         axes[i, 0].set_ylabel(f"{act}: density")
     fig.suptitle("Activations of 5 layers of 100 units for 1000 random inputs, by initial weight scale")
-    common.place_legends(fig, {axes[0, 0]: {"spots": ("upper center",) + common.LEGEND_SPOTS}})
-    common.save_figure(fig, args.out, "weight_init_activations.png")
+    plots.place_legends(fig, {axes[0, 0]: {"spots": ("upper center",) + plots.LEGEND_SPOTS}})
+    outputs.save_figure(fig, args.out, "weight_init_activations.png")
 
     # (b) MNIST
-    (x_train, t_train), _ = common.load_data("mnist", dtype=np.float32)
-    x_train, t_train = common.subset(x_train, t_train, train_size, rng)
+    (x_train, t_train), _ = loaders.load_data("mnist", dtype=np.float32)
+    x_train, t_train = random_subset(x_train, t_train, train_size, rng)
     print(f"(b) 784-100x4-10 ReLU on {len(x_train)} MNIST images, SGD lr 0.01, batch 128, "
           f"{args.iterations} iterations:")
     curves, results["mnist"] = {}, {}
@@ -107,7 +113,7 @@ def main(argv=None):
             trainer = Trainer(net, SGD(lr=0.01), (x_train, t_train), iterations=args.iterations,
                               batch_size=128, rng=args.seed + 1000, verbose=0, eval_train=10000)
             start = time.perf_counter()
-            history, error, _ = common.fit(trainer)
+            history, error, _ = training.fit(trainer)
             curves[name] = history["iter_loss"]
             entry = {"final_loss_mean_last_100": float(np.mean(history["iter_loss"][-100:])),
                      "train_accuracy": None if error else history["train_acc"][-1],
@@ -120,26 +126,26 @@ def main(argv=None):
             print(f"  {name:<8}: {outcome}, {entry['seconds']:.1f} s")
     except KeyboardInterrupt:
         interrupted = True
-        common.interrupted(f"after {len(curves)} of {len(MNIST_INITS)} MNIST runs", finished=bool(curves))
+        exits.interrupted(f"after {len(curves)} of {len(MNIST_INITS)} MNIST runs", finished=bool(curves))
     results["interrupted"] = interrupted
 
     fig2, ax = plt.subplots(figsize=(8, 5))
     for k, (name, losses) in enumerate(curves.items()):
         it = np.arange(1, len(losses) + 1)
         ax.plot(it, losses, color=f"C{k}", alpha=0.2, lw=0.6)
-        ax.plot(it, common.smooth(losses, 50), color=f"C{k}", lw=2, label=name)
+        ax.plot(it, plots.smooth(losses, 50), color=f"C{k}", lw=2, label=name)
     ax.set_yscale("log")
     ax.set_xlabel("iteration (batch of 128)")
-    common.integer_ticks(ax)
+    plots.integer_ticks(ax)
     ax.set_ylabel("training loss")
     ax.set_title("784-100x4-10 ReLU on MNIST, SGD lr 0.01: loss by initial weights")
     ax.grid(True, which="both")
-    common.place_legends(fig2, [ax], outside="right")
-    common.save_figure(fig2, args.out, "weight_init_mnist.png")
-    common.save_json(results, args.out, "weight_init_compare.json")
-    common.finish(plt, args.show, interrupted, args.out)
+    plots.place_legends(fig2, [ax], outside="right")
+    outputs.save_figure(fig2, args.out, "weight_init_mnist.png")
+    outputs.save_json(results, args.out, "weight_init_compare.json")
+    exits.finish(plt, args.show, interrupted, args.out)
     return results
 
 
 if __name__ == "__main__":
-    common.run(main)
+    exits.run(main)
