@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import common
+import exits
+import training
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer, load_checkpoint
 from bprop.optim.checkpoint import save_checkpoint
@@ -98,7 +99,7 @@ def test_train_mnist_diverging_in_epoch_2_exits_1_with_one_line_and_keeps_epoch_
                                                                                       run_main):
     status, out, err = run_main("train_mnist", [*MNIST_RUN, "--epochs", "3", "--lr-gamma", "1e5",
                                                 "--out", tmp_path / "run"])
-    assert status == common.FAILED_STATUS == 1
+    assert status == exits.FAILED_STATUS == 1
     epoch, _, hint = diverged(err)
     assert epoch == 2 and hint == "lower --lr (it was 0.1, 10000 at that step)"
     assert "this error's `history` attribute" not in out + err
@@ -222,7 +223,7 @@ def test_resume_with_another_value_is_a_one_line_usage_error_naming_both(option,
     status, out, err = run_main("train_mnist", [*MNIST_RESUME, "--epochs", "2", option, given,
                                                 "--out", tmp_path / "resumed", "--checkpoint",
                                                 mnist_checkpoint, "--resume"])
-    assert status == common.USAGE_STATUS == 2 and out == ""
+    assert status == exits.USAGE_STATUS == 2 and out == ""
     line = one_line(err)
     assert line.startswith(f"train_mnist.py: error: argument {option}: {mnist_checkpoint} ")
     assert f"written with {option} {saved}, this command gives {option} {given}" in line
@@ -282,7 +283,7 @@ def test_run_settings_refuse_another_value_when_the_trainer_loads_and_change_not
     def trainer(lr, seed, **kwargs):
         net = MultiLayerNet(4, [5], 3, rng=seed)
         return net, Trainer(net, SGD(lr=lr), (x, t), epochs=2, batch_size=10, verbose=0, checkpoint=path,
-                            callbacks=[common.RunSettings({"--lr": lr, "--seed": seed})], **kwargs)
+                            callbacks=[training.RunSettings({"--lr": lr, "--seed": seed})], **kwargs)
 
     trainer(0.1, 0)[1].fit()
     net, other = trainer(0.5, 0)
@@ -378,6 +379,6 @@ def test_run_turns_a_sweep_error_anywhere_into_one_line(capsys):
         raise SweepStoreError("sweep store x.sqlite is damaged; move it aside")
 
     with pytest.raises(SystemExit) as stop:
-        common.run(main)
+        exits.run(main)
     assert stop.value.code == 1
     assert capsys.readouterr().err == "error: sweep store x.sqlite is damaged; move it aside\n"

@@ -4,7 +4,7 @@ Each plotting function is called on small made-up results shaped like the real o
 layouts the gallery showed with a legend or a label on the data among them), and the figure
 it returns is measured in display coordinates: every line is sampled pixel by pixel, every
 band and bar is tested point by point against each legend's and each label's box. This check
-is written here on purpose apart from ``common.data_under``, which the scripts use to place
+is written here on purpose apart from ``plots.data_under``, which the scripts use to place
 their legends, so that it does not share that function's mistakes.
 """
 
@@ -15,9 +15,9 @@ import pytest
 from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.contour import ContourSet
 
-import common
+import plots
 
-plt = common.pyplot()
+plt = plots.pyplot()
 
 #: how the x label of an axis that counts something begins: its ticks must be whole numbers
 COUNTED = ("epoch", "iteration", "window", "step")
@@ -164,7 +164,7 @@ def sweep_results(sweep, val_acc, epochs, seeds=3, seed=0):
 @pytest.mark.parametrize("n_epochs", [1, 10])
 def test_training_history_keeps_legends_off_the_data_and_counts_whole_epochs(n_epochs):
     history = trainer_history(n_epochs)
-    fig = common.plot_history(plt, history, "a history")
+    fig = plots.plot_history(plt, history, "a history")
     assert_nothing_on_data(fig)
     assert_whole_number_ticks(fig)
     if n_epochs == 1:  # each point large over the one tick, its value in the legend
@@ -223,7 +223,7 @@ def test_the_check_finds_the_legend_the_report_saw_on_the_red_curve():
     renderer = fig.canvas.get_renderer()
     under = hidden_data(ax, ax.get_legend().get_window_extent(renderer), renderer)
     assert any("sgd, lr 0.01" in what for what in under)
-    assert common.data_under(ax, ax.get_legend().get_window_extent(renderer), renderer)
+    assert plots.data_under(ax, ax.get_legend().get_window_extent(renderer), renderer)
 
 
 @pytest.mark.parametrize("n_epochs", [1, 6])
@@ -258,7 +258,7 @@ def test_place_legends_moves_a_legend_out_when_the_data_fill_the_axes():
     for k in range(12):  # lines everywhere: no free place inside
         ax.plot(x, (k / 11 + 0.3 * np.sin(20 * x + k)) % 1, label=f"line {k}" if k < 3 else None)
     ax.set_xlabel("epoch")
-    where = common.place_legends(fig, [ax])
+    where = plots.place_legends(fig, [ax])
     assert where == {ax: "below"}
     assert_nothing_on_data(fig)
     fig.canvas.draw()

@@ -67,12 +67,12 @@ Trainer(SlowLM(5, 8, 8, rng=0), SGD(lr=0.1), BPTTBatches(ids[:2500], 4, 20), BPT
         epochs=2, verbose=1, callbacks=[GradientClipping(1.0), PauseAfterEpoch1("lm")]).fit()
 """
 
-#: a script's main as common.run runs it: a line, then a pause until the test has read the log
+#: a script's main as exits.run runs it: a line, then a pause until the test has read the log
 SCRIPT = r"""
 import sys
 from pathlib import Path
 
-import common
+import exits
 
 
 def main():
@@ -82,7 +82,7 @@ def main():
     print("run 2 of 2 finished")
 
 
-common.run(main)
+exits.run(main)
 """
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -199,10 +199,10 @@ def test_progress_prints_the_line_it_is_given_and_names_its_loop_in_errors(capsy
         Progress(3)
 
 
-def test_a_script_run_by_common_run_writes_its_lines_to_a_log_as_it_prints_them(tmp_path):
+def test_a_script_run_by_exits_run_writes_its_lines_to_a_log_as_it_prints_them(tmp_path):
     out = tmp_path / "out.log"
     with open(out, "w") as stdout:
-        # run from scripts/, as `python scripts/NAME.py` finds common beside the script
+        # run from scripts/, as `python scripts/NAME.py` finds exits beside the script
         proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], stdin=subprocess.PIPE,
                                 stdout=stdout, stderr=subprocess.PIPE, env=child_env(), cwd=SCRIPTS, text=True)
         try:

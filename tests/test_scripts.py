@@ -188,7 +188,7 @@ def test_compare_optimizers_run_trains_the_net_as_the_script_did_before_run_swee
     """train_mlp on compare_optimizers' configuration gives, bit for bit, the run the script
     built itself before its runs went through run_sweep (the code below is that script's)."""
     require_mnist()
-    import common
+    import loaders
     from bprop.datasets import random_subset
     from bprop.layers import make_rng
     from bprop.networks import MultiLayerNet
@@ -198,7 +198,7 @@ def test_compare_optimizers_run_trains_the_net_as_the_script_did_before_run_swee
     config = compare.mnist_config("momentum", 3, 7, iterations=40, batch_size=64, train_size=2000,
                                   test_size=500)
     rng = make_rng(7)
-    (x_train, t_train), (x_test, t_test) = common.load_data("mnist", dtype=np.float32)
+    (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=np.float32)
     x_train, t_train = random_subset(x_train, t_train, 2000, rng)
     x_test, t_test = random_subset(x_test, t_test, 500, rng)
     net = MultiLayerNet(784, [100] * 4, 10, activation="relu", weight_init_std="he", dtype=np.float32, rng=3)
@@ -217,7 +217,7 @@ def test_hyperparameter_search_trials_are_the_ones_the_script_ran_before_run_swe
     require_mnist()
     import argparse
 
-    import common
+    import loaders
     from bprop.datasets import random_subset, train_val_split
     from bprop.layers import make_rng
     from bprop.networks import MultiLayerNet
@@ -228,7 +228,7 @@ def test_hyperparameter_search_trials_are_the_ones_the_script_ran_before_run_swe
     configs, (x_train, _), (x_val, _) = search.trial_configs(args)
     assert (len(x_train), len(x_val)) == (240, 60)
     rng = make_rng(4)
-    (x, t), _ = common.load_data("mnist", dtype=np.float32)
+    (x, t), _ = loaders.load_data("mnist", dtype=np.float32)
     x, t = random_subset(x, t, 300, rng)
     (x_train, t_train), (x_val, t_val) = train_val_split(x, t, 0.2, rng=rng)
     for i, config in enumerate(configs):
@@ -247,10 +247,10 @@ def test_hyperparameter_search_trials_are_the_ones_the_script_ran_before_run_swe
 # --- the shared helpers ---------------------------------------------------------------
 
 
-def test_common_json_is_strict_and_keeps_number_lists_on_one_line(tmp_path):
-    import common
+def test_save_json_is_strict_and_keeps_number_lists_on_one_line(tmp_path):
+    import outputs
 
-    path = common.save_json({"a": [1.0, float("nan"), np.float32(2.5)], "b": {"c": np.arange(3)},
+    path = outputs.save_json({"a": [1.0, float("nan"), np.float32(2.5)], "b": {"c": np.arange(3)},
                              "d": [[1, 2], [3, 4]], "e": float("inf")}, tmp_path, "x.json")
     text = path.read_text()
     assert json.loads(text) == {"a": [1.0, None, 2.5], "b": {"c": [0, 1, 2]}, "d": [[1, 2], [3, 4]],
@@ -258,8 +258,8 @@ def test_common_json_is_strict_and_keeps_number_lists_on_one_line(tmp_path):
     assert '"a": [1.0, null, 2.5]' in text
 
 
-def test_common_smooth_is_a_running_mean():
-    import common
+def test_smooth_is_a_running_mean():
+    import plots
 
-    np.testing.assert_allclose(common.smooth([1, 3, 5, 7], window=2), [1, 2, 4, 6])
-    assert math.isclose(common.smooth(np.ones(10), 50)[-1], 1.0)
+    np.testing.assert_allclose(plots.smooth([1, 3, 5, 7], window=2), [1, 2, 4, 6])
+    assert math.isclose(plots.smooth(np.ones(10), 50)[-1], 1.0)

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import common
+import cli
+import exits
+import training
 from bprop.optim import Callback, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +172,7 @@ def assert_usage_error(status, stdout, stderr, option, value):
 def test_bad_value_is_a_one_line_usage_error_before_any_data_is_loaded(name, args, option, value, tmp_path,
                                                                        run_main):
     assert_usage_error(*run_main(name, args), option, value)
-    assert not (tmp_path / common.DEFAULT_OUT).exists()  # not even the output folder
+    assert not (tmp_path / cli.DEFAULT_OUT).exists()  # not even the output folder
 
 
 @pytest.mark.parametrize("name", sorted(BAD_VALUES))
@@ -181,7 +183,7 @@ def test_the_program_exits_with_status_2_and_one_line_on_a_bad_value(name, tmp_p
     args, option, value = BAD_VALUES[name][0]
     result = run_script(name, args, tmp_path)
     assert_usage_error(result.returncode, result.stdout, result.stderr, option, value)
-    assert not (tmp_path / common.DEFAULT_OUT).exists()
+    assert not (tmp_path / cli.DEFAULT_OUT).exists()
 
 
 def test_usage_errors_name_the_valid_range_or_choices(run_main):
@@ -234,7 +236,7 @@ def test_out_that_is_a_file_or_under_a_file_is_a_usage_error(tmp_path, run_main)
 
 
 def test_out_is_created_with_its_parents_before_anything_runs(tmp_path):
-    parser = common.make_parser("Test.")
+    parser = cli.make_parser("Test.")
     out = tmp_path / "a" / "b"
     parser.parse_args(["--out", str(out), "--threads", "0"])
     assert out.is_dir() and list(out.iterdir()) == []  # the write test leaves nothing behind
@@ -264,13 +266,13 @@ def test_out_read_only_folder_is_a_usage_error(tmp_path, run_main):
 
 
 @pytest.mark.parametrize("parse, good, bad", [
-    (common.positive_int, {"1": 1, "60000": 60000}, ["0", "-1", "1.5", "x", ""]),
-    (common.nonneg_int, {"0": 0, "7": 7}, ["-1", "0.5", "x"]),
-    (common.positive_float, {"1e-3": 1e-3, "3": 3.0}, ["0", "-1", "nan", "inf", "x"]),
-    (common.nonneg_float, {"0": 0.0, "0.1": 0.1}, ["-1e-9", "nan", "inf"]),
-    (common.fraction, {"0": 0.0, "0.999": 0.999}, ["1", "-0.5", "1.5", "nan"]),
-    (common.open_fraction, {"0.2": 0.2}, ["0", "1", "nan"]),
-    (common.weight_init, {"he": "he", "Xavier": "xavier", "0.01": 0.01}, ["foo", "0", "-0.1", "nan"]),
+    (cli.positive_int, {"1": 1, "60000": 60000}, ["0", "-1", "1.5", "x", ""]),
+    (cli.nonneg_int, {"0": 0, "7": 7}, ["-1", "0.5", "x"]),
+    (cli.positive_float, {"1e-3": 1e-3, "3": 3.0}, ["0", "-1", "nan", "inf", "x"]),
+    (cli.nonneg_float, {"0": 0.0, "0.1": 0.1}, ["-1e-9", "nan", "inf"]),
+    (cli.fraction, {"0": 0.0, "0.999": 0.999}, ["1", "-0.5", "1.5", "nan"]),
+    (cli.open_fraction, {"0.2": 0.2}, ["0", "1", "nan"]),
+    (cli.weight_init, {"he": "he", "Xavier": "xavier", "0.01": 0.01}, ["foo", "0", "-0.1", "nan"]),
 ])
 def test_argument_types_accept_their_range_and_refuse_the_rest(parse, good, bad):
     import argparse
@@ -384,7 +386,7 @@ def run_interrupted(name, out, *args):
 
     with pytest.raises(SystemExit) as stop:
         importlib.import_module(name).main(["--out", str(out), "--seed", "0", *args])
-    assert stop.value.code == common.INTERRUPTED_STATUS
+    assert stop.value.code == exits.INTERRUPTED_STATUS
 
 
 def read_json(path):
@@ -415,7 +417,7 @@ def test_ctrl_c_during_an_epoch_restores_the_last_completed_one(ctrl_c, where):
 
     def run(epochs, watch=False):
         net = MultiLayerNet(2, [8], 2, rng=0)
-        last_epoch = common.LastEpoch(net) if watch else None
+        last_epoch = training.LastEpoch(net) if watch else None
         callbacks = [last_epoch] if watch else []
         if watch and where == "epoch_end":
             callbacks.append(_InterruptAtEpochEnd(3))
@@ -428,7 +430,7 @@ def test_ctrl_c_during_an_epoch_restores_the_last_completed_one(ctrl_c, where):
     net, trainer, last_epoch = run(5, watch=True)
     if where == "update":
         ctrl_c(run=1, step=11)  # 4 updates per epoch: the 3rd update of epoch 3
-    history, error, interrupted = common.fit(trainer, catch_interrupt=True)
+    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
     assert interrupted and error is None
     assert history["epoch"] == [1, 2] and len(history["iter_loss"]) == 8
     assert last_epoch.restore(history) == 2
@@ -440,7 +442,7 @@ def test_last_epoch_restore_leaves_the_network_when_no_epoch_was_completed():
     from bprop.networks import MultiLayerNet
 
     net = MultiLayerNet(2, [8], 2, rng=0)
-    last_epoch = common.LastEpoch(net)
+    last_epoch = training.LastEpoch(net)
     last_epoch.on_epoch_begin(None, 1)  # the copy of the initial weights, "after epoch 0"
     net.params["W1"] += 1.0
     changed = net.params["W1"].copy()
@@ -532,7 +534,7 @@ def test_sigint_during_a_sweep_writes_the_finished_runs_and_the_rerun_executes_t
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait(timeout=60)
-    assert script.returncode == common.INTERRUPTED_STATUS, output
+    assert script.returncode == exits.INTERRUPTED_STATUS, output
     assert "interrupted by Ctrl-C" in output and "Traceback" not in output
     finished = committed_runs(db)
     assert 1 <= finished < total, output
@@ -595,6 +597,6 @@ def test_ctrl_c_outside_the_training_ends_with_one_line_and_status_130(capsys):
         raise KeyboardInterrupt
 
     with pytest.raises(SystemExit) as stop:
-        common.run(main)
+        exits.run(main)
     assert stop.value.code == 130
     assert capsys.readouterr().err.strip() == "interrupted by Ctrl-C"

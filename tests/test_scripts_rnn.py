@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import common
+import exits
 from bprop.networks import RnnLM
 
 
@@ -161,7 +161,7 @@ def interrupt_at_update(monkeypatch):
 def run_interrupted(name, out, *args):
     with pytest.raises(SystemExit) as stop:
         run(name, out, *args)
-    assert stop.value.code == common.INTERRUPTED_STATUS
+    assert stop.value.code == exits.INTERRUPTED_STATUS
 
 
 def test_ctrl_c_char_lm_keeps_the_completed_epochs_and_their_weights(tmp_path, text_file, interrupt_at_update):
