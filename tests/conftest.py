@@ -8,9 +8,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from bprop.datasets.mnist import FILENAMES
+from bprop.optim.sweep_execute import BLAS_THREAD_VARIABLES  # how a process spawned by a test learns its count
 
-#: the environment variables through which a process spawned by a test learns its BLAS thread count
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @pytest.fixture(scope="session", autouse=True)
