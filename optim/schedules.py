@@ -68,13 +68,20 @@ def as_schedule(schedule, optimizer):
     return LambdaLR(schedule)
 
 
+#: the schedules a command line builds from its rate, ``--lr-step-size`` and ``--lr-gamma``
+#: (the scripts' ``--lr-schedule`` choices, with 'none')
+COMMAND_LINE_SCHEDULES = {
+    "step": lambda lr0, step_size, gamma: StepLR(step_size, gamma, base_lr=lr0),
+    "exponential": lambda lr0, step_size, gamma: ExponentialLR(gamma, base_lr=lr0),
+}
+
+
 def make_schedule(kind, lr0, step_size=10, gamma=0.5):
     """The schedule a command line names, from the rate ``lr0``: None or ``'none'`` (a constant
     rate: None), ``'step'`` (:class:`StepLR`) or ``'exponential'`` (:class:`ExponentialLR`)."""
     if kind is None or kind == "none":
         return None
-    if kind == "step":
-        return StepLR(step_size, gamma, base_lr=lr0)
-    if kind == "exponential":
-        return ExponentialLR(gamma, base_lr=lr0)
-    raise ValueError(f"unknown lr schedule {kind!r}; choose 'none', 'step' or 'exponential'")
+    if kind not in COMMAND_LINE_SCHEDULES:
+        choices = ", ".join(repr(k) for k in ("none", *COMMAND_LINE_SCHEDULES))
+        raise ValueError(f"unknown lr schedule {kind!r}; choose {choices}")
+    return COMMAND_LINE_SCHEDULES[kind](lr0, step_size, gamma)

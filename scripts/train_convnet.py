@@ -48,7 +48,7 @@ from bprop.datasets import MiniBatchIterator, random_subset
 from bprop.layers import make_rng
 from bprop.networks import DeepConvNet, SimpleConvNet
 from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
-from bprop.optim.schedules import make_schedule
+from bprop.optim.schedules import COMMAND_LINE_SCHEDULES, make_schedule
 import cli
 import exits
 import loaders
@@ -69,7 +69,7 @@ def build_parser():
     add("--init", type=cli.weight_init, default="he",
         help="weight init: he, xavier or a standard deviation > 0 (default: he)")
     add("--weight-decay", type=cli.nonneg_float, default=0.0, help="L2 strength lambda, >= 0 (default: 0)")
-    add("--lr-schedule", choices=("none", "step", "exponential"), default="exponential",
+    add("--lr-schedule", choices=("none", *COMMAND_LINE_SCHEDULES), default="exponential",
         help="decay the lr per epoch: lr * gamma**epoch (exponential) or "
              "lr * gamma**(epoch // step-size) (step) (default: exponential)")
     add("--lr-gamma", type=cli.positive_float, default=0.8, help="decay factor, > 0 (default: 0.8)")

@@ -40,7 +40,7 @@ from bprop.datasets import class_names, random_subset, train_val_split
 from bprop.layers import ACTIVATIONS, make_rng
 from bprop.networks import MultiLayerNet
 from bprop.optim import OPTIMIZERS, EarlyStopping, Trainer, get_optimizer
-from bprop.optim.schedules import make_schedule
+from bprop.optim.schedules import COMMAND_LINE_SCHEDULES, make_schedule
 import cli
 import exits
 import loaders
@@ -80,7 +80,7 @@ def build_parser():
              "0: the per-epoch curves use the test set, and nothing is chosen with it)")
     add("--patience", type=cli.positive_int, default=None,
         help="early stopping on validation loss (needs --val-fraction); the best epoch's weights are kept")
-    add("--lr-schedule", choices=("none", "step", "exponential"), default="none",
+    add("--lr-schedule", choices=("none", *COMMAND_LINE_SCHEDULES), default="none",
         help="decay the lr per epoch (default: none)")
     add("--lr-gamma", type=cli.positive_float, default=0.5, help="decay factor, > 0 (default: 0.5)")
     add("--lr-step-size", type=cli.positive_int, default=5, help="epochs between step decays (default: 5)")
