@@ -164,9 +164,8 @@ class TimeGRU(TimeRecurrent):
         self.dbhn = None
 
     def forward(self, x, train=True):
-        x2d, ax = self._project(x)
+        x2d, ax, (h,) = self._begin(x)
         n, t_size = ax.shape[:2]
-        (h,) = self._start_state(n, ax.dtype)
         h0 = h
         gates = np.empty_like(ax)
         hs = np.empty((n, t_size, self.hidden_size), dtype=ax.dtype)

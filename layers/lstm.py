@@ -132,9 +132,8 @@ class TimeLSTM(TimeRecurrent):
     state_names = ("h", "c")
 
     def forward(self, x, train=True):
-        x2d, ax = self._project(x)
+        x2d, ax, (h, c) = self._begin(x)
         n, t_size = ax.shape[:2]
-        h, c = self._start_state(n, ax.dtype)
         h0, c0 = h, c
         gates = np.empty_like(ax)
         hs = np.empty((n, t_size, self.hidden_size), dtype=ax.dtype)

@@ -270,6 +270,13 @@ class TimeRecurrent(RecurrentWeights):
         ax += self.b
         return x2d, ax.reshape(n, t_size, -1)
 
+    def _begin(self, x):
+        """The start of a forward over a sequence: ``(x2d, ax, states)``, the checked input,
+        every step's input projection (:meth:`_project`) and the states the loop starts from
+        (:meth:`_start_state`)."""
+        x2d, ax = self._project(x)
+        return x2d, ax, self._start_state(ax.shape[0], ax.dtype)
+
     def _start_state(self, n, dtype):
         """The states a forward starts from: carried or set, else zeros; each (n, H)."""
         use = self.stateful or self._use_state

@@ -91,9 +91,8 @@ class TimeRNN(TimeRecurrent):
     default_name = "RNN"  # named RNN1, RNN2, ... in a network
 
     def forward(self, x, train=True):
-        x2d, ax = self._project(x)
+        x2d, ax, (h,) = self._begin(x)
         n, t_size = ax.shape[:2]
-        (h,) = self._start_state(n, ax.dtype)
         h0 = h
         hs = np.empty_like(ax)
         for t in range(t_size):
