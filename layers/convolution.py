@@ -4,10 +4,9 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, check_weight_and_bias, is_size
-from .im2col import (batch_chunks, check_stride_pad, check_window, col2im_dot, to_channels_last,
-                     window_output, windows)
+from .conv_chunks import ChunkedCol
+from .im2col import batch_chunks, check_stride_pad, check_window, window_output
 from .init import gaussian_, init_scale
-from .parallel import run_chunks
 from .rng import make_rng
 
 
@@ -21,17 +20,13 @@ class Convolution(Layer):
 
     ``y[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xp[n, c, i*s + p, j*s + q]``,
     where ``xp`` is ``x`` zero-padded by ``pad`` on every side and ``s`` the stride.
-    Computed as ``im2col(x) @ W_col.T + b`` with ``W_col`` the filters flattened in
-    im2col's window order; backward ``dW = dout.T @ col`` and ``dx = col2im(dout @ W_col)``.
-    Both run over chunks of the batch (see :data:`bprop.layers.im2col.CHUNK_BYTES`):
-    forward keeps the padded input, and the whole batch's ``col`` only when it is at most
-    ``KEEP_COL_BYTES``; otherwise backward unrolls each chunk again while it is in cache. ``dx`` of a stride-1 convolution is itself a
-    convolution, of the zero-padded ``dout`` with the flipped filters (one im2col and
-    one GEMM per chunk); other strides use one small GEMM per filter offset
-    (:func:`bprop.layers.im2col.col2im_dot`). With ``T > 1`` BLAS threads the chunks
-    run on ``T`` threads, one BLAS thread each (:mod:`bprop.layers.parallel`); dW and db
-    are summed in chunk order, so the results are the same bits for every ``T``. The
-    output is a (N, FN, OH, OW) view of channels-last memory (see
+    Computed as ``col = im2col(x)``, ``y = col @ W_col.T + b`` with ``W_col`` the filters
+    flattened in im2col's window order; backward ``dW = dout.T @ col``, ``db = sum(dout)``
+    and ``dx = col2im(dout @ W_col)``. :class:`bprop.layers.conv_chunks.ChunkedCol` runs
+    both over chunks of the batch (see :data:`bprop.layers.im2col.CHUNK_BYTES`), on ``T``
+    threads when the BLAS is set to ``T`` (:mod:`bprop.layers.parallel`), with the same
+    bits for every ``T``; forward keeps the whole batch's ``col`` only when it is at most
+    ``KEEP_COL_BYTES``. The output is a (N, FN, OH, OW) view of channels-last memory (see
     :mod:`bprop.layers.im2col`).
 
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
@@ -109,11 +104,7 @@ class Convolution(Layer):
         self.input_grad = input_grad
         self.dW = None
         self.db = None
-        self._xp = None
-        self._col = None
-        self._chunks = None
-        self._x_shape = None
-        self._out_hw = None
+        self._unrolled = None
 
     def extra_repr(self):
         fn, c, fh, fw = self.W.shape
@@ -141,6 +132,11 @@ class Convolution(Layer):
         at most ``KEEP_COL_BYTES``) rather than unrolling each chunk again there."""
         return n * self._col_bytes(out_hw, dtype) <= KEEP_COL_BYTES
 
+    @property
+    def _col(self):
+        """The whole batch's im2col matrix kept by the last forward, or None."""
+        return None if self._unrolled is None else self._unrolled.kept
+
     def output_shape(self, input_shape):
         fn, c, fh, fw = self.W.shape
         if len(input_shape) != 3 or input_shape[0] != c:
@@ -155,105 +151,27 @@ class Convolution(Layer):
             raise ValueError(
                 f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
             )
-        n, k = x.shape[0], fh * fw * c
-        dtype = np.result_type(x, self.W)
-        xp = to_channels_last(x, self.pad)  # (N, H+2p, W+2p, C), a view when pad == 0
-        # im2col orders a window (FH, FW, C): the filters are flattened the same way.
-        w_col_t = self.W.transpose(2, 3, 1, 0).reshape(k, fn)
-        out = np.empty((n, oh, ow, fn), dtype=dtype)
-        chunks = self.chunks(n, (oh, ow), dtype)
-        # a kept matrix is filled chunk by chunk too: its rows for a chunk are multiplied
-        # and the bias added while they are in cache
-        col_all = np.empty((n * oh * ow, k), dtype=dtype) if self.keeps_col(n, (oh, ow), dtype) else None
-
-        def forward_chunk(i):
-            s = chunks[i]
-            view = windows(xp[s], fh, fw, oh, ow, self.stride)
-            if col_all is None:
-                col = view.reshape(-1, k)
-            else:
-                col = col_all[s.start * oh * ow:s.stop * oh * ow]
-                np.copyto(col.reshape(view.shape), view)
-            rows = out[s].reshape(-1, fn)
-            np.matmul(col, w_col_t, out=rows)
-            rows += self.b
-
-        run_chunks(forward_chunk, len(chunks))
-        self._chunks = chunks
-        self._col = col_all
-        self._xp = xp
-        self._x_shape = x.shape
-        self._out_hw = (oh, ow)
-        # (N, OH, OW, FN) -> (N, FN, OH, OW) as a view; the memory stays channels-last,
-        # so the next layer's im2col and this layer's backward need no transpose copy.
-        return out.transpose(0, 3, 1, 2)
+        n, dtype = x.shape[0], np.result_type(x, self.W)
+        # col = im2col(x), a chunk of the batch at a time (kept whole for backward when small)
+        col = ChunkedCol(x, (fh, fw), (oh, ow), self.stride, self.pad, self.chunks(n, (oh, ow), dtype),
+                         self.keeps_col(n, (oh, ow), dtype), dtype)
+        self._unrolled = col
+        return col.affine(self.W, self.b)  # y = col @ W_col^T + b
 
     def backward(self, dout):
-        xp = self._need_cache(self._xp)
-        fn, c, fh, fw = self.W.shape
-        n, _, h, w = self._x_shape
-        oh, ow = self._out_hw
-        check_dout(self, dout, (n, fn, oh, ow))
-        k, stride, p = fh * fw * c, self.stride, self.pad
-        d_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1))  # (N, OH, OW, FN); free if channels-last
-        # dW and db are sums over the chunks: each chunk's products go to its own slot and
-        # the slots are added in chunk order, the same sums whichever thread ran which chunk.
-        chunks = self._chunks  # as forward unrolled them (and as a kept matrix is laid out)
-        parts = np.empty((len(chunks), fn, k), dtype=np.result_type(d_cl, xp))
-        parts_b = np.empty((len(chunks), fn), dtype=d_cl.dtype)
-        # db sums dout over the rows of a chunk: a product with a vector of ones is a BLAS
-        # matrix-vector product, about 20 times faster than np.sum over that axis.
-        ones = np.ones(max(s.stop - s.start for s in chunks) * oh * ow, dtype=d_cl.dtype)
-        # dx of a stride-1 convolution with pad <= kernel - 1 is the convolution of dout,
-        # zero-padded by kernel - 1 - pad, with the filters flipped and C, FN swapped.
-        flip = stride == 1 and p <= fh - 1 and p <= fw - 1
-        if self.input_grad:
-            dx = np.empty((n, h, w, c), dtype=np.result_type(d_cl, self.W)) if flip \
-                else np.zeros(xp.shape[:3] + (c,), dtype=np.result_type(d_cl, self.W))
-            if flip:
-                qh, qw = fh - 1 - p, fw - 1 - p
-                w_flip = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)
+        col = self._need_cache(self._unrolled)
+        check_dout(self, dout, (col.batch, self.W.shape[0]) + col.out_hw)
+        # dW = dout^T col, db = sum dout, dx = col2im(dout W_col)
+        dW, db, dx = col.gradients(dout, self.W, self.input_grad)
+        self.dW = self._set_grad("W", dW)
+        self.db = self._set_grad("b", db)
+        return dx
 
-        def backward_chunk(i):
-            s = chunks[i]
-            if self._col is not None:
-                col = self._col[s.start * oh * ow:s.stop * oh * ow]
-            else:
-                col = windows(xp[s], fh, fw, oh, ow, stride).reshape(-1, k)
-            d = d_cl[s].reshape(-1, fn)
-            np.matmul(d.T, col, out=parts[i])
-            np.matmul(ones[:d.shape[0]], d, out=parts_b[i])
-            if not self.input_grad:
-                return
-            if flip:
-                m = d_cl[s].shape[0]
-                dp = np.zeros((m, oh + 2 * qh, ow + 2 * qw, fn), dtype=d_cl.dtype)
-                dp[:, qh:qh + oh, qw:qw + ow, :] = d_cl[s]
-                np.matmul(windows(dp, fh, fw, h, w, 1).reshape(-1, fh * fw * fn), w_flip,
-                          out=dx[s].reshape(-1, c))
-            else:
-                col2im_dot(d, self.W, (d_cl[s].shape[0], c, h, w), stride, p, out=dx[s])
-
-        run_chunks(backward_chunk, len(chunks))
-        dw, db = parts[0], parts_b[0]
-        for part, part_b in zip(parts[1:], parts_b[1:]):
-            dw += part
-            db += part_b
-        buf = self._grad_out("b")
+    def _set_grad(self, name, grad):
+        """``grad`` written into the network's bound buffer for ``name``, else a new
+        C-contiguous copy."""
+        buf = self._grad_out(name)
         if buf is None:
-            self.db = db.copy()
-        else:
-            buf[...] = db
-            self.db = buf
-        dw = dw.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2)  # back to (FN, C, FH, FW)
-        buf = self._grad_out("W")
-        if buf is None:
-            self.dW = np.ascontiguousarray(dw)
-        else:
-            buf[...] = dw
-            self.dW = buf
-        if not self.input_grad:
-            return None
-        if not flip:
-            dx = dx[:, p:p + h, p:p + w, :]
-        return dx.transpose(0, 3, 1, 2)
+            return grad.copy()
+        buf[...] = grad
+        return buf

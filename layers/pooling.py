@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, check_dout, in_layout_of
+from .base import Layer, check_dout
 from .checks import check_int
 from .im2col import (batch_chunks, channels_last_zeros, check_stride_pad, check_window, to_channels_last,
                      window_offsets, window_output)
@@ -125,12 +125,12 @@ class Pooling(Layer):
 
     def backward(self, dout):
         chunks, arg = self._need_cache(self._cache)
-        check_dout(self, dout, self._out_shape)
         ph, pw, s, p = self.pool_h, self.pool_w, self.stride, self.pad
         n, c, h, w = self._x_shape
         oh, ow = self._out_shape[2:]
         dxp = channels_last_zeros(n, c, h + 2 * p, w + 2 * p, dout.dtype)
-        dout = in_layout_of(dout, dxp[:, :, :oh, :ow])  # channels-last, as dx and arg
+        # dout in channels-last memory, as dx and arg
+        dout = check_dout(self, dout, self._out_shape, like=dxp[:, :, :oh, :ow])
         disjoint = s >= ph and s >= pw  # then each pixel is written at most once
         offsets = list(window_offsets(ph, pw, oh, ow, s))
 

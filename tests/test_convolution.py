@@ -265,3 +265,37 @@ def test_the_explicit_signature_takes_the_textbook_positional_form_and_the_pytor
         Convolution(W, b, 2, 1, 1)
     with pytest.raises(ValueError, match="from sizes, give in_channels, out_channels and kernel_size"):
         Convolution(1, 2)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", [
+    ((5, 2, 6, 7), (3, 2, 3, 3), 1, 1),    # stride 1: dx through the flipped filters
+    ((5, 3, 7, 6), (4, 3, 3, 2), 2, 1),    # stride 2: dx through col2im_dot
+])
+def test_chunked_col_computes_the_im2col_formulas_over_uneven_chunks(keep, x_shape, w_shape, stride, pad):
+    from bprop.layers.conv_chunks import ChunkedCol, filters_as_columns
+    from bprop.layers.im2col import col2im, im2col
+
+    rng = np.random.default_rng(11 + stride)
+    x, W, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    n, fn, (fh, fw) = x_shape[0], w_shape[0], w_shape[2:]
+    oh = (x_shape[2] + 2 * pad - fh) // stride + 1
+    ow = (x_shape[3] + 2 * pad - fw) // stride + 1
+    chunks = [slice(0, 2), slice(2, 3), slice(3, 5)]
+    cols = ChunkedCol(x, (fh, fw), (oh, ow), stride, pad, chunks, keep, x.dtype)
+    y = cols.affine(W, b)
+    col = im2col(x, fh, fw, stride, pad)
+    w_col_t = filters_as_columns(W)
+    assert (cols.kept is not None) == keep
+    if keep:
+        np.testing.assert_array_equal(cols.kept, col)
+    np.testing.assert_allclose(y, (col @ w_col_t + b).reshape(n, oh, ow, fn).transpose(0, 3, 1, 2),
+                               rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(y.shape)
+    d = dout.transpose(0, 2, 3, 1).reshape(-1, fn)
+    dW, db, dx = cols.gradients(dout, W)
+    np.testing.assert_allclose(dW, (d.T @ col).reshape(fn, fh, fw, -1).transpose(0, 3, 1, 2),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, col2im(d @ w_col_t.T, x_shape, fh, fw, stride, pad), rtol=1e-12, atol=1e-12)
+    assert cols.gradients(dout, W, input_grad=False)[2] is None
