@@ -132,11 +132,6 @@ class Convolution(Layer):
         at most ``KEEP_COL_BYTES``) rather than unrolling each chunk again there."""
         return n * self._col_bytes(out_hw, dtype) <= KEEP_COL_BYTES
 
-    @property
-    def _col(self):
-        """The whole batch's im2col matrix kept by the last forward, or None."""
-        return None if self._unrolled is None else self._unrolled.kept
-
     def output_shape(self, input_shape):
         fn, c, fh, fw = self.W.shape
         if len(input_shape) != 3 or input_shape[0] != c:

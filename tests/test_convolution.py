@@ -239,7 +239,7 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     assert len(layer.chunks(x_shape[0], layer.output_shape(x_shape[1:])[1:], x.dtype)) == x_shape[0]
     analytic, numeric = check_layer_gradient(layer, x, rng=rng)
     assert_gradients_close(analytic, numeric)
-    assert layer._col is None  # nothing of the size of im2col kept between forward and backward
+    assert layer._unrolled.kept is None  # nothing of the size of im2col kept between forward and backward
     # and the chunked results equal the whole-batch ones
     y = layer.forward(x)
     dout = rng.standard_normal(y.shape)
@@ -248,7 +248,7 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30)
     whole = Convolution(layer.W, layer.b, stride=stride, pad=pad)
     np.testing.assert_allclose(whole.forward(x), y, rtol=1e-12, atol=1e-12)
-    assert whole._col is not None
+    assert whole._unrolled.kept is not None
     np.testing.assert_allclose(whole.backward(dout), dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.dW, dW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.db, db, rtol=1e-12, atol=1e-12)

@@ -87,7 +87,7 @@ def test_convolution_gives_the_same_bits_on_one_and_two_threads(monkeypatch, str
         layer = Convolution(3, 5, 3, stride=stride, pad=pad, rng=1, dtype=np.float32)
         with threadpool_limits(threads, user_api="blas"):
             y = layer.forward(x)
-            assert (layer._col is not None) == keep
+            assert (layer._unrolled.kept is not None) == keep
             dx = layer.backward(np.cos(y))
         results.append((y, dx, layer.dW, layer.db))
     for one, two in zip(*results):
