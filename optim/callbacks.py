@@ -34,8 +34,6 @@ A callback of your own is a subclass that overrides the hooks it needs::
 
 import math
 
-import numpy as np
-
 from bprop.layers.checks import check_positive
 
 from .clip import clip_grads
@@ -205,8 +203,3 @@ class ResetState(Callback):
 
     def on_epoch_begin(self, trainer, epoch):
         trainer.model.reset_state()
-
-
-def as_float(value):
-    """A history value as a plain float (None stays None)."""
-    return None if value is None else float(np.asarray(value))

@@ -160,9 +160,12 @@ class Trainer:
 
     # --- evaluation ------------------------------------------------------------------
     def _fresh_metrics(self, train=False):
-        metrics = [type(m)() if train else m for m in self.metrics]
-        if train:  # what the training pass itself measures: the losses it computes anyway
-            metrics = [m for m in metrics if isinstance(m, Loss)] if self.eval_train is False else []
+        if not train:
+            metrics = self.metrics
+        elif self.eval_train is False:  # what the training pass measures: the losses it computes anyway
+            metrics = [type(m)() for m in self.metrics if isinstance(m, Loss)]
+        else:
+            metrics = []
         for m in metrics:
             m.reset()
         return metrics
