@@ -52,10 +52,8 @@ class Affine(Layer):
             gaussian_(W, init, d, make_rng(rng))
         self.W, self.b = check_weight_and_bias("Affine", W, b, "(in_features, out_features)", out_axis=1)
         self.input_grad = input_grad
-        self.dW = None
-        self.db = None
-        self._x = None
-        self._x_shape = None
+        self.dW = self.db = None  # gradients, set by backward
+        self._x = self._x_shape = None  # kept by forward for backward
 
     def extra_repr(self):
         return f"{self.W.shape[0]} -> {self.W.shape[1]}"

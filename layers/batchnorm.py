@@ -65,12 +65,8 @@ class BatchNormalization(Layer):
         self.eps = float(eps)
         self.running_mean = np.zeros_like(gamma)
         self.running_var = np.ones_like(gamma)
-        self.dgamma = None
-        self.dbeta = None
-        self._xhat = None
-        self._inv_std = None
-        self._train = None
-        self._shape = None
+        self.dgamma = self.dbeta = None  # gradients, set by backward
+        self._xhat = self._inv_std = self._train = self._shape = None  # kept by forward for backward
 
     def extra_repr(self):
         return f"{self.gamma.shape[0]}, momentum={self.momentum}, eps={self.eps}"

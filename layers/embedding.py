@@ -64,10 +64,12 @@ class Embedding(Layer):
 
     @property
     def vocab_size(self):
+        """V, the number of ids: rows of ``W``."""
         return self.W.shape[0]
 
     @property
     def dim(self):
+        """D, the length of each id's vector: columns of ``W``."""
         return self.W.shape[1]
 
     def extra_repr(self):

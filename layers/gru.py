@@ -20,7 +20,8 @@ import numpy as np
 
 from .base import check_dout
 from .functional import sigmoid_into
-from .recurrent import RecurrentCell, TimeRecurrent
+from .recurrent import RecurrentCell
+from .time_recurrent import TimeRecurrent
 
 
 def gru_step(ax, h_prev, Wh, bhn, gates=None):
@@ -85,9 +86,8 @@ def _hidden_bias(owner, bhn, Wh):
 class GRU(RecurrentCell):
     """One GRU step, ``h = GRU(x, h_prev)``, gates r, z, n as PyTorch's (see the module).
 
-    A cell takes the state as well as the input, so it is used inside other layers
-    (or on its own) rather than in a :class:`~bprop.networks.Sequential`; over a
-    sequence use :class:`TimeGRU`.
+    Used as every :class:`~bprop.layers.recurrent.RecurrentCell`; over a sequence use
+    :class:`TimeGRU`.
 
     ``GRU(Wx, Wh, b, bhn=None)`` (``bhn`` None: zeros) or ``GRU(input_size, hidden_size,
     init='xavier', rng=None, dtype=np.float64)``; see

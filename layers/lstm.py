@@ -16,7 +16,8 @@ import numpy as np
 
 from .base import check_dout
 from .functional import sigmoid_into
-from .recurrent import RecurrentCell, TimeRecurrent
+from .recurrent import RecurrentCell
+from .time_recurrent import TimeRecurrent
 
 
 def lstm_step(ax, h_prev, c_prev, Wh, gates=None):
@@ -63,9 +64,8 @@ def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh, out=None):
 class LSTM(RecurrentCell):
     """One LSTM step: ``(h, c) = LSTM(x, h_prev, c_prev)``, gates i, f, g, o (see the module).
 
-    A cell takes the state as well as the input, so it is used inside other layers
-    (or on its own) rather than in a :class:`~bprop.networks.Sequential`; over a
-    sequence use :class:`TimeLSTM`.
+    Used as every :class:`~bprop.layers.recurrent.RecurrentCell`; over a sequence use
+    :class:`TimeLSTM`.
 
     ``LSTM(Wx, Wh, b)`` or ``LSTM(input_size, hidden_size, init='xavier', rng=None,
     dtype=np.float64)``; see :class:`bprop.layers.recurrent.RecurrentWeights`.

@@ -28,8 +28,8 @@ class Peek(Layer):
 
     def __init__(self, context_size):
         self.context_size = check_int("Peek", "context_size", context_size)
-        self.context = None
-        self.dcontext = None
+        self.context = None  # set by set_context, appended by every forward
+        self.dcontext = None  # its gradient, set by backward
         self._shape = None
 
     def extra_repr(self):

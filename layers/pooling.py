@@ -63,9 +63,7 @@ class Pooling(Layer):
         if mode not in self.MODES:
             raise ValueError(f"Pooling: mode must be one of {self.MODES}, got {mode!r}")
         self.mode = mode
-        self._cache = None
-        self._x_shape = None
-        self._out_shape = None
+        self._cache = self._x_shape = self._out_shape = None  # kept by forward for backward
 
     def extra_repr(self):
         return f"{self.mode}, kernel={self.pool_h}x{self.pool_w}, stride={self.stride}, pad={self.pad}"

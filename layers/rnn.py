@@ -3,7 +3,8 @@
 import numpy as np
 
 from .base import check_dout
-from .recurrent import RecurrentCell, TimeRecurrent
+from .recurrent import RecurrentCell
+from .time_recurrent import TimeRecurrent
 
 
 def rnn_step(ax, h_prev, Wh):
@@ -31,9 +32,8 @@ def rnn_step_backward(dh, h, Wh, out=None):
 class RNN(RecurrentCell):
     """One step of an Elman RNN, ``h = tanh(x Wx + h_prev Wh + b)``.
 
-    A cell takes the state as well as the input, so it is used inside other layers
-    (or on its own) rather than in a :class:`~bprop.networks.Sequential`; over a
-    sequence use :class:`TimeRNN`.
+    Used as every :class:`~bprop.layers.recurrent.RecurrentCell`; over a sequence use
+    :class:`TimeRNN`.
 
     ``RNN(Wx, Wh, b)`` or ``RNN(input_size, hidden_size, init='xavier', rng=None,
     dtype=np.float64)``; see :class:`bprop.layers.recurrent.RecurrentWeights`.

@@ -106,12 +106,7 @@ class TimeSoftmaxWithLoss(Layer):
         if ignore_label is not None and not is_size(ignore_label):
             raise ValueError(f"TimeSoftmaxWithLoss: ignore_label must be an integer or None, got {ignore_label!r}")
         self.ignore_label = None if ignore_label is None else int(ignore_label)
-        self.y = None
-        self.loss = None
-        self.count = None
-        self._t = None
-        self._mask = None
-        self._shape = None
+        self.y = self.loss = self.count = self._t = self._mask = self._shape = None
 
     def extra_repr(self):
         return "" if self.ignore_label is None else f"ignore_label={self.ignore_label}"
@@ -191,10 +186,8 @@ class TiedTimeAffine(TimeAffine):
         self.embedding = embedding
         self.b = b
         self.input_grad = input_grad
-        self.dW = None
-        self.db = None
-        self._x = None
-        self._x_shape = None
+        self.dW = self.db = None  # gradients, set by backward
+        self._x = self._x_shape = None  # kept by forward for backward
 
     @property
     def W(self):
