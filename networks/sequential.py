@@ -4,7 +4,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from bprop.layers import LOSSES, make_rng, numerical_gradient
+from bprop.layers import LOSSES, make_rng
 from bprop.layers.checks import check_dtype
 from bprop.layers.functional import check_targets
 from bprop.layers.init import init_scale
@@ -12,10 +12,11 @@ from bprop.layers.parallel import chunk_threads
 
 from .chain import check_layers, output_shapes
 from .param_buffer import ParamBuffer
+from .gradient_check import GradientCheckMixin
 from .state_dict import StateDictMixin
 
 
-class Sequential(StateDictMixin):
+class Sequential(GradientCheckMixin, StateDictMixin):
     """A network that chains layers: forward is a loop, backward the reversed loop.
 
     ``Sequential([Affine(784, 100), Relu(), Affine(100, 10)])`` is a complete,
@@ -234,36 +235,6 @@ class Sequential(StateDictMixin):
     def set_state(self, state):
         for name, layer in self.layers.items():
             layer.set_state(state[name])
-
-    def numerical_gradient(self, x, t, h=1e-4):
-        """Central-difference gradients of :meth:`loss` in training mode, same keys as ``params``.
-
-        Layer state is reset before every evaluation to what it was on entry, so the
-        result matches :meth:`gradient` called from that same state (same dropout
-        masks; running statistics untouched). Slow: two passes per parameter element.
-        """
-        x = self._as_input(x)
-        state = self.state()
-
-        def f():
-            self.set_state(state)
-            return self.loss(x, t, train=True)
-
-        grads = {k: numerical_gradient(f, p, h) for k, p in self.params.items()}
-        self.set_state(state)
-        return grads
-
-    def gradient_check(self, x, t, h=1e-5):
-        """Backprop and numerical gradients of one batch, from one and the same state.
-
-        Returns ``(analytic, numeric)``, two dicts with the keys of ``params`` (copies),
-        ready for :func:`bprop.layers.gradcheck.assert_gradients_close`. Dropout masks and
-        batch-norm statistics are reset in between, so the two see the same network.
-        """
-        state = self.state()
-        analytic = {k: g.copy() for k, g in self.gradient(x, t).items()}
-        self.set_state(state)
-        return analytic, self.numerical_gradient(x, t, h)
 
     # --- evaluation ------------------------------------------------------------
     def accuracy(self, x, t, batch_size=1000):
