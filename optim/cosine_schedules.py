@@ -33,8 +33,6 @@ class CosineAnnealingLR(LRScheduler):
     interval, base_lr : see :class:`LRScheduler`.
     """
 
-    params = ("T_max", "eta_min")
-
     def __init__(self, T_max, eta_min=0.0, interval="epoch", base_lr=None):
         self.T_max = check_int("CosineAnnealingLR", "T_max", T_max, 1)
         self.eta_min = check_range("CosineAnnealingLR", "eta_min", eta_min)
@@ -83,9 +81,6 @@ class OneCycleLR(LRScheduler):
     three_phase : bool.
     interval : 'step' (default, as PyTorch's is used) or 'epoch'.
     """
-
-    params = ("max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
-              "three_phase")
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
                  final_div_factor=1e4, three_phase=False, interval="step"):
@@ -136,7 +131,7 @@ class OneCycleLR(LRScheduler):
             start_step = end_step
 
     def __repr__(self):
-        args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self.params)
+        args = ", ".join(self._arguments())
         return f"OneCycleLR({args}, interval={self.interval!r})"
 
 
@@ -164,8 +159,6 @@ class WarmupCosine(LRScheduler):
     interval : 'step' (default) or 'epoch'.
     base_lr : see :class:`LRScheduler`.
     """
-
-    params = ("warmup_steps", "total_steps", "eta_min")
 
     def __init__(self, warmup_steps, total_steps, eta_min=0.0, interval="step", base_lr=None):
         self.warmup_steps = check_int("WarmupCosine", "warmup_steps", warmup_steps, 0)

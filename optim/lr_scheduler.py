@@ -11,6 +11,7 @@ done, ``t`` counted from 0. The hooks apply it::
 ``on_fit_begin``, and kept in the state, so a resumed run continues from the same base.
 """
 
+import inspect
 import math
 import numbers
 
@@ -50,7 +51,7 @@ class LRScheduler(Callback):
     at ``on_batch_begin`` (``interval='step'``).
 
     A subclass writes its formula once, in ``_rate(t)`` (``self.base_lr`` is known there),
-    lists its constructor's arguments in ``params`` (for ``repr``), and may override
+    keeps each constructor argument under its own name (``repr`` shows them), and may override
     ``_check_base(base_lr)`` (arguments that depend on the base rate, such as ``eta_min``)
     and ``horizon`` (the last ``t`` the schedule is defined for).
 
@@ -66,8 +67,6 @@ class LRScheduler(Callback):
         ``on_fit_begin`` refuses a run that would need more.
     """
 
-    #: constructor arguments shown by ``repr``, in order (``interval`` and ``base_lr`` follow)
-    params = ()
     horizon = None
 
     def __init__(self, interval="epoch", base_lr=None):
@@ -147,9 +146,13 @@ class LRScheduler(Callback):
         base_lr = state["base_lr"]
         self.base_lr = float(base_lr) if base_lr is not None else self.base_lr
 
+    def _arguments(self):
+        """``['T_max=100', ...]``: the subclass's own constructor arguments, in order, as kept."""
+        names = inspect.signature(type(self).__init__).parameters
+        return [f"{p}={getattr(self, p)!r}" for p in names if p not in ("self", "interval", "base_lr")]
+
     def __repr__(self):
-        args = [f"{p}={getattr(self, p)!r}" for p in self.params]
-        args += [f"interval={self.interval!r}", f"base_lr={self.base_lr!r}"]
+        args = self._arguments() + [f"interval={self.interval!r}", f"base_lr={self.base_lr!r}"]
         return f"{type(self).__name__}({', '.join(args)})"
 
 
@@ -165,8 +168,6 @@ class LambdaLR(LRScheduler):
     fn : callable ``t -> float``, ``t`` the epochs (or steps) done, from 0.
     interval : 'epoch' (default) or 'step'.
     """
-
-    params = ("fn",)
 
     def __init__(self, fn, interval="epoch"):
         if not callable(fn):

@@ -46,9 +46,6 @@ class ReduceLROnPlateau(LRScheduler):
     num_bad_epochs, cooldown_counter, last_epoch : PyTorch's counters.
     """
 
-    params = ("monitor", "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
-              "eps")
-
     def __init__(self, monitor="val_loss", mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
         name = "ReduceLROnPlateau"
@@ -148,5 +145,5 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = int(state["last_epoch"])
 
     def __repr__(self):
-        args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self.params)
+        args = ", ".join(self._arguments())
         return f"ReduceLROnPlateau({args})"

@@ -19,12 +19,10 @@ class StepLR(LRScheduler):
     interval, base_lr : see :class:`LRScheduler`.
     """
 
-    params = ("step_size", "gamma")
-
     def __init__(self, step_size, gamma=0.1, interval="epoch", base_lr=None):
+        super().__init__(interval, base_lr)
         self.step_size = check_int("StepLR", "step_size", step_size, 1)
         self.gamma = check_positive("StepLR", "gamma", gamma)
-        super().__init__(interval, base_lr)
 
     def _rate(self, t):
         return self.base_lr * self.gamma ** (t // self.step_size)
@@ -41,8 +39,6 @@ class MultiStepLR(LRScheduler):
     gamma : float > 0, the factor of each decay.
     interval, base_lr : see :class:`LRScheduler`.
     """
-
-    params = ("milestones", "gamma")
 
     def __init__(self, milestones, gamma=0.1, interval="epoch", base_lr=None):
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
@@ -71,8 +67,6 @@ class ExponentialLR(LRScheduler):
     interval, base_lr : see :class:`LRScheduler`.
     """
 
-    params = ("gamma",)
-
     def __init__(self, gamma, interval="epoch", base_lr=None):
         self.gamma = check_positive("ExponentialLR", "gamma", gamma)
         super().__init__(interval, base_lr)
@@ -93,8 +87,6 @@ class LinearLR(LRScheduler):
     total_iters : int >= 1.
     interval, base_lr : see :class:`LRScheduler`.
     """
-
-    params = ("start_factor", "end_factor", "total_iters")
 
     def __init__(self, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, interval="epoch", base_lr=None):
         self.start_factor = check_range("LinearLR", "start_factor", start_factor, 0.0, 1.0, low_open=True)
