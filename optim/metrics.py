@@ -27,7 +27,7 @@ import numpy as np
 
 from bprop.layers.registry import Registry
 
-__all__ = ["Metric", "Loss", "Accuracy", "Perplexity", "NatsPerToken", "SequenceAccuracy",
+__all__ = ["Metric", "Loss", "Accuracy", "BinaryAccuracy", "Perplexity", "NatsPerToken", "SequenceAccuracy",
            "MeanSquaredError", "METRICS", "get_metric", "n_predictions"]
 
 
@@ -118,6 +118,29 @@ class Accuracy(Metric):
         return self.correct / self.count
 
 
+class BinaryAccuracy(Metric):
+    """Fraction of yes/no outputs on the right side: a logit > 0 (``sigmoid > 0.5``) where
+    the target is > 0.5, a logit <= 0 where it is not, over every output element; for a
+    network ending in :class:`~bprop.layers.sigmoid_loss.SigmoidWithLoss`, whose scores
+    (``model.scores()``) are logits. ``t`` holds 0/1 labels or probabilities of their shape
+    (or (N,) for scores (N, 1))."""
+
+    key = "binary_acc"
+    mode = "max"
+
+    def reset(self):
+        self.correct, self.count = 0, 0
+
+    def update(self, model, x, t, loss):
+        predicted = model.scores() > 0
+        labels = np.asarray(t).reshape(predicted.shape) > 0.5
+        self.correct += int(np.count_nonzero(predicted == labels))
+        self.count += labels.size
+
+    def result(self):
+        return self.correct / self.count
+
+
 class SequenceAccuracy(Metric):
     """Fraction of sequences whose whole output a seq2seq model generates right, greedily
     from the start id ``t[:, 0]`` (``model.generate``); one more pass per batch."""
@@ -157,7 +180,8 @@ class MeanSquaredError(Metric):
 
 
 #: metrics by name
-METRICS = Registry("metric", {"loss": Loss, "accuracy": Accuracy, "perplexity": Perplexity, "nats": NatsPerToken,
+METRICS = Registry("metric", {"loss": Loss, "accuracy": Accuracy, "binary_accuracy": BinaryAccuracy,
+                               "perplexity": Perplexity, "nats": NatsPerToken,
                                "sequence_accuracy": SequenceAccuracy, "mse": MeanSquaredError},
                    hint="or pass a Metric")
 
