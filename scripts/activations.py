@@ -13,10 +13,9 @@ Writes activations.png and activations.csv (x, each function, each derivative).
 import numpy as np
 
 from bprop.layers import relu, relu_grad, sigmoid, sigmoid_grad, step_function, tanh, tanh_grad
-import cli
 import exits
-import outputs
 import plots
+from experiment import Outcome, script
 
 FUNCTIONS = {
     "step": (step_function, lambda x: np.zeros_like(x)),
@@ -27,11 +26,7 @@ FUNCTIONS = {
 H = 1e-4
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="the same (this script takes well under a second)")
-    args = parser.parse_args(argv)
-    plt = plots.pyplot(args.show)
-
+def experiment(args, plt):
     x = np.linspace(-5.0, 5.0, 1001)
     columns = {"x": x}
     errors = {}
@@ -80,10 +75,11 @@ def main(argv=None):
     plots.place_legends(fig, {axes[1, 0]: {"spots": ("upper left",) + plots.LEGEND_SPOTS}})
 
     names = list(columns)
-    outputs.save_figure(fig, args.out, "activations.png")
-    outputs.save_csv(names, np.column_stack([columns[n] for n in names]), args.out, "activations.csv")
-    exits.finish(plt, args.show)
-    return {"max_derivative_error": errors}
+    return Outcome({"max_derivative_error": errors}, figures={"activations.png": fig},
+                   tables={"activations.csv": (names, np.column_stack([columns[n] for n in names]))})
+
+
+main = script(__doc__, "activations", experiment, quick="the same (this script takes well under a second)")
 
 
 if __name__ == "__main__":

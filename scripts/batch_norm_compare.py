@@ -25,8 +25,8 @@ from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
-import outputs
 import plots
 import training
 
@@ -42,17 +42,19 @@ def train(x, t, x_test, t_test, scale, batchnorm, epochs, seed):
     return history["train_acc"], net.accuracy(x_test, t_test), False
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="4 scales, 3 epochs, 300 training images")
+def options(parser):
     parser.add_argument("--train-size", type=cli.positive_int, default=1000,
                         help="training images (default: 1000)")
     parser.add_argument("--epochs", type=cli.positive_int, default=20, help="default: 20")
     parser.add_argument("--scales", type=cli.positive_int, default=16,
                         help="number of weight scales from 1 to 1e-4 (default: 16)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.train_size, args.epochs, args.scales = min(args.train_size, 300), min(args.epochs, 3), 4
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.train_size, args.epochs, args.scales = min(args.train_size, 300), min(args.epochs, 3), 4
+
+
+def experiment(args, plt):
     rng = make_rng(args.seed)
     (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=np.float32)
     x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
@@ -108,15 +110,16 @@ def main(argv=None):
     plots.place_legends(fig, {axes[0, 0]: {"spots": ("lower right",) + plots.LEGEND_SPOTS}})
 
     header = ["weight_std", "train_acc_batchnorm", "train_acc_plain", "test_acc_batchnorm", "test_acc_plain"]
-    outputs.save_figure(fig, args.out, "batch_norm_compare.png")
-    outputs.save_csv(header, rows, args.out, "batch_norm_compare.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01,
                             "batch_size": 100, "seed": args.seed, "scales": len(scales)},
                "interrupted": interrupted,
                "table": [dict(zip(header, r)) for r in rows], "curves": curves}
-    outputs.save_json(results, args.out, "batch_norm_compare.json")
-    exits.finish(plt, args.show, interrupted, args.out)
-    return results
+    return Outcome(results, figures={"batch_norm_compare.png": fig},
+                   tables={"batch_norm_compare.csv": (header, rows)}, interrupted=interrupted)
+
+
+main = script(__doc__, "batch_norm_compare", experiment, options=options, shorten=shorten,
+              quick="4 scales, 3 epochs, 300 training images")
 
 
 def _fmt(value, diverged):

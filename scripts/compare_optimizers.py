@@ -47,6 +47,7 @@ import numpy as np
 from bprop.optim import get_optimizer, mlp_config, train_mlp
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
 import outputs
 import plots
@@ -109,8 +110,7 @@ def tie_groups(means, stds):
     return [sorted(g) for g in reversed(groups)]
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="100 iterations, 2 seeds, 5000 training and 2000 test images")
+def options(parser):
     parser.add_argument("--iterations", type=cli.positive_int, default=2000, help="default: 2000")
     parser.add_argument("--batch-size", type=cli.positive_int, default=128, help="default: 128")
     parser.add_argument("--seeds", type=cli.positive_int, default=5,
@@ -118,12 +118,14 @@ def main(argv=None):
     parser.add_argument("--path-steps", type=cli.positive_int, default=30,
                         help="steps on the valley (default: 30)")
     sweeps.add_sweep_args(parser)
-    args = parser.parse_args(argv)
-    train_size = test_size = None
-    if args.quick:
-        args.iterations, args.seeds = min(args.iterations, 100), min(args.seeds, 2)
-        train_size, test_size = 5000, 2000
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.iterations, args.seeds = min(args.iterations, 100), min(args.seeds, 2)
+
+
+def experiment(args, plt):
+    train_size, test_size = (5000, 2000) if args.quick else (None, None)
     results = {"settings": {"iterations": args.iterations, "batch_size": args.batch_size,
                             "seeds": args.seeds, "seed": args.seed, "path_steps": args.path_steps,
                             "path_lr": PATH_LR, "mnist_lr": MNIST_LR,
@@ -199,13 +201,15 @@ def main(argv=None):
               "test_acc_max", "loss_last_100", "seconds_per_run"]
     print(outputs.format_table(header, rows))
     print(_ranking_text(groups, rows))
+    outcome = Outcome(results, interrupted=interrupted)
     if rows:
-        fig_mnist = _plot_mnist(plt, losses, rows, groups, len(x_test), args)
-        outputs.save_figure(fig_mnist, args.out, "compare_optimizers_mnist.png")
-        outputs.save_csv(header, rows, args.out, "compare_optimizers.csv")
-    outputs.save_json(results, args.out, "compare_optimizers.json")
-    exits.finish(plt, args.show, interrupted, args.out)
-    return results
+        outcome.figures["compare_optimizers_mnist.png"] = _plot_mnist(plt, losses, rows, groups, len(x_test), args)
+        outcome.tables["compare_optimizers.csv"] = (header, rows)
+    return outcome
+
+
+main = script(__doc__, "compare_optimizers", experiment, options=options, shorten=shorten,
+              quick="100 iterations, 2 seeds, 5000 training and 2000 test images")
 
 
 def _ranking_text(groups, rows):

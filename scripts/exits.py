@@ -80,6 +80,14 @@ def lower(option, value, now=None):
     return f"lower {option} (it was {text})"
 
 
+def lr_failure(error, lr, what="training"):
+    """None when ``error`` is None (no divergence), else the :func:`diverged_line` that
+    advises a lower ``--lr``, with the rate in force at the step that diverged."""
+    if error is None:
+        return None
+    return diverged_line(error, lower("--lr", lr, error.lr), what=what)
+
+
 def interrupted(what, finished=True):
     """Say that Ctrl-C stopped the work ``what`` (e.g. "during epoch 3 of 10").
 

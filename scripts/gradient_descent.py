@@ -19,7 +19,7 @@ import numpy as np
 from bprop.layers import numerical_gradient
 import cli
 import exits
-import outputs
+from experiment import Outcome, script
 import plots
 
 START = (-3.0, 4.0)
@@ -45,12 +45,11 @@ def gradient_descent(f, init, lr, steps):
     return np.array(path)
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="the same (this script takes about a second)")
+def options(parser):
     parser.add_argument("--steps", type=cli.positive_int, default=100, help="descent steps (default: 100)")
-    args = parser.parse_args(argv)
-    plt = plots.pyplot(args.show)
 
+
+def experiment(args, plt):
     paths = {lr: gradient_descent(function_2, START, lr, args.steps) for lr in LEARNING_RATES}
     results = {"start": START, "steps": args.steps, "runs": []}
     for lr, path in paths.items():
@@ -100,10 +99,11 @@ def main(argv=None):
     ax.grid(True, which="major")
     plots.place_legends(fig, {axes[1]: {"spots": ("lower right",) + plots.LEGEND_SPOTS}, axes[2]: {}})
 
-    outputs.save_figure(fig, args.out, "gradient_descent.png")
-    outputs.save_json(results, args.out, "gradient_descent.json")
-    exits.finish(plt, args.show)
-    return results
+    return Outcome(results, figures={"gradient_descent.png": fig})
+
+
+main = script(__doc__, "gradient_descent", experiment, options=options,
+              quick="the same (this script takes about a second)")
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ from bprop.layers import make_rng
 from bprop.optim import mlp_config, train_mlp
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
-import outputs
 import plots
 import sweeps
 
@@ -73,8 +73,7 @@ def _check_split(args):
     return None
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="6 trials of 5 epochs")
+def options(parser):
     parser.add_argument("--trials", type=cli.positive_int, default=100, help="default: 100")
     parser.add_argument("--epochs", type=cli.positive_int, default=50, help="per trial (default: 50)")
     parser.add_argument("--train-size", type=cli.positive_int, default=500,
@@ -83,10 +82,13 @@ def main(argv=None):
                         help="fraction held out for validation, in (0, 1) (default: 0.2)")
     parser.add_check(_check_split)
     sweeps.add_sweep_args(parser)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.trials, args.epochs = min(args.trials, 6), min(args.epochs, 5)
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.trials, args.epochs = min(args.trials, 6), min(args.epochs, 5)
+
+
+def experiment(args, plt):
     configs, (x_train, _), (x_val, _) = trial_configs(args)
     db = Path(args.out) / "hyperparameter_search.sqlite"
     print(f"{args.trials} trials: 784-100x6-10 ReLU, SGD, batch 100, {args.epochs} epochs on "
@@ -158,8 +160,6 @@ def main(argv=None):
     header = ["rank", "trial", "lr", "weight_decay", "val_acc", "train_acc"]
     rows = [[r + 1, t["trial"], t["lr"], t["weight_decay"], t["val_acc"], t["train_acc"]]
             for r, t in enumerate(ranked)]
-    outputs.save_figure(fig, args.out, "hyperparameter_search.png")
-    outputs.save_csv(header, rows, args.out, "hyperparameter_search.csv")
     results = {"settings": {"trials": args.trials, "epochs": args.epochs, "train_size": len(x_train),
                             "val_size": len(x_val), "seed": args.seed,
                             "lr_range": [1e-6, 1e-2], "weight_decay_range": [1e-8, 1e-4],
@@ -169,9 +169,12 @@ def main(argv=None):
                          "executed_now": executed, "failed": failed},
                "best": {k: ranked[0][k] for k in ("lr", "weight_decay", "val_acc", "train_acc")},
                "trials": ranked}
-    outputs.save_json(results, args.out, "hyperparameter_search.json")
-    exits.finish(plt, args.show, interrupted, args.out)
-    return results
+    return Outcome(results, figures={"hyperparameter_search.png": fig},
+                   tables={"hyperparameter_search.csv": (header, rows)}, interrupted=interrupted)
+
+
+main = script(__doc__, "hyperparameter_search", experiment, options=options, shorten=shorten,
+              quick="6 trials of 5 epochs")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
 import cli
 import exits
-import outputs
-import plots
+from experiment import Outcome, script
 import training
 
 #: (weights, bias) of the hand-set perceptrons
@@ -66,18 +65,21 @@ def train_xor(hidden, lr, steps, seed):
     return net, history, error, interrupted
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="fewer training steps (still learns XOR)")
+def options(parser):
     parser.add_argument("--hidden", type=cli.positive_int, default=8,
                         help="hidden units of the XOR network (default: 8)")
     parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="learning rate of the XOR network, > 0 (default: 1.0)")
     parser.add_argument("--steps", type=cli.positive_int, default=2000,
                         help="full-batch training steps (default: 2000; 1000 with --quick)")
-    args = parser.parse_args(argv)
-    steps = min(args.steps, 1000) if args.quick else args.steps
-    plt = plots.pyplot(args.show)
 
+
+def shorten(args):
+    args.steps = min(args.steps, 1000)
+
+
+def experiment(args, plt):
+    steps = args.steps
     inputs = make_logic_gate("AND")[0]
     tables = {}
     for name in ("AND", "NAND", "OR", "XOR"):
@@ -156,11 +158,12 @@ def main(argv=None):
                 "final_loss": final_loss, "learned_exactly": exact, "interrupted": interrupted,
                 "diverged": None if error is None else str(error)},
     }
-    outputs.save_figure(fig, args.out, "perceptron_gates.png")
-    outputs.save_json(results, args.out, "perceptron_gates.json")
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    return Outcome(results, figures={"perceptron_gates.png": fig}, interrupted=interrupted,
+                   failure=exits.lr_failure(error, args.lr))
+
+
+main = script(__doc__, "perceptron_gates", experiment, options=options, shorten=shorten,
+              quick="fewer training steps (still learns XOR)")
 
 
 def _points(ax, x, t):

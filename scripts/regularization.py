@@ -28,14 +28,14 @@ from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
 import outputs
 import plots
 import training
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="30 epochs")
+def options(parser):
     parser.add_argument("--train-size", type=cli.positive_int, default=300,
                         help="training images (default: 300)")
     parser.add_argument("--epochs", type=cli.positive_int, default=200, help="default: 200")
@@ -43,10 +43,13 @@ def main(argv=None):
                         help="L2 strength lambda of the second setting, > 0 (default: 0.1)")
     parser.add_argument("--dropout", type=cli.open_fraction, default=0.2, metavar="RATIO",
                         help="dropout ratio of the third setting, in (0, 1) (default: 0.2)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs = min(args.epochs, 30)
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.epochs = min(args.epochs, 30)
+
+
+def experiment(args, plt):
     rng = make_rng(args.seed)
     (x_train, t_train), (x_test, t_test) = loaders.load_data("mnist", dtype=np.float32)
     x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
@@ -110,17 +113,18 @@ def main(argv=None):
 
     header = ["setting", "train_acc", "test_acc", "gap"]
     print(outputs.format_table(header, rows))
-    outputs.save_figure(fig, args.out, "regularization.png")
-    outputs.save_csv(header, rows, args.out, "regularization.csv")
     results = {"settings": {"train_size": len(x_train), "epochs": args.epochs, "lr": 0.01, "batch_size": 100,
                             "weight_decay": args.weight_decay, "dropout": args.dropout, "seed": args.seed},
                "table": [dict(zip(header, r)) for r in rows], "interrupted": interrupted,
                "curves": {name: {**{k: h.get(k, []) for k in ("train_acc", "val_acc", "train_loss", "val_loss")},
                                  "diverged": h["diverged"]}
                           for name, h in histories.items()}}
-    outputs.save_json(results, args.out, "regularization.json")
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    return Outcome(results, figures={"regularization.png": fig}, tables={"regularization.csv": (header, rows)},
+                   interrupted=interrupted, failure=failure)
+
+
+main = script(__doc__, "regularization", experiment, options=options, shorten=shorten,
+              quick="30 epochs")
 
 
 if __name__ == "__main__":

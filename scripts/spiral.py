@@ -25,9 +25,9 @@ from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Callback, Trainer
 import cli
 import exits
-import outputs
 import plots
 import training
+from experiment import Outcome, script
 
 COLORS = ("#d62728", "#2ca02c", "#1f77b4")
 #: training accuracies the article reports
@@ -65,8 +65,7 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     return net, history, error, interrupted
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="200 linear and 2000 two-layer steps instead of 1000 and 10000")
+def options(parser):
     parser.add_argument("--points", type=cli.positive_int, default=100,
                         help="points per class (default: 100)")
     parser.add_argument("--hidden", type=cli.positive_int, default=100,
@@ -79,11 +78,13 @@ def main(argv=None):
                         help="linear classifier steps (default: 1000)")
     parser.add_argument("--steps", type=cli.positive_int, default=10000,
                         help="two-layer steps (default: 10000)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.linear_steps, args.steps = min(args.linear_steps, 200), min(args.steps, 2000)
-    plt = plots.pyplot(args.show)
 
+
+def shorten(args):
+    args.linear_steps, args.steps = min(args.linear_steps, 200), min(args.steps, 2000)
+
+
+def experiment(args, plt):
     x, t = make_spiral(args.points, 3, noise=0.2, rng=args.seed)
     # name -> (title, net, history, steps asked): the models trained, or after Ctrl-C trained in part
     models, errors = {}, {}
@@ -157,16 +158,16 @@ def main(argv=None):
         results.setdefault(key, {"steps_done": 0})["diverged"] = str(error)
     if "two_layer" in models:
         results["two_layer"]["loss_every_1000"] = models["two_layer"][2]["train_loss"][999::1000]
-    outputs.save_figure(fig, args.out, "spiral.png")
-    outputs.save_json(results, args.out, "spiral.json")
     failure = None
     if errors:
         key, error = next(iter(errors.items()))
         name = "linear classifier" if key == "linear" else "two-layer net"
-        failure = exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr),
-                                       what=f"training of the {name}")
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+        failure = exits.lr_failure(error, args.lr, what=f"training of the {name}")
+    return Outcome(results, figures={"spiral.png": fig}, interrupted=interrupted, failure=failure)
+
+
+main = script(__doc__, "spiral", experiment, options=options, shorten=shorten,
+              quick="200 linear and 2000 two-layer steps instead of 1000 and 10000")
 
 
 def _scatter(ax, x, t):

@@ -43,6 +43,7 @@ from bprop.optim import OPTIMIZERS, EarlyStopping, Trainer, get_optimizer
 from bprop.optim.schedules import COMMAND_LINE_SCHEDULES, make_schedule
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
 import outputs
 import plots
@@ -104,15 +105,13 @@ def _check_validation(args):
     return None
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = training.RunSettings.of(parser, args)
-    test_size = None
-    if args.quick:
-        args.train_size = min(args.train_size or N_TRAIN_QUICK, N_TRAIN_QUICK)
-        args.epochs, test_size = min(args.epochs, 2), 2000
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    args.train_size = min(args.train_size or N_TRAIN_QUICK, N_TRAIN_QUICK)
+    args.epochs = min(args.epochs, 2)
+
+
+def experiment(args, plt, settings):
+    test_size = 2000 if args.quick else None
     rng = make_rng(args.seed)
     dtype = np.dtype(args.dtype)
     prefix = "train_" + args.dataset.replace("-", "_")
@@ -164,6 +163,7 @@ def main(argv=None):
         "interrupted_after_epoch": history.n_epochs if interrupted else None,
         "history": dict(history),
     }
+    figures = {}
     if history["epoch"]:
         if test_acc is None:
             end = ", diverged"
@@ -175,8 +175,7 @@ def main(argv=None):
             plt, history, f"{args.dataset} {layers} {args.activation}, "
             f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}" + end,
             val_name=val_name, train_name="train (10000 images)")
-        outputs.save_figure(fig, args.out, f"{prefix}.png")
-    outputs.save_json(results, args.out, f"{prefix}.json")
+        figures[f"{prefix}.png"] = fig
     if history["epoch"]:  # after a divergence, the weights of the last completed epoch
         path = outputs.output_dir(args.out) / f"{prefix}_weights.npz"
         net.save_params(path)
@@ -184,9 +183,11 @@ def main(argv=None):
                                  else ""))
         if args.verbose and not (interrupted or diverged):
             _per_class(net, x_test, t_test, class_names(args.dataset))
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    return Outcome(results, figures=figures, interrupted=interrupted, failure=exits.lr_failure(error, args.lr),
+                   results_name=f"{prefix}.json")
+
+
+main = script(__doc__, "train_mnist", experiment, parser=build_parser, shorten=shorten, settings=True)
 
 
 def _per_class(net, x, t, names):

@@ -32,6 +32,7 @@ from bprop.networks import TwoLayerNet
 from bprop.optim import SGD, Callback, Trainer
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
 import outputs
 import plots
@@ -54,10 +55,7 @@ def gradient_check(x, t, hidden, seed):
             "n_params": net.n_params()}
 
 
-def main(argv=None):
-    parser = cli.make_parser(
-        __doc__, quick="500 training images, 200 iterations, 2000 test images, a 784-10-10 net "
-                       "for the gradient check")
+def options(parser):
     parser.add_argument("--train-size", type=cli.positive_int, default=5000,
                         help="training images, a random subset (default: 5000; 60000 for all)")
     parser.add_argument("--iterations", type=cli.positive_int, default=6000,
@@ -72,11 +70,14 @@ def main(argv=None):
                              "article's float64; the gradient check is always float64)")
     parser.add_argument("--gradient-check", action="store_true",
                         help="compare numerical and backprop gradients (float64), and time both")
-    args = parser.parse_args(argv)
-    test_size = None
-    if args.quick:
-        args.train_size, args.iterations, test_size = min(args.train_size, 500), min(args.iterations, 200), 2000
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.train_size, args.iterations = min(args.train_size, 500), min(args.iterations, 200)
+
+
+def experiment(args, plt):
+    test_size = 2000 if args.quick else None
     rng = make_rng(args.seed)
 
     dtype = np.dtype(args.dtype)
@@ -144,11 +145,13 @@ def main(argv=None):
     results.update({"train_accuracy": train_acc, "test_accuracy": test_acc, "seconds": seconds,
                     "interrupted_after_epoch": history.n_epochs if interrupted else None,
                     "diverged": None if error is None else str(error), "history": dict(history)})
-    outputs.save_figure(fig, args.out, "train_two_layer.png")
-    outputs.save_json(results, args.out, "train_two_layer.json")
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    return Outcome(results, figures={"train_two_layer.png": fig}, interrupted=interrupted,
+                   failure=exits.lr_failure(error, args.lr))
+
+
+main = script(__doc__, "train_two_layer", experiment, options=options, shorten=shorten,
+              quick="500 training images, 200 iterations, 2000 test images, a 784-10-10 net "
+                       "for the gradient check")
 
 
 class Reporter(Callback):

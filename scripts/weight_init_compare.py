@@ -29,6 +29,7 @@ from bprop.networks import MultiLayerNet
 from bprop.optim import SGD, Trainer
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
 import outputs
 import plots
@@ -51,15 +52,17 @@ def forward_activations(activation, scale, rng, n=1000, width=100, depth=5):
     return np.array(out)
 
 
-def main(argv=None):
-    parser = cli.make_parser(__doc__, quick="(b) with 100 iterations on 5000 training images")
+def options(parser):
     parser.add_argument("--iterations", type=cli.positive_int, default=2000,
                         help="MNIST iterations (default: 2000)")
-    args = parser.parse_args(argv)
-    train_size = None
-    if args.quick:
-        args.iterations, train_size = min(args.iterations, 100), 5000
-    plt = plots.pyplot(args.show)
+
+
+def shorten(args):
+    args.iterations = min(args.iterations, 100)
+
+
+def experiment(args, plt):
+    train_size = 5000 if args.quick else None
     rng = make_rng(args.seed)
     results = {"settings": {"iterations": args.iterations, "seed": args.seed}, "activations": {}}
 
@@ -141,10 +144,11 @@ def main(argv=None):
     ax.set_title("784-100x4-10 ReLU on MNIST, SGD lr 0.01: loss by initial weights")
     ax.grid(True, which="both")
     plots.place_legends(fig2, [ax], outside="right")
-    outputs.save_figure(fig2, args.out, "weight_init_mnist.png")
-    outputs.save_json(results, args.out, "weight_init_compare.json")
-    exits.finish(plt, args.show, interrupted, args.out)
-    return results
+    return Outcome(results, figures={"weight_init_mnist.png": fig2}, interrupted=interrupted)
+
+
+main = script(__doc__, "weight_init_compare", experiment, options=options, shorten=shorten,
+              quick="(b) with 100 iterations on 5000 training images")
 
 
 if __name__ == "__main__":
