@@ -51,8 +51,8 @@ from bprop.optim import OPTIMIZERS, Trainer, get_optimizer
 from bprop.optim.schedules import COMMAND_LINE_SCHEDULES, make_schedule
 import cli
 import exits
+from experiment import Outcome, script
 import loaders
-import outputs
 import plots
 import training
 
@@ -82,15 +82,12 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = training.RunSettings.of(parser, args)
-    test_size, train_eval_size = None, 10000
-    if args.quick:
-        args.train_size, args.epochs = min(args.train_size or 500, 500), 1
-        test_size, train_eval_size = 500, 500
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    args.train_size, args.epochs = min(args.train_size or 500, 500), 1
+
+
+def experiment(args, plt, settings):
+    test_size, train_eval_size = (500, 500) if args.quick else (None, 10000)
     rng = make_rng(args.seed)
     dtype = np.dtype(args.dtype)
     name = "deep_convnet" if args.deep else "convnet"
@@ -152,22 +149,21 @@ def main(argv=None):
         "diverged": diverged, "interrupted_after_epoch": history.n_epochs if interrupted else None,
         "history": dict(history),
     }
+    figures = {}
     if history["epoch"]:
         title = (f"{args.dataset} {type(net).__name__}, {args.optimizer} lr {args.lr:g}, batch {args.batch_size}"
                  + (f", test accuracy {test_acc:.4f}" if test_acc is not None else ", diverged")
                  + (f" (interrupted after epoch {history.n_epochs})" if interrupted else ""))
-        outputs.save_figure(plots.plot_history(plt, history, title), args.out, f"{prefix}.png")
-        fig = _plot_filters(plt, filters_before, net.params["W1"], f"{type(net).__name__}: first-layer filters")
-        outputs.save_figure(fig, args.out, f"{prefix}_filters.png")
-    outputs.save_json(results, args.out, f"{prefix}.json")
-    if history["epoch"]:  # after a divergence, the weights of the last completed epoch
-        path = outputs.output_dir(args.out) / f"{prefix}_weights.npz"
-        net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
-                                 else ""))
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+        figures[f"{prefix}.png"] = plots.plot_history(plt, history, title)
+        figures[f"{prefix}_filters.png"] = _plot_filters(plt, filters_before, net.params["W1"],
+                                                         f"{type(net).__name__}: first-layer filters")
+    # after a divergence, the weights of the last completed epoch
+    training.save_weights(net, args.out, prefix, history, stopped_early=bool(interrupted or diverged))
+    return Outcome(results, figures=figures, interrupted=interrupted, failure=exits.lr_failure(error, args.lr),
+                   results_name=f"{prefix}.json")
+
+
+main = script(__doc__, "train_convnet", experiment, parser=build_parser, shorten=shorten, settings=True)
 
 
 def _filter_grid(W, columns):

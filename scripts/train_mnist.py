@@ -45,7 +45,6 @@ import cli
 import exits
 from experiment import Outcome, script
 import loaders
-import outputs
 import plots
 import training
 
@@ -176,13 +175,10 @@ def experiment(args, plt, settings):
             f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}" + end,
             val_name=val_name, train_name="train (10000 images)")
         figures[f"{prefix}.png"] = fig
-    if history["epoch"]:  # after a divergence, the weights of the last completed epoch
-        path = outputs.output_dir(args.out) / f"{prefix}_weights.npz"
-        net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if interrupted or diverged
-                                 else ""))
-        if args.verbose and not (interrupted or diverged):
-            _per_class(net, x_test, t_test, class_names(args.dataset))
+    # after a divergence, the weights of the last completed epoch
+    saved = training.save_weights(net, args.out, prefix, history, stopped_early=bool(interrupted or diverged))
+    if saved and args.verbose and not (interrupted or diverged):
+        _per_class(net, x_test, t_test, class_names(args.dataset))
     return Outcome(results, figures=figures, interrupted=interrupted, failure=exits.lr_failure(error, args.lr),
                    results_name=f"{prefix}.json")
 

@@ -18,6 +18,7 @@ from bprop.optim.early_stopping import network_arrays
 
 from cli import writable_dir
 from exits import USAGE_STATUS, fail, say
+import outputs
 
 
 # --- checkpoints and --resume ----------------------------------------------------------
@@ -256,3 +257,15 @@ class LastEpoch(Callback):
             for k, arr in network_arrays(self.network).items():
                 arr[...] = self._saved[k]
         return done
+
+
+def save_weights(net, out, name, history, stopped_early):
+    """Write ``net``'s weights to ``out/{name}_weights.npz`` once an epoch has finished, and
+    say so; ``stopped_early`` (a Ctrl-C or a divergence) adds which epoch's weights they are.
+    Returns the path, or None when no epoch finished."""
+    if not history["epoch"]:
+        return None
+    path = outputs.output_dir(out) / f"{name}_weights.npz"
+    net.save_params(path)
+    print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if stopped_early else ""))
+    return path
