@@ -12,7 +12,7 @@ from .dropout import Dropout
 from .init import gaussian_, init_scale
 from .parallel import matmul
 from .rng import make_rng
-from .softmax import Softmax
+from .softmax_layer import Softmax
 from .transformer_weights import attention_from_torch, attention_to_torch
 
 
@@ -75,7 +75,6 @@ class MultiHeadAttention(Layer):
 
     param_names = ("Wqkv", "bqkv", "Wo", "bo")
     decay_names = ("Wqkv", "Wo")
-    default_name = "Attention"
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, causal=False, *, init="xavier", rng=None,
                  dtype=np.float64):
