@@ -4,7 +4,7 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, check_weight_and_bias, is_size
-from .init import gaussian_, init_scale
+from .init import init_, init_bias_, init_rule
 from .parallel import matmul
 from .rng import make_rng
 
@@ -13,15 +13,17 @@ class Affine(Layer):
     """Fully connected layer, ``y = x W + b``.
 
     Built from arrays, as in the textbook, ``Affine(W, b)``, or from sizes, as in
-    PyTorch, ``Affine(784, 100, init='he', rng=0)``: ``W ~ N(0, s**2)`` with ``s``
-    from ``init`` and the fan-in ``D`` (see :func:`bprop.layers.init.init_scale`), b = 0.
+    PyTorch, ``Affine(784, 100, init='he', rng=0)``: ``W`` drawn as ``init`` says with
+    fan-in ``D`` and fan-out ``M`` (``'he'``: ``N(0, 2 / D)``), ``b = 0`` unless ``init``
+    draws biases too (``'torch_default'``, PyTorch's ``nn.Linear``); see :mod:`bprop.layers.init`.
 
     Parameters
     ----------
     W : (D, M) array, weights; the layer keeps a reference, not a copy, so an
         optimizer that updates ``W`` in place updates the layer. Or ``in_features`` D.
     b : (M,) array, bias, same dtype as ``W``. Or ``out_features`` M.
-    init : 'he' (default), 'xavier' or a positive std; only when built from sizes.
+    init : a name of :data:`bprop.layers.init.INITS` ('he', the default), an activation's
+        name, or a positive std; only when built from sizes.
     rng : None, int or np.random.Generator for the initial weights (from sizes).
     dtype : float64 (default) or float32 (from sizes).
     input_grad : bool, default True
@@ -46,10 +48,12 @@ class Affine(Layer):
         if is_size(W) or is_size(b):
             d = check_int("Affine", "in_features", W)
             m = check_int("Affine", "out_features", b)
-            init_scale(init, d)  # checks the name or number
+            init_rule(init)  # checks the name or number
             dtype = check_dtype("Affine", dtype)
-            W, b = np.empty((d, m), dtype=dtype), np.zeros(m, dtype=dtype)
-            gaussian_(W, init, d, make_rng(rng))
+            W, b = np.empty((d, m), dtype=dtype), np.empty(m, dtype=dtype)
+            rng = make_rng(rng)
+            init_(W, init, d, m, rng)
+            init_bias_(b, init, d, rng)
         self.W, self.b = check_weight_and_bias("Affine", W, b, "(in_features, out_features)", out_axis=1)
         self.input_grad = input_grad
         self.dW = self.db = None  # gradients, set by backward
@@ -62,9 +66,13 @@ class Affine(Layer):
     def fan_in(self):
         return self.W.shape[0]
 
+    @property
+    def fan_out(self):
+        return self.W.shape[1]
+
     def reset_parameters(self, init, rng):
-        gaussian_(self.W, init, self.fan_in, rng)
-        self.b[...] = 0
+        init_(self.W, init, self.fan_in, self.fan_out, rng)
+        init_bias_(self.b, init, self.fan_in, rng)
 
     def output_shape(self, input_shape):
         features = int(np.prod(input_shape))

@@ -6,7 +6,7 @@ from .base import Layer, check_dout
 from .checks import check_dtype, check_int, check_weight_and_bias, is_size
 from .conv_chunks import ChunkedCol
 from .im2col import batch_chunks, check_stride_pad, check_window, window_output
-from .init import gaussian_, init_scale
+from .init import init_, init_bias_, init_rule
 from .rng import make_rng
 
 
@@ -32,8 +32,9 @@ class Convolution(Layer):
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
     stride=1, pad=0, init='he', rng=None, dtype=np.float64)`` with ``kernel_size`` an
-    int or ``(FH, FW)``: ``W ~ N(0, s**2)`` with ``s`` from ``init`` and the fan-in
-    ``C*FH*FW``, b = 0.
+    int or ``(FH, FW)``: ``W`` drawn as ``init`` says with PyTorch's fan-in ``C*FH*FW`` and
+    fan-out ``FN*FH*FW`` (``'he'``: ``N(0, 2 / (C*FH*FW))``), ``b = 0`` unless ``init``
+    draws biases too (``'torch_default'``, PyTorch's ``nn.Conv2d``); see :mod:`bprop.layers.init`.
 
     Parameters
     ----------
@@ -92,11 +93,13 @@ class Convolution(Layer):
         if len(kernel) != 2:
             raise ValueError(f"Convolution: kernel_size must be an int or (FH, FW), got {kernel_size!r}")
         fh, fw = (check_int("Convolution", "kernel_size", k) for k in kernel)
-        init_scale(init, 1)  # checks the name or number
+        init_rule(init)  # checks the name or number
         dtype = check_dtype("Convolution", dtype)
-        W = np.empty((fn, c, fh, fw), dtype=dtype)
-        gaussian_(W, init, c * fh * fw, make_rng(rng))
-        self._from_arrays(W, np.zeros(fn, dtype=dtype), stride, pad, input_grad)
+        W, b = np.empty((fn, c, fh, fw), dtype=dtype), np.empty(fn, dtype=dtype)
+        rng = make_rng(rng)
+        init_(W, init, c * fh * fw, fn * fh * fw, rng)
+        init_bias_(b, init, c * fh * fw, rng)
+        self._from_arrays(W, b, stride, pad, input_grad)
 
     def _from_arrays(self, W, b, stride, pad, input_grad):
         self.W, self.b = check_weight_and_bias("Convolution", W, b, "(FN, C, FH, FW)", out_axis=0)
@@ -114,9 +117,13 @@ class Convolution(Layer):
     def fan_in(self):
         return int(np.prod(self.W.shape[1:]))
 
+    @property
+    def fan_out(self):
+        return self.W.shape[0] * int(np.prod(self.W.shape[2:]))
+
     def reset_parameters(self, init, rng):
-        gaussian_(self.W, init, self.fan_in, rng)
-        self.b[...] = 0
+        init_(self.W, init, self.fan_in, self.fan_out, rng)
+        init_bias_(self.b, init, self.fan_in, rng)
 
     def _col_bytes(self, out_hw, dtype):
         """Bytes of one sample's im2col rows."""

@@ -4,7 +4,7 @@ import numpy as np
 
 from .base import Layer, check_dout
 from .checks import check_dtype, check_int, is_size
-from .init import gaussian_, init_scale
+from .init import init_, init_rule
 from .rng import make_rng
 
 
@@ -17,9 +17,10 @@ class Embedding(Layer):
     gradients (``dW[ids] += dout`` would keep only one of them).
 
     Built from an array, ``Embedding(W)``, or from sizes, ``Embedding(vocab_size, dim,
-    init='xavier', rng=None, dtype=np.float64)``: ``W ~ N(0, s**2)`` with the fan-in
-    taken as 1, since each output reads exactly one row; the default 'xavier' then gives
-    ``N(0, 1)``, PyTorch's ``nn.Embedding`` initialisation (``W`` is its ``weight``).
+    init='xavier', rng=None, dtype=np.float64)``: ``W`` drawn as ``init`` says (see
+    :mod:`bprop.layers.init`) with the fan-in taken as 1, since each output reads exactly
+    one row, and the fan-out ``D``; the default 'xavier' then gives ``N(0, 1)``, PyTorch's
+    ``nn.Embedding`` initialisation (``W`` is its ``weight``).
 
     Parameters
     ----------
@@ -49,9 +50,9 @@ class Embedding(Layer):
         if is_size(W):
             v = check_int(owner, "vocab_size", W)
             d = check_int(owner, "dim", dim)
-            init_scale(init, 1)  # checks the name or number
+            init_rule(init)  # checks the name or number
             W = np.empty((v, d), dtype=check_dtype(owner, dtype))
-            gaussian_(W, init, self.fan_in, make_rng(rng))
+            init_(W, init, self.fan_in, d, make_rng(rng))
         elif dim is not None:
             raise ValueError(f"{owner}: give W alone, or vocab_size and dim; got an array and dim={dim!r}")
         W = np.asarray(W)
@@ -76,7 +77,7 @@ class Embedding(Layer):
         return f"{self.vocab_size}, {self.dim}"
 
     def reset_parameters(self, init, rng):
-        gaussian_(self.W, init, self.fan_in, rng)
+        init_(self.W, init, self.fan_in, self.dim, rng)
 
     def output_shape(self, input_shape):
         return tuple(input_shape) + (self.dim,)

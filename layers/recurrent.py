@@ -12,7 +12,7 @@ import numpy as np
 
 from .base import Layer
 from .checks import check_dtype, check_int, is_size
-from .init import gaussian_, init_scale
+from .init import init_, init_bias_, init_rule
 from .rng import make_rng
 from .torch_weights import GATE_ORDER, weights_from_torch, weights_to_torch
 
@@ -21,10 +21,13 @@ class RecurrentWeights(Layer):
     """Weights of a recurrent cell with ``k`` gates: ``Wx (D, kH)``, ``Wh (H, kH)``, ``b (kH,)``.
 
     Built from arrays, ``LSTM(Wx, Wh, b)``, or from sizes, ``LSTM(input_size, hidden_size,
-    init='xavier', rng=0)``: ``Wx ~ N(0, s(D)**2)``, ``Wh ~ N(0, s(H)**2)`` with ``s`` from
-    ``init`` and each matrix's own fan-in (D for Wx, H for Wh; see
-    :func:`bprop.layers.init.init_scale`), ``b = 0``. The default 'xavier' gives the
-    textbook's ``randn / sqrt(fan_in)``, which suits tanh and sigmoid.
+    init='xavier', rng=0)``: ``Wx`` then ``Wh`` drawn as ``init`` says (see
+    :mod:`bprop.layers.init`) with each matrix's own fan-in (D for Wx, H for Wh) and the
+    fan-out kH; 'orthogonal' makes each gate's (D, H) or (H, H) block orthogonal on its
+    own. ``b = 0``, or for an ``init`` that draws biases ('torch_default') ``b ~ U(-1/sqrt(H),
+    1/sqrt(H))``, PyTorch's bound, drawn once (PyTorch draws ``bias_ih`` and ``bias_hh``,
+    whose sum is ``b``); other biases (GRU's ``bhn``) start at 0. The default 'xavier'
+    gives the textbook's ``randn / sqrt(fan_in)``, which suits tanh and sigmoid.
 
     Subclasses set ``kind`` ('rnn', 'lstm' or 'gru'), which fixes the number of gates
     and the mapping to PyTorch (:meth:`from_torch`, :meth:`to_torch`).
@@ -43,11 +46,11 @@ class RecurrentWeights(Layer):
             h = check_int(owner, "hidden_size", Wh)
             if b is not None:
                 raise ValueError(f"{owner}: built from sizes ({d}, {h}), b must be left out, got {b!r}")
-            init_scale(init, 1)  # checks the name or number
+            init_rule(init)  # checks the name or number
             dtype = check_dtype(owner, dtype)
             Wx, Wh = np.empty((d, k * h), dtype=dtype), np.empty((h, k * h), dtype=dtype)
-            b = np.zeros(k * h, dtype=dtype)
-            self._draw(Wx, Wh, init, make_rng(rng))
+            b = np.empty(k * h, dtype=dtype)
+            self._draw(Wx, Wh, b, init, make_rng(rng))
         elif b is None:
             raise ValueError(f"{owner}: give Wx, Wh and b arrays, or input_size and hidden_size")
         Wx, Wh, b = np.asarray(Wx), np.asarray(Wh), np.asarray(b)
@@ -87,16 +90,19 @@ class RecurrentWeights(Layer):
         the width of each gate's block of columns."""
         return self.Wh.shape[0]
 
-    @staticmethod
-    def _draw(Wx, Wh, init, rng):
-        gaussian_(Wx, init, Wx.shape[0], rng)
-        gaussian_(Wh, init, Wh.shape[0], rng)
+    @classmethod
+    def _draw(cls, Wx, Wh, b, init, rng):
+        """Fill ``Wx``, ``Wh`` and ``b`` in that order, as the class docstring says."""
+        k, h = cls.n_gates(), Wh.shape[0]
+        init_(Wx, init, Wx.shape[0], Wx.shape[1], rng, blocks=k)
+        init_(Wh, init, h, Wh.shape[1], rng, blocks=k)
+        init_bias_(b, init, h, rng)
 
     def reset_parameters(self, init, rng):
-        """``Wx ~ N(0, s(D)**2)``, ``Wh ~ N(0, s(H)**2)``, biases 0 (see the class docstring)."""
-        self._draw(self.Wx, self.Wh, init, rng)
+        """Redraw ``Wx``, ``Wh`` and ``b`` as ``init`` says; other biases 0 (see the class docstring)."""
+        self._draw(self.Wx, self.Wh, self.b, init, rng)
         for name in self.param_names:
-            if name not in ("Wx", "Wh"):
+            if name not in ("Wx", "Wh", "b"):
                 getattr(self, name)[...] = 0
 
     @classmethod

@@ -6,7 +6,7 @@ import numpy as np
 
 from bprop.layers import Affine, Convolution, Dropout, Pooling, Relu, make_rng
 from bprop.layers.checks import check_dtype, check_int
-from bprop.layers.init import init_scale
+from bprop.layers.init import init_rule
 
 from .chain import output_shapes
 from .sequential import Sequential
@@ -47,7 +47,7 @@ def _input_dim(owner, input_dim):
 
 def _common_args(owner, output_size, weight_init_std, dtype):
     check_int(owner, "output_size", output_size)
-    init_scale(weight_init_std, 1, "weight_init_std")  # validates the name or number early
+    init_rule(weight_init_std, "weight_init_std")  # validates the name or number early
     return check_dtype(owner, dtype)
 
 
@@ -89,7 +89,9 @@ class SimpleConvNet(Sequential):
     hidden_size : int, units of the hidden affine layer.
     output_size : int, number of classes.
     weight_init_std : positive number (the Gaussian's std; 0.01 as in the textbook)
-        or 'relu'/'he' (``sqrt(2/fan_in)``) or 'sigmoid'/'xavier' (``sqrt(1/fan_in)``).
+        or 'relu'/'he' (``N(0, 2/fan_in)``), 'sigmoid'/'xavier' (``N(0, 1/fan_in)``) or
+        another name of :data:`bprop.layers.INITS` ('kaiming_uniform', 'torch_default', ...;
+        see :mod:`bprop.layers.init`).
     dtype : np.float64 or np.float32; every parameter, activation and gradient has it.
     rng : None, int or np.random.Generator, for the initial weights.
     weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)`` on W1..W3.
@@ -143,8 +145,9 @@ class DeepConvNet(Sequential):
     hidden_size : int, units of the hidden affine layer.
     output_size : int, number of classes.
     dropout_ratio : float in [0, 1), drop probability of both Dropout layers.
-    weight_init_std : 'relu'/'he' (default, ``sqrt(2/fan_in)``), 'sigmoid'/'xavier'
-        or a positive number.
+    weight_init_std : 'relu'/'he' (default, ``N(0, 2/fan_in)``), 'sigmoid'/'xavier',
+        another name of :data:`bprop.layers.INITS` (see :mod:`bprop.layers.init`) or a
+        positive number (the Gaussian's std).
     weight_decay_lambda : float >= 0, L2 penalty on every W.
     dtype : np.float64 or np.float32.
     rng : None, int or np.random.Generator, for the weights and the dropout masks.

@@ -4,7 +4,7 @@ import numpy as np
 
 from bprop.layers import ACTIVATIONS, Affine, BatchNormalization, Dropout, make_rng
 from bprop.layers.checks import check_dtype, check_int
-from bprop.layers.init import init_scale
+from bprop.layers.init import init_rule
 
 from .sequential import Sequential
 
@@ -22,10 +22,12 @@ class MultiLayerNet(Sequential):
     output_size : int, number of classes (or regression outputs).
     activation : a name of :data:`bprop.layers.ACTIVATIONS` ('relu', 'leaky_relu',
         'sigmoid', 'tanh', any case), the layer class built with no arguments.
-    weight_init_std : a name of :data:`bprop.layers.INITS` ('he': sqrt(2/fan_in);
-        'xavier': sqrt(1/fan_in)), an activation's name for its ``default_init``
-        ('relu' is He, 'sigmoid' and 'tanh' Xavier), or a positive number: the std of
-        the Gaussian weights; biases start at 0.
+    weight_init_std : a name of :data:`bprop.layers.INITS` ('he': N(0, 2/fan_in);
+        'xavier': N(0, 1/fan_in), the textbook's fan-in form; 'kaiming_uniform',
+        'xavier_normal', 'xavier_uniform', 'torch_default', 'orthogonal', ...: see
+        :mod:`bprop.layers.init`), an activation's name for its ``default_init`` ('relu'
+        is He, 'sigmoid' and 'tanh' Xavier), or a positive number: the std of the
+        Gaussian weights. Biases start at 0 unless the init draws them ('torch_default').
     weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)``.
     use_batchnorm : bool, a BatchNormalization after each hidden Affine.
     use_dropout : bool, a Dropout(dropout_ratio) after each hidden activation.
@@ -53,7 +55,7 @@ class MultiLayerNet(Sequential):
             check_int(owner, name, size)
         activation_layer = ACTIVATIONS.lookup(activation, owner=owner)
         dtype = check_dtype(owner, dtype)
-        init_scale(weight_init_std, 1, "weight_init_std")  # validates the name or number early
+        init_rule(weight_init_std, "weight_init_std")  # validates the name or number early
         if use_dropout and not 0.0 <= float(dropout_ratio) < 1.0:
             raise ValueError(f"{owner}: dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
 

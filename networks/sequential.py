@@ -7,7 +7,7 @@ import numpy as np
 from bprop.layers import LOSSES, make_rng
 from bprop.layers.checks import check_dtype
 from bprop.layers.functional import check_targets
-from bprop.layers.init import init_scale
+from bprop.layers.init import init_rule
 from bprop.layers.parallel import chunk_threads
 
 from .chain import check_layers, output_shapes
@@ -36,9 +36,11 @@ class Sequential(GradientCheckMixin, StateDictMixin):
     dtype : np.float64 (default) or np.float32, of every parameter and activation;
         the layers' arrays are cast to it.
     rng : None, int or np.random.Generator, for ``init``.
-    init : None (default: keep the weights the layers have), or 'he', 'xavier' or a
-        positive std: redraw every layer's weights from ``rng``, in layer order, with
-        the layer's own fan-in (see :func:`bprop.layers.init.init_scale`).
+    init : None (default: keep the weights the layers have), or a name of
+        :data:`bprop.layers.init.INITS` ('he', 'xavier', 'kaiming_uniform', 'torch_default',
+        'orthogonal', ...), an activation's name, or a positive std: redraw every layer's
+        parameters from ``rng``, in layer order, with the layer's own fans (see
+        :mod:`bprop.layers.init`).
     weight_decay_lambda : float >= 0, L2 penalty ``0.5 * lambda * sum(W**2)`` on the
         parameters each layer lists in ``decay_names`` (weights, not biases or gammas).
     input_grad : bool, default False. Whether the first layer's backward computes the gradient
@@ -75,7 +77,7 @@ class Sequential(GradientCheckMixin, StateDictMixin):
             raise ValueError(f"{owner}: weight_decay_lambda must be >= 0, got {lam!r}")
         self.weight_decay_lambda = float(lam)
         if init is not None:
-            init_scale(init, 1)  # checks the name or number before anything is built
+            init_rule(init)  # checks the name or number before anything is built
         self.init = init
         self.rng = make_rng(rng)
 
@@ -131,8 +133,9 @@ class Sequential(GradientCheckMixin, StateDictMixin):
 
     def init_weights(self, init=None, rng=None):
         """(Re)draw every parameter in place, layer by layer, from ``rng`` (default: the
-        network's): weights ``N(0, s**2)`` with ``s`` from ``init`` (default: the one given
-        to the constructor, else 'he') and each layer's fan-in; biases 0, gamma 1, beta 0.
+        network's): weights and biases as ``init`` says (default: the one given to the
+        constructor, else 'he') with each layer's fans (biases 0 unless ``init`` draws
+        them, as 'torch_default' does); gamma 1, beta 0.
         """
         init = init if init is not None else (self.init if self.init is not None else "he")
         rng = self.rng if rng is None else make_rng(rng)

@@ -160,10 +160,10 @@ def test_multi_layer_net_with_leaky_relu_gradient_matches_numerical_in_float64()
 
 # --- initialisations -------------------------------------------------------------------
 
-def test_init_registry_holds_he_and_xavier_as_functions_of_the_fan_in():
-    assert sorted(INITS) == ["he", "xavier"]
-    assert INITS["he"](50) == np.sqrt(2 / 50)
-    assert INITS["xavier"](50) == np.sqrt(1 / 50)
+def test_init_registry_holds_he_and_xavier_as_gaussians_of_the_fan_in():
+    assert {"he", "xavier"} <= set(INITS)
+    assert INITS["he"].weight_scale(50) == np.sqrt(2 / 50)
+    assert INITS["xavier"].weight_scale(50) == np.sqrt(1 / 50)
 
 
 @pytest.mark.parametrize("init, expected", [("he", np.sqrt(2 / 50)), ("HE", np.sqrt(2 / 50)),
@@ -176,13 +176,16 @@ def test_init_scale_by_init_name_activation_name_or_number(init, expected):
 
 def test_an_unknown_init_name_lists_every_name_accepted():
     with pytest.raises(ValueError, match=r"^weight_init_std: unknown name 'lecun'; choose one of "
-                                         r"\['he', 'leaky_relu', 'relu', 'sigmoid', 'tanh', 'xavier'\] "
-                                         r"or a positive number$"):
+                                         r"\['he', 'kaiming_normal', 'kaiming_uniform', 'leaky_relu', 'ones', "
+                                         r"'orthogonal', 'relu', 'sigmoid', 'tanh', 'torch_default', 'xavier', "
+                                         r"'xavier_normal', 'xavier_uniform', 'zeros'\] or a positive number$"):
         init_scale("lecun", 10, "weight_init_std")
 
 
 def test_init_names_are_the_initialisations_and_the_activations():
-    assert init_names() == ["he", "leaky_relu", "relu", "sigmoid", "tanh", "xavier"]
+    assert init_names() == ["he", "kaiming_normal", "kaiming_uniform", "leaky_relu", "ones", "orthogonal",
+                            "relu", "sigmoid", "tanh", "torch_default", "xavier", "xavier_normal",
+                            "xavier_uniform", "zeros"]
 
 
 def test_an_activation_without_a_default_init_fails_as_an_init_name_alone():
