@@ -13,6 +13,7 @@ from bprop.layers import LOSSES, BackwardBeforeForwardError, numerical_gradient
 from bprop.layers.functional import sigmoid_binary_cross_entropy
 from bprop.layers.gradcheck import assert_gradients_close
 from bprop.networks import MultiLayerNet
+from bprop.optim import Adam, Trainer
 from bprop.optim.metrics import METRICS, BinaryAccuracy
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "activation_loss_reference.json").read_text())
@@ -142,3 +143,13 @@ def test_binary_accuracy_counts_every_output_over_batches_hand_values():
     # (N,) targets for scores (N, 1): 1 of 2 right
     metric.update(Scores([[1.0], [-1.0]]), None, np.array([0, 0]), 0.0)
     assert metric.result() == 4 / 6
+
+
+def test_a_trainer_fits_a_sigmoid_bce_network_and_reports_binary_accuracy():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 2))
+    t = (x[:, :1] * x[:, 1:] > 0).astype(np.float64)  # same sign: 1 (XOR of the quadrants)
+    net = MultiLayerNet(2, [16], 1, activation="tanh", loss="sigmoid_bce", rng=1)
+    history = Trainer(net, Adam(lr=0.05), (x, t), (x, t), epochs=30, batch_size=20, rng=0, verbose=0).fit()
+    assert history["val_loss"][-1] < 0.25 * history["val_loss"][0]
+    assert history["val_binary_acc"][-1] >= 0.95 > history["val_binary_acc"][0]
