@@ -10,7 +10,11 @@ moves ``p`` in place, updates its state arrays (velocities, moments) in place, a
   handful per parameter, which is what makes small networks train fast;
 - in pieces of at most ``chunk`` elements, so that every pass of the rule over a large
   parameter runs in cache;
-- with scratch space kept from step to step, so that a step allocates nothing.
+- with scratch space kept from step to step, so that a step allocates nothing;
+- after the weight decay, in the same piece: coupled L2 as PyTorch adds it to the gradient
+  (``g + weight_decay * p``, written into scratch space, the caller's gradient left alone),
+  or decoupled as PyTorch's AdamW shrinks the parameter (``p *= 1 - lr * weight_decay``).
+  Without weight decay the rule gets the caller's ``g`` and no pass is added.
 
 Because the rule is element-wise, none of this changes a single bit of the result.
 """
@@ -37,7 +41,7 @@ class ElementwiseUpdate:
     def __init__(self):
         #: the flat-buffer layout the stores are linked to (None: not linked)
         self.layout = None
-        self._scratch = {}  # dtype -> 1-D scratch array, reused by every step
+        self._scratch = {}  # dtype -> 2-D array, one row per scratch array, reused by every step
 
     def match(self, owner, params, grads, stores):
         """The ``(params, grads)`` the rule runs over: one entry :data:`FLAT` for two flat
@@ -59,24 +63,38 @@ class ElementwiseUpdate:
                 raise ValueError(f"{owner}.update: grads[{k!r}] has shape {g.shape}, params[{k!r}] {p.shape}")
         return params, grads
 
-    def apply(self, rule, params, grads, stores, chunk=CHUNK):
-        """``rule(p, g, *state, buf)`` for every parameter, in pieces of at most ``chunk``
-        elements where the arrays are contiguous."""
+    def apply(self, rule, params, grads, stores, chunk=CHUNK, scratch=1, l2=0.0, shrink=1.0):
+        """``rule(p, g, *state, *bufs)`` for every parameter, in pieces of at most ``chunk``
+        elements where the arrays are contiguous; ``bufs`` are ``scratch`` arrays of the
+        piece's shape. Before the rule, each piece is decayed: ``p *= shrink`` (decoupled
+        weight decay) and the rule is handed ``g + l2 * p`` (coupled L2)."""
+        n = scratch + (l2 != 0.0)  # the coupled gradient needs a scratch array of its own
         for k, p in params.items():
             g = np.asarray(grads[k], dtype=p.dtype)
             state = [_state(store, k, p) for store in stores]
-            scratch = self._scratch.get(p.dtype)
-            if scratch is None or scratch.size < min(p.size, chunk):
-                scratch = self._scratch[p.dtype] = np.empty(max(min(p.size, chunk), 1), dtype=p.dtype)
+            rows = self._rows(p.dtype, n, min(p.size, chunk))[:n]
             if p.size <= chunk or not (p.flags.c_contiguous and g.flags.c_contiguous):
-                buf = scratch[:p.size].reshape(p.shape) if p.size <= scratch.size else np.empty_like(p)
-                rule(p, g, *state, buf)
+                if p.size <= rows.shape[1]:
+                    bufs = [row[:p.size].reshape(p.shape) for row in rows]
+                else:
+                    bufs = [np.empty_like(p) for _ in range(n)]
+                _decayed_rule(rule, p, g, state, bufs, l2, shrink)
                 continue
             pf, gf = p.reshape(-1), g.reshape(-1)
             sf = [s.reshape(-1) for s in state]
             for a in range(0, p.size, chunk):
                 b = min(a + chunk, p.size)
-                rule(pf[a:b], gf[a:b], *[s[a:b] for s in sf], scratch[:b - a])
+                _decayed_rule(rule, pf[a:b], gf[a:b], [s[a:b] for s in sf], [row[:b - a] for row in rows],
+                              l2, shrink)
+
+    def _rows(self, dtype, n, size):
+        """``n`` rows of scratch space of at least ``size`` elements of ``dtype``, kept from
+        step to step (grown, never shrunk)."""
+        rows = self._scratch.get(dtype)
+        kept_n, kept_size = (0, 0) if rows is None else rows.shape
+        if n > kept_n or size > kept_size:
+            rows = self._scratch[dtype] = np.empty((max(n, kept_n), max(size, kept_size, 1)), dtype=dtype)
+        return rows
 
     def unlink(self):
         """Forget the flat buffer: the next flat update links the stores as they are then."""
@@ -109,3 +127,16 @@ def _state(store, key, p):
         # A loaded state follows its parameter's dtype instead of being lost.
         s = store[key] = s.astype(p.dtype)
     return s
+
+
+def _decayed_rule(rule, p, g, state, bufs, l2, shrink):
+    """The weight decay of one piece, then ``rule`` on it."""
+    if shrink != 1.0:
+        p *= shrink
+    if l2 != 0.0:
+        # PyTorch's coupled weight decay, g + l2 * p, in the last scratch array: the caller's
+        # gradient is left as it was.
+        coupled = bufs[-1]
+        g = np.add(g, np.multiply(p, l2, out=coupled), out=coupled)
+        bufs = bufs[:-1]
+    rule(p, g, *state, *bufs)

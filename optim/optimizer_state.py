@@ -1,8 +1,9 @@
 """What a saved optimizer state must be before an optimizer takes it.
 
 An optimizer's ``state_dict()`` is ``{'scalars': {...}, 'arrays': {...}}``: the class name,
-its hyperparameters and counters, and its per-parameter state under keys
-``'<state>/<param>'`` (``'m/W1'``). :func:`checked_state` checks all of it against the
+its hyperparameters, counters and carried floats, and its per-parameter state under keys
+``'<state>/<param>'`` (``'m/W1'``); which states there are may depend on a saved switch
+(Adam's ``amsgrad`` adds ``'v_max'``). :func:`checked_state` checks all of it against the
 optimizer it is meant for, and the parameters when given, before anything changes; every
 refusal is a :class:`~bprop.optim.state_checks.StateError` naming the field at fault.
 """
@@ -13,7 +14,7 @@ import numpy as np
 
 from bprop.layers.checks import check_int
 
-from .state_checks import StateError, check_array
+from .state_checks import StateError, check_array, check_real
 
 __all__ = ["SEP", "checked_state", "check_fit"]
 
@@ -23,13 +24,12 @@ SEP = "/"
 
 def checked_state(optimizer, state, params=None):
     """``(hyper, counters, stores, shapes)`` of a ``state`` that passes every check of
-    :meth:`~bprop.optim.optimizer_base.Optimizer.check_state_dict`: the hyperparameters and
-    counters by name, the arrays as ``{state name: {param key: array}}`` and the shape of
-    each parameter's state."""
+    :meth:`~bprop.optim.optimizer_base.Optimizer.check_state_dict`: the hyperparameters, and
+    the counters and carried floats, by name, the arrays as ``{state name: {param key:
+    array}}`` and the shape of each parameter's state."""
     cls = type(optimizer)
     name = cls.__name__
     owner = f"{name}.load_state_dict"
-    state_names = list(cls.state_names)
 
     def fail(field, problem, message):
         raise StateError(owner, field, problem, f"{owner}: {message}")
@@ -46,7 +46,7 @@ def checked_state(optimizer, state, params=None):
     kind = scalars.get("type")
     if kind != name:
         fail("scalars/type", f"must be {name!r}: got {kind!r}", f"the state is of {kind!r}, not {name!r}")
-    expected = {"type", *cls.hyper, *cls.counters}
+    expected = {"type", *cls.hyper, *cls.counters, *cls.carried}
     missing = sorted(expected - set(scalars))
     if missing:
         fail(f"scalars/{missing[0]}", "is missing", f"scalar(s) {missing} missing from the state")
@@ -69,6 +69,9 @@ def checked_state(optimizer, state, params=None):
         except ValueError as err:
             raise StateError(owner, f"scalars/{c}", f"must be an integer >= 0: got {scalars[c]!r}",
                              str(err)) from None
+    for c in cls.carried:
+        counters[c] = check_real(owner, f"scalars/{c}", scalars[c])
+    state_names = list(cls.states_of(hyper))  # a saved switch (amsgrad) decides some of them
 
     stores = {s: {} for s in state_names}
     for full_key, a in arrays.items():

@@ -8,62 +8,37 @@ first ``update`` and kept in the parameter's dtype.
 Each optimizer writes its update rule once, in ``_rule(p, g, *state, buf)``, as the
 equations of its docstring for arrays of one shape. The rules work in place, in the arrays
 they update and in ``buf``, scratch space of their shape, so that a step allocates nothing:
-``scaled(g, lr, buf)`` is ``lr * g``, written into ``buf``. The base class
-(:mod:`.optimizer_base`) checks the hyperparameters and saves the state; the rule is run over
-a network's flat buffer, in cache-sized pieces, by :mod:`.flat_update`.
-"""
+``scaled(g, lr, buf)`` is ``lr * g``, written into ``buf`` (:mod:`.rule_arithmetic`). The
+base class (:mod:`.optimizer_base`) checks the hyperparameters and saves the state; the rule
+is run over a network's flat buffer, in cache-sized pieces, by :mod:`.flat_update`.
 
-import math
+Every optimizer takes ``weight_decay`` (default 0): PyTorch's L2 penalty, the rule run on
+``g + weight_decay * p`` instead of ``g``, written once in the base class for all of them
+(AdamW's decoupled form is the exception it names). Each equals the PyTorch optimizer its
+docstring names, step for step; the docstring maps the arguments whose names differ.
+
+SGD, the momentum methods, AdaGrad, RMSprop and Adadelta are here; Adam and its family
+(AdamW, NAdam, RAdam) are in :mod:`.adam_family`.
+"""
 
 import numpy as np
 
-from bprop.layers.registry import Registry
+from .optimizer_base import OPTIMIZERS, UNIT, POSITIVE, Hyperparameter, Optimizer
+from .rule_arithmetic import moving_average, rms_step, scaled, square
 
-from .optimizer_base import POSITIVE, UNIT, Hyperparameter, Optimizer
-
-__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
-           "OPTIMIZERS", "get_optimizer"]
-
-
-def scaled(x, c, out):
-    """``c * x``, written into ``out``."""
-    return np.multiply(x, c, out=out)
-
-
-def square(x, out):
-    """``x * x``, written into ``out``."""
-    return np.multiply(x, x, out=out)
-
-
-def moving_average(avg, x, decay, buf):
-    """``avg = decay * avg + (1 - decay) * x``, in place; ``buf`` is scratch and may be ``x``."""
-    avg *= decay
-    avg += scaled(x, 1.0 - decay, buf)
-
-
-def rms_step(x, h, lr, eps, buf, rms_scale=None):
-    """``lr * x / (sqrt(h) + eps)``, written into ``buf``; with ``rms_scale``,
-    ``lr * x / (sqrt(h) * rms_scale + eps)``."""
-    step = np.sqrt(h, out=buf)
-    if rms_scale is not None:
-        step *= rms_scale
-    step += eps
-    np.divide(x, step, out=step)
-    step *= lr
-    return step
-
-
-#: the optimizers by name, for builders and command lines (``choices=sorted(OPTIMIZERS)``);
-#: each class below joins it by the ``@OPTIMIZERS.register`` line above it
-OPTIMIZERS = Registry("optimizer", fold_case=True)
+__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+           "NAdam", "RAdam", "OPTIMIZERS", "get_optimizer"]
 
 
 @OPTIMIZERS.register("sgd")
 class SGD(Optimizer):
-    """Stochastic gradient descent: ``p -= lr * g``."""
+    """Stochastic gradient descent: ``p -= lr * g``.
 
-    def __init__(self, lr=0.01):
-        super().__init__(lr)
+    PyTorch's ``torch.optim.SGD(params, lr, weight_decay=weight_decay)``.
+    """
+
+    def __init__(self, lr=0.01, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
 
     def _rule(self, p, g, buf):
         p -= scaled(g, self.lr, buf)
@@ -73,15 +48,16 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """SGD with momentum, in the velocity form: ``v = momentum * v - lr * g; p += v``.
 
-    (The other common convention, ``v = momentum * v + g; p -= lr * v``, is the same
-    rule with ``v`` scaled by ``-lr`` when lr is constant.)
+    (The other common convention, PyTorch's ``torch.optim.SGD(params, lr, momentum,
+    weight_decay=weight_decay)``, ``b = momentum * b + g; p -= lr * b``, is the same rule
+    with ``v = -lr * b`` when lr is constant: equal up to rounding.)
     """
 
     state_names = ("v",)
     momentum = Hyperparameter(UNIT)
 
-    def __init__(self, lr=0.01, momentum=0.9):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.momentum = momentum
 
     def _rule(self, p, g, v, buf):
@@ -93,7 +69,8 @@ class Momentum(Optimizer):
 @OPTIMIZERS.register("nesterov")
 class Nesterov(Momentum):
     """Nesterov's accelerated gradient, momentum that looks ahead, in the form used by
-    PyTorch's SGD(nesterov=True): ``b = momentum * b + g; p -= lr * (g + momentum * b)``.
+    PyTorch's ``torch.optim.SGD(params, lr, momentum, weight_decay=weight_decay,
+    nesterov=True)``: ``b = momentum * b + g; p -= lr * (g + momentum * b)``.
     """
 
     state_names = ("b",)
@@ -109,13 +86,17 @@ class Nesterov(Momentum):
 
 @OPTIMIZERS.register("adagrad")
 class AdaGrad(Optimizer):
-    """AdaGrad: ``h += g * g; p -= lr * g / (sqrt(h) + eps)``."""
+    """AdaGrad: ``h += g * g; p -= lr * g / (sqrt(h) + eps)``.
+
+    PyTorch's ``torch.optim.Adagrad(params, lr, weight_decay=weight_decay, eps=eps)``
+    (with its defaults ``lr_decay=0``, ``initial_accumulator_value=0``).
+    """
 
     state_names = ("h",)
     eps = Hyperparameter(POSITIVE)
 
-    def __init__(self, lr=0.01, eps=1e-10):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.eps = eps
 
     def _rule(self, p, g, h, buf):
@@ -125,14 +106,19 @@ class AdaGrad(Optimizer):
 
 @OPTIMIZERS.register("rmsprop")
 class RMSprop(Optimizer):
-    """RMSprop: ``h = decay_rate * h + (1 - decay_rate) * g * g; p -= lr * g / (sqrt(h) + eps)``."""
+    """RMSprop: ``h = decay_rate * h + (1 - decay_rate) * g * g; p -= lr * g / (sqrt(h) + eps)``.
+
+    PyTorch's ``torch.optim.RMSprop(params, lr, alpha=decay_rate, eps=eps,
+    weight_decay=weight_decay)`` (``momentum=0``, ``centered=False``): our ``decay_rate``
+    is its ``alpha``.
+    """
 
     state_names = ("h",)
     decay_rate = Hyperparameter(UNIT)
     eps = Hyperparameter(POSITIVE)
 
-    def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-8):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.decay_rate = decay_rate
         self.eps = eps
 
@@ -141,44 +127,38 @@ class RMSprop(Optimizer):
         p -= rms_step(g, h, self.lr, self.eps, buf)
 
 
-@OPTIMIZERS.register("adam")
-class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015), with eps added to the bias-corrected ``sqrt(v_hat)``::
+@OPTIMIZERS.register("adadelta")
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): RMSprop whose step carries its own units, the RMS of the
+    past steps over the RMS of the gradients::
 
-        t += 1
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        m_hat = m / (1 - beta1**t);  v_hat = v / (1 - beta2**t)
-        p -= lr * m_hat / (sqrt(v_hat) + eps)
+        h = rho * h + (1 - rho) * g * g
+        delta = sqrt(u + eps) / sqrt(h + eps) * g
+        u = rho * u + (1 - rho) * delta * delta
+        p -= lr * delta
 
-    ``t`` counts calls of ``update`` and is shared by all parameters.
+    PyTorch's ``torch.optim.Adadelta(params, lr, rho, eps, weight_decay)``, with the same
+    defaults. ``h`` is its ``square_avg``, ``u`` its ``acc_delta``.
     """
 
-    state_names = ("m", "v")
-    counters = ("t",)
-    beta1 = Hyperparameter(UNIT)
-    beta2 = Hyperparameter(UNIT)
+    state_names = ("h", "u")
+    scratch = 2
+    rho = Hyperparameter(UNIT)
     eps = Hyperparameter(POSITIVE)
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
-        super().__init__(lr)
-        self.beta1 = beta1
-        self.beta2 = beta2
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        self.rho = rho
         self.eps = eps
-        self.t = 0
 
-    def _begin_step(self):
-        self.t += 1
-        # The bias corrections are scalars, so they go where they cost no pass over the
-        # arrays: lr * m_hat == (lr / (1 - beta1**t)) * m, and
-        # sqrt(v_hat) == sqrt(v) * (1 / sqrt(1 - beta2**t)).
-        self._lr_hat = self.lr / (1.0 - self.beta1 ** self.t)
-        self._inv_sqrt_c2 = 1.0 / math.sqrt(1.0 - self.beta2 ** self.t)
-
-    def _rule(self, p, g, m, v, buf):
-        moving_average(m, g, self.beta1, buf)
-        moving_average(v, square(g, buf), self.beta2, buf)
-        p -= rms_step(m, v, self._lr_hat, self.eps, buf, rms_scale=self._inv_sqrt_c2)
+    def _rule(self, p, g, h, u, buf, delta):
+        moving_average(h, square(g, buf), self.rho, buf)
+        rms_h = np.sqrt(np.add(h, self.eps, out=buf), out=buf)
+        np.sqrt(np.add(u, self.eps, out=delta), out=delta)
+        delta /= rms_h
+        delta *= g
+        moving_average(u, square(delta, buf), self.rho, buf)
+        p -= scaled(delta, self.lr, buf)
 
 
 def get_optimizer(name, **kwargs):
@@ -187,3 +167,8 @@ def get_optimizer(name, **kwargs):
     An unknown name is a ValueError listing the names of :data:`OPTIMIZERS`.
     """
     return OPTIMIZERS.lookup(name)(**kwargs)
+
+
+# The Adam family joins OPTIMIZERS after the rules above, so that the registry lists every
+# optimizer in order of complexity, and importing this module alone finds all of them.
+from .adam_family import Adam, AdamW, NAdam, RAdam  # noqa: E402

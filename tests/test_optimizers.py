@@ -112,13 +112,13 @@ def test_get_optimizer_is_case_insensitive_and_passes_arguments():
 
 
 def test_get_optimizer_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"unknown optimizer 'lbfgs'; choose one of \['adagrad'"):
+    with pytest.raises(ValueError, match=r"unknown optimizer 'lbfgs'; choose one of \['adadelta', 'adagrad'"):
         get_optimizer("lbfgs")
 
 
 def test_repr_shows_hyperparameters():
-    assert repr(Adam()) == "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08)"
-    assert repr(Momentum(lr=0.1)) == "Momentum(lr=0.1, momentum=0.9)"
+    assert repr(Adam()) == "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0, amsgrad=False)"
+    assert repr(Momentum(lr=0.1)) == "Momentum(lr=0.1, momentum=0.9, weight_decay=0.0)"
 
 
 def test_update_rejects_missing_or_misshapen_gradients():
@@ -205,7 +205,7 @@ def test_non_numbers_get_the_same_error_as_numbers_out_of_range(cls, arg, requir
 def test_numpy_scalars_are_accepted_as_plain_floats():
     opt = Adam(lr=np.float32(0.5), beta1=np.float64(0.8))
     assert type(opt.lr) is float and opt.lr == 0.5 and opt.beta1 == 0.8
-    assert repr(opt) == "Adam(lr=0.5, beta1=0.8, beta2=0.999, eps=1e-08)"
+    assert repr(opt) == "Adam(lr=0.5, beta1=0.8, beta2=0.999, eps=1e-08, weight_decay=0.0, amsgrad=False)"
 
 
 # ---------------------------------------------------------------- state_dict / load_state_dict
@@ -215,7 +215,7 @@ def test_state_dict_of_momentum_after_two_steps_by_hand():
     opt = Momentum(lr=0.1, momentum=0.9)
     one_step(opt, 2)
     state = opt.state_dict()
-    assert state["scalars"] == {"type": "Momentum", "lr": 0.1, "momentum": 0.9}
+    assert state["scalars"] == {"type": "Momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0}
     assert list(state["arrays"]) == ["v/w"]
     np.testing.assert_allclose(state["arrays"]["v/w"], 0.9 * (-0.1 * G) - 0.1 * G)
     assert state["arrays"]["v/w"] is not opt.v["w"]  # a copy: later steps leave it alone
@@ -225,7 +225,8 @@ def test_state_dict_of_adam_after_two_steps_by_hand():
     opt = Adam(lr=0.1)
     one_step(opt, 2)
     state = opt.state_dict()
-    assert state["scalars"] == {"type": "Adam", "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "t": 2}
+    assert state["scalars"] == {"type": "Adam", "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                                "weight_decay": 0.0, "amsgrad": False, "t": 2}
     assert sorted(state["arrays"]) == ["m/w", "v/w"]
     m1, v1 = 0.1 * G, 0.001 * G * G
     np.testing.assert_allclose(state["arrays"]["m/w"], 0.9 * m1 + 0.1 * G)
@@ -235,7 +236,7 @@ def test_state_dict_of_adam_after_two_steps_by_hand():
 def test_state_dict_of_sgd_and_of_an_unused_optimizer_hold_no_arrays():
     opt = SGD(lr=0.5)
     one_step(opt, 3)
-    assert opt.state_dict() == {"scalars": {"type": "SGD", "lr": 0.5}, "arrays": {}}
+    assert opt.state_dict() == {"scalars": {"type": "SGD", "lr": 0.5, "weight_decay": 0.0}, "arrays": {}}
     assert Adam().state_dict()["arrays"] == {}
 
 
@@ -544,10 +545,12 @@ class SignSGD(Optimizer):
 
 
 def test_a_new_optimizer_is_a_rule_and_its_hyperparameters():
-    assert SignSGD.hyper == ("lr", "scale")
+    # weight_decay, which every optimizer has, comes after the constructor's arguments
+    assert SignSGD.hyper == ("lr", "scale", "weight_decay")
     opt = SignSGD(lr=0.5, scale=2.0)
-    assert repr(opt) == "SignSGD(lr=0.5, scale=2.0)"
-    assert opt.state_dict() == {"scalars": {"type": "SignSGD", "lr": 0.5, "scale": 2.0}, "arrays": {}}
+    assert repr(opt) == "SignSGD(lr=0.5, scale=2.0, weight_decay=0.0)"
+    assert opt.state_dict() == {"scalars": {"type": "SignSGD", "lr": 0.5, "scale": 2.0, "weight_decay": 0.0},
+                                "arrays": {}}
     params = FlatParams.allocate({"W": (2, 2)}, np.float64)
     grads = params.like()
     grads["W"][...] = [[3.0, -0.5], [0.0, 2.0]]
@@ -559,11 +562,11 @@ def test_a_new_optimizer_is_a_rule_and_its_hyperparameters():
     assert isinstance(registry.lookup("sign")(), SignSGD)
 
 
-def test_hyper_lists_lr_first_then_the_declared_hyperparameters_in_order():
-    assert Momentum.hyper == ("lr", "momentum")
-    assert Nesterov.hyper == ("lr", "momentum")
-    assert RMSprop.hyper == ("lr", "decay_rate", "eps")
-    assert Adam.hyper == ("lr", "beta1", "beta2", "eps")
+def test_hyper_lists_the_hyperparameters_in_the_order_of_the_constructors_arguments():
+    assert Momentum.hyper == ("lr", "momentum", "weight_decay")
+    assert Nesterov.hyper == ("lr", "momentum", "weight_decay")
+    assert RMSprop.hyper == ("lr", "decay_rate", "eps", "weight_decay")
+    assert Adam.hyper == ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad")
 
 
 def test_nesterov_keeps_its_own_state_and_type_apart_from_momentum():
@@ -576,5 +579,6 @@ def test_nesterov_keeps_its_own_state_and_type_apart_from_momentum():
 
 
 def test_optimizers_registry_lists_every_optimizer_in_order_of_complexity():
-    assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
-    assert [OPTIMIZERS[n] for n in OPTIMIZERS] == ALL
+    assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta",
+                                "adam", "adamw", "nadam", "radam"]
+    assert [OPTIMIZERS[n] for n in OPTIMIZERS][:5] == ALL[:5] and OPTIMIZERS["adam"] is Adam
