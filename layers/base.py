@@ -1,5 +1,7 @@
 """What every layer shares: the forward/backward contract, errors and a readable repr."""
 
+from collections import OrderedDict
+
 import numpy as np
 
 
@@ -33,7 +35,10 @@ class Layer:
       or a ValueError naming the layer and both shapes;
     - :meth:`reset_parameters`: redraw the parameters in place (He, Xavier, a std);
     - :meth:`bind_params` / :meth:`bind_grad_buffers`: move the parameters into, and
-      have gradients written into, a network's shared buffers.
+      have gradients written into, a network's shared buffers;
+    - :meth:`sublayers`: the layers a container is built from (a residual block's chain,
+      a bidirectional LSTM's two directions); a network reaches every layer's parameters
+      through :meth:`walk`.
     """
 
     #: attribute names of the learnable arrays of this layer, e.g. ``('W', 'b')``
@@ -82,6 +87,18 @@ class Layer:
                 raise ValueError(f"{self.name}: buffer for {name} has shape {buf.shape}, the parameter {p.shape}")
             buf[...] = p
             setattr(self, name, buf)
+
+    def sublayers(self):
+        """OrderedDict ``{name: layer}`` of the layers this one is built from; empty for a
+        plain layer (see :class:`bprop.layers.container.Container`)."""
+        return OrderedDict()
+
+    def walk(self):
+        """This layer, then every layer inside it, depth-first (PyTorch's ``modules()``):
+        the layers whose own ``param_names`` a network binds, in the order it numbers them."""
+        yield self
+        for layer in self.sublayers().values():
+            yield from layer.walk()
 
     def forward(self, x, train=True):
         raise NotImplementedError

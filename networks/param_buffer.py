@@ -7,6 +7,13 @@ beside it: each layer then holds views of the two buffers, reads its parameters 
 first and writes its gradients into the second. An optimizer updating ``params`` in place
 updates the layers, and one that sees ``flat`` on both dicts updates every parameter with a
 few whole-buffer operations.
+
+The layers inside a container (a residual block, the branches of a concatenation, the two
+directions of a bidirectional LSTM) are reached through :meth:`~bprop.layers.Layer.walk`,
+depth-first, and numbered as if they stood in the chain one after the other: a
+``Residual([Affine, Relu, Affine])`` between two Affines holds ``'W2'`` and ``'W3'``, the
+keys its Affines get in the plain chain of the same four. So every key of a saved file has
+one form, ``<attribute><number>``, however the layers are nested.
 """
 
 from collections import OrderedDict
@@ -21,7 +28,8 @@ class ParamBuffer:
 
     Parameters
     ----------
-    layers : iterable of layers, in the order of the chain.
+    layers : iterable of layers, in the order of the chain; the layers inside each one
+        (:meth:`~bprop.layers.Layer.walk`) follow it.
     dtype : the dtype of both buffers (each parameter is cast to it).
 
     Attributes
@@ -34,7 +42,7 @@ class ParamBuffer:
 
     def __init__(self, layers, dtype):
         counts, shapes, owned = {}, OrderedDict(), []
-        for layer in layers:
+        for layer in (inner for top in layers for inner in top.walk()):
             refs = {}
             for attr in layer.param_names:
                 counts[attr] = counts.get(attr, 0) + 1
