@@ -10,6 +10,7 @@ from bprop.layers import (
     BackwardBeforeForwardError,
     BatchNormalization,
     Convolution,
+    Dropout,
     Flatten,
     Pooling,
     Relu,
@@ -18,7 +19,7 @@ from bprop.layers import (
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.networks import Sequential
 from bprop.networks.residual import Residual
-from bprop.optim import SGD, Adam
+from bprop.optim import SGD, Adam, Trainer
 
 
 def affine(rng, d, m):
@@ -256,3 +257,37 @@ def test_an_optimizer_step_moves_the_layers_inside_and_they_keep_the_networks_ar
     optimizer.update(net.params, grads)
     assert inner.W is net.params["W2"]
     assert not np.array_equal(inner.W, before)
+
+
+def test_a_trainer_resumes_a_residual_network_with_dropout_inside_bit_for_bit(tmp_path):
+    rng = np.random.default_rng(9)
+    x, t = rng.standard_normal((40, 4)), rng.integers(0, 3, 40)
+
+    def trainer(epochs, checkpoint=None, resume=False):
+        net = Sequential([Affine(4, 6), Residual([Affine(6, 6), BatchNormalization(6), Relu(),
+                                                  Dropout(0.3, rng=2), Affine(6, 6)]), Affine(6, 3)],
+                         init="he", rng=1)
+        return Trainer(net, Adam(lr=0.01), (x, t), epochs=epochs, batch_size=16, rng=3, verbose=0,
+                       checkpoint=checkpoint, resume=resume)
+
+    whole = trainer(3)
+    whole.fit()
+    path = tmp_path / "resnet_checkpoint.npz"
+    trainer(2, checkpoint=path).fit()
+    resumed = trainer(3, checkpoint=path, resume=True)
+    assert resumed.epochs_done == 2
+    resumed.fit()
+    for key, value in whole.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[key], value, err_msg=key)
+
+
+def test_a_float32_network_with_residual_blocks_keeps_float32_through_them():
+    rng = np.random.default_rng(10)
+    net = Sequential([Affine(4, 4), Residual([Affine(4, 4), Relu()], projection=[Affine(4, 4)]), Affine(4, 3)],
+                     dtype=np.float32, init="he", rng=0)
+    assert all(p.dtype == np.float32 for p in net.params.values())
+    assert net.layers["Residual1"].projection.sublayers()["Affine1"].W.dtype == np.float32
+    x = rng.standard_normal((5, 4))
+    assert net.predict(x).dtype == np.float32
+    _, grads = net.loss_and_gradient(x, rng.integers(0, 3, 5))
+    assert all(g.dtype == np.float32 for g in grads.values())
