@@ -51,6 +51,7 @@ from bprop.optim import Adam, Callback, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
+from experiment import Outcome, script
 import outputs
 import plots
 import training
@@ -220,23 +221,21 @@ def plot(plt, history, baselines, title):
     return fig
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = training.RunSettings.of(parser, args)
-    if args.quick:
-        for key in ("embed", "hidden", "batch_size", "time_size", "lr"):
-            setattr(args, key, QUICK[key])
-        args.epochs = min(args.epochs, QUICK["epochs"])
-        args.sample_length = min(args.sample_length, QUICK["sample_length"])
-        args.tie = False
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    for key in ("embed", "hidden", "batch_size", "time_size", "lr"):
+        setattr(args, key, QUICK[key])
+    args.epochs = min(args.epochs, QUICK["epochs"])
+    args.sample_length = min(args.sample_length, QUICK["sample_length"])
+    args.tie = False
+
+
+def experiment(args, plt, settings):
     dtype = np.dtype(args.dtype)
 
     train, val, vocab, name = load_corpus(args)
     missing = sorted(set(args.prime) - set(vocab.chars))
     if missing:
-        parser.error(f"argument --prime: {''.join(missing)!r} not in the text's {len(vocab)} characters")
+        build_parser().error(f"argument --prime: {''.join(missing)!r} not in the text's {len(vocab)} characters")
     baselines = ngram_baselines(train, len(vocab))
     net = RnnLM(len(vocab), args.embed, args.hidden, num_layers=args.layers, dropout=args.dropout,
                 tie_weights=args.tie, dtype=dtype, rng=args.seed)
@@ -298,24 +297,23 @@ def main(argv=None):
         "interrupted_after_epoch": done if interrupted else None, "diverged": diverged,
         "samples": samples, "history": dict(history),
     }
+    figures = {}
     if done:
-        fig = plot(plt, history, baselines,
-                   f"{name}: LSTM {args.layers}x{args.hidden}, embedding {args.embed}; validation "
-                   f"{val_loss:.3f} nats/char after {done} epoch(s), {format_time(seconds)}")
-        outputs.save_figure(fig, args.out, "char_lm.png")
-    outputs.save_json(results, args.out, "char_lm.json")
+        figures["char_lm.png"] = plot(plt, history, baselines,
+                                      f"{name}: LSTM {args.layers}x{args.hidden}, embedding {args.embed}; "
+                                      f"validation {val_loss:.3f} nats/char after {done} epoch(s), "
+                                      f"{format_time(seconds)}")
     if samples:
         path = outputs.output_dir(args.out) / "char_lm_samples.txt"
         path.write_text("".join(f"--- temperature {t} ---\n{text}\n\n" for t, text in samples.items()),
                         encoding="utf-8")
         print(f"wrote {path}")
-    if done:  # after a divergence, the weights of the last completed epoch
-        path = outputs.output_dir(args.out) / "char_lm_weights.npz"
-        net.save_params(path)
-        print(f"wrote {path}" + (f" (the weights after epoch {done})" if interrupted or diverged else ""))
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    # after a divergence, the weights of the last completed epoch
+    training.save_weights(net, args.out, "char_lm", history, stopped_early=bool(interrupted or diverged))
+    return Outcome(results, figures=figures, interrupted=interrupted, failure=exits.lr_failure(error, args.lr))
+
+
+main = script(__doc__, "char_lm", experiment, parser=build_parser, shorten=shorten, settings=True)
 
 
 if __name__ == "__main__":

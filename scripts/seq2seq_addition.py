@@ -48,7 +48,7 @@ from bprop.optim import Adam, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
-import outputs
+from experiment import Outcome, script
 import plots
 import training
 
@@ -208,14 +208,12 @@ def _diverged_line(errors, args):
                                 what=f"training of the {first} model{also}")
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = training.RunSettings.of(parser, args)
-    if args.quick:
-        args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
-        args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
+    args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
+
+
+def experiment(args, plt, settings):
     data = make_addition(args.train_size, args.test_size, rng=args.seed)
     t_test = data.test[1]
     print(f"addition: {args.train_size} training and {args.test_size} test problems, e.g. "
@@ -265,15 +263,17 @@ def main(argv=None):
     output = {"settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},
               "results": results, "histories": histories, "seconds": seconds, "interrupted": interrupted}
     plotted = {k: h for k, h in histories.items() if h["epoch"]}
+    figures = {}
     if plotted:
         best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
         fig = plot(plt, plotted, f"addition with seq2seq ({args.train_size} training problems): best "
                    f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
                    f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
-        outputs.save_figure(fig, args.out, "seq2seq_addition.png")
-    outputs.save_json(output, args.out, "seq2seq_addition.json")
-    exits.finish(plt, args.show, interrupted, args.out, failure=_diverged_line(errors, args))
-    return output
+        figures["seq2seq_addition.png"] = fig
+    return Outcome(output, figures=figures, interrupted=interrupted, failure=_diverged_line(errors, args))
+
+
+main = script(__doc__, "seq2seq_addition", experiment, parser=build_parser, shorten=shorten, settings=True)
 
 
 if __name__ == "__main__":
