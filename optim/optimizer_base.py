@@ -184,11 +184,12 @@ class Optimizer:
     def _stores(self):
         """The state dicts of :attr:`active_state_names`. One a switch has just turned on
         starts empty, and the next flat update links the stores afresh to take it in."""
-        for name in self.active_state_names:
+        names = self.active_state_names
+        for name in names:
             if name not in self.__dict__:
                 setattr(self, name, {})
                 self._elementwise.unlink()
-        return [getattr(self, name) for name in self.active_state_names]
+        return [getattr(self, name) for name in names]
 
     def _begin_step(self):
         """Per-step scalars (Adam's step count and bias corrections)."""
