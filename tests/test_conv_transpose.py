@@ -202,7 +202,8 @@ def test_conv_transpose_backward_rejects_wrong_dout_and_a_missing_forward():
     with pytest.raises(BackwardBeforeForwardError, match="ConvTranspose2d.backward was called before"):
         layer.backward(np.zeros((1, 2, 4, 4)))
     layer.forward(np.zeros((1, 1, 2, 2)))
-    with pytest.raises(ValueError, match=r"ConvTranspose2d.backward: dout has shape \(1, 2, 3, 3\), expected \(1, 2, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"ConvTranspose2d.backward: dout has shape \(1, 2, 3, 3\), "
+                                         r"expected \(1, 2, 4, 4\)"):
         layer.backward(np.zeros((1, 2, 3, 3)))
 
 
