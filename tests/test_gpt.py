@@ -130,6 +130,22 @@ def test_a_tiny_gpt_trained_by_the_trainer_learns_a_short_string():
     assert "".join(vocab.chars[i] for i in out) == " world! hello world! "
 
 
+def test_gpt_with_dropout_resumed_from_a_checkpoint_ends_bit_for_bit_as_the_run_never_stopped(tmp_path):
+    ids = np.random.default_rng(6).integers(0, 7, 120)
+
+    def run(epochs, checkpoint=None, resume=False):
+        net = GPT(7, 8, 8, 2, 1, dropout=0.2, rng=0)
+        Trainer(net, Adam(lr=1e-2), BPTTBatches(ids, 4, 8), epochs=epochs, verbose=0, rng=0,
+                checkpoint=checkpoint, resume=resume).fit()
+        return net
+
+    whole = run(3)
+    run(2, checkpoint=tmp_path / "gpt_run.npz")
+    resumed = run(3, checkpoint=tmp_path / "gpt_run.npz", resume=True)
+    for key, p in whole.params.items():
+        np.testing.assert_array_equal(resumed.params[key], p)
+
+
 def test_gpt_weights_file_round_trip(tmp_path):
     rng = np.random.default_rng(5)
     net = random_gpt(rng, tie_weights=True)

@@ -249,7 +249,8 @@ def test_attention_output_shape_refuses_what_is_not_one_sequence_of_width_e(shap
                                             r"\(N \* num_heads, T, S\) = \(4, 4, 4\), got \(3, 4\)"),
     ({"attn_mask": np.zeros((2, 4, 4))}, r"attn_mask must have shape .* got \(2, 4, 4\)"),
     ({"attn_mask": np.zeros((4, 4), np.int64)}, "attn_mask must be bool .* or float .* got dtype int64"),
-    ({"key_padding_mask": np.zeros((2, 3), bool)}, r"key_padding_mask must have shape \(N, S\) = \(2, 4\), got \(2, 3\)"),
+    ({"key_padding_mask": np.zeros((2, 3), bool)},
+     r"key_padding_mask must have shape \(N, S\) = \(2, 4\), got \(2, 3\)"),
     ({"key_padding_mask": np.zeros(4, bool)}, r"key_padding_mask must have shape \(N, S\) = \(2, 4\), got \(4,\)"),
     ({"key_padding_mask": np.array([[True] * 4, [False] * 4])}, r"every key is masked for a query \(index \(0, 0, 0\)"),
     ({"attn_mask": np.triu(np.ones((4, 4), bool))}, "every key is masked for a query"),
@@ -268,7 +269,8 @@ def test_attention_backward_before_forward_and_wrong_dout():
     with pytest.raises(BackwardBeforeForwardError):
         layer.backward(np.zeros((1, 2, 6)))
     layer.forward(np.ones((1, 2, 6)))
-    with pytest.raises(ValueError, match=r"MultiHeadAttention.backward: dout has shape \(1, 3, 6\), expected \(1, 2, 6\)"):
+    with pytest.raises(ValueError,
+                       match=r"MultiHeadAttention.backward: dout has shape \(1, 3, 6\), expected \(1, 2, 6\)"):
         layer.backward(np.zeros((1, 3, 6)))
 
 
