@@ -8,6 +8,9 @@ context word from its vector. Either is scored by negative sampling: the true wo
 --sample-size words drawn with probability proportional to count**0.75 (never the true
 word), a sigmoid loss on each, summed; a model that knows nothing scores (1 + k) ln 2 per
 sample (k = --sample-size; times 2 x --window for skip-gram). Adam, the library's Trainer.
+The defaults (CBOW, 100-dimensional vectors, window 5, words seen 3 times or more: 4,983
+distinct, 194,566 samples; 5 epochs of 1,946 batches) train in about 2 minutes on one core;
+skip-gram does 2 x --window times the work of CBOW per sample.
 
 Then it prints, by cosine similarity of the learnt input vectors, the nearest neighbours
 of "king", "love", "good" and "lord", and answers a few analogies a:b::c:? with the word
@@ -21,7 +24,7 @@ np.load(path, allow_pickle=False)). Ctrl-C stops training cleanly: the files the
 the completed epochs and the script exits with status 130.
 
 Examples:
-  python scripts/word2vec.py                          # CBOW, the defaults below
+  python scripts/word2vec.py                          # CBOW with the defaults of the options
   python scripts/word2vec.py --model skipgram --window 2
   python scripts/word2vec.py --text my_corpus.txt --min-count 1
 """
@@ -65,7 +68,7 @@ def build_parser():
     add("--sample-size", type=cli.positive_int, default=5, help="negative samples per target (default: 5)")
     add("--min-count", type=cli.positive_int, default=3,
         help="drop the words seen fewer times from the text (default: 3)")
-    add("--epochs", type=cli.positive_int, default=10, help="default: 10")
+    add("--epochs", type=cli.positive_int, default=5, help="default: 5")
     add("--batch-size", type=cli.positive_int, default=100, help="default: 100")
     add("--lr", type=cli.positive_float, default=1e-3, help="Adam's learning rate (default: 1e-3)")
     add("--words", type=cli.positive_int, default=None, metavar="N", help="use the first N words of the text only")
