@@ -20,8 +20,6 @@ itself rather than by ``strftime``, whose names follow the machine's locale.
 import datetime
 from typing import NamedTuple
 
-import numpy as np
-
 from bprop.datasets.text import Vocabulary
 from bprop.layers.checks import check_int
 from bprop.layers.rng import make_rng

@@ -1,7 +1,5 @@
 """TimeAttention: a decoder's attention over the encoder's states, at every decoder step at once."""
 
-import numpy as np
-
 from .attention import check_states, softmax_backward
 from .base import Layer, check_dout
 from .functional import softmax

@@ -164,8 +164,9 @@ def test_attention_layers_keep_float32_and_leave_dout_alone(make, second):
 
 
 @pytest.mark.parametrize("make, hs, other, match", [
-    (AttentionWeight, (2, 3, 4), (2, 5), r"AttentionWeight(): h must be a floating-point array of shape (N, H) = (2, 4) "
-                                         r"to go with hs of shape (2, 3, 4), got shape (2, 5)"),
+    (AttentionWeight, (2, 3, 4), (2, 5),
+     r"AttentionWeight(): h must be a floating-point array of shape (N, H) = (2, 4) to go with hs of shape (2, 3, 4), "
+     r"got shape (2, 5)"),
     (AttentionWeight, (2, 3, 4), (3, 4), r"h must be a floating-point array of shape (N, H) = (2, 4)"),
     (AttentionWeight, (3, 4), (3, 4), r"AttentionWeight(): hs must be a non-empty floating-point array (N, T, H), "
                                       r"got shape (3, 4)"),

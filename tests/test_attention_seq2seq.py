@@ -1,5 +1,11 @@
 """AttentionSeq2seq: gradients of the whole model (float64, tiny sizes), its decoder written out by
-hand, greedy generation and its attention maps, weights files, bad calls, and learning the dates."""
+hand, greedy generation and its attention maps, weights files, bad calls, learning the dates; and
+scripts/attention_dates.py: --help, a --quick run as a program, a usage error, a resumed run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +152,63 @@ def test_attention_seq2seq_learns_unseen_dates_from_a_small_set():
                       callbacks=[GradientClipping(5.0)], verbose=0).fit()
     assert history["val_seq_acc"][-1] >= 0.95
     assert net.accuracy(*test) == history["val_seq_acc"][-1]
+
+
+# --- scripts/attention_dates.py ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(args, cwd, timeout):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "attention_dates.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_attention_dates_help_lists_its_options_as_plain_text(tmp_path):
+    result = run_script(["--help"], tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for flag in ("--seed", "--out", "--quick", "--epochs", "--hidden", "--variants", "--maps", "--reverse",
+                 "--checkpoint", "--resume"):
+        assert flag in result.stdout
+    assert "``" not in result.stdout and ":class:" not in result.stdout
+
+
+def test_attention_dates_quick_writes_figures_numbers_and_maps(tmp_path):
+    result = run_script(["--quick", "--out", str(tmp_path), "--verbose", "0"], tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "AttentionSeq2seq  test accuracy per epoch:" in result.stdout
+    for name in ("attention_dates.png", "attention_dates_maps.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads((tmp_path / "attention_dates.json").read_text())
+    assert list(saved["histories"]) == ["peeky", "attention"]
+    assert all(len(h["test_accuracy"]) == 1 for h in saved["histories"].values())
+    maps = saved["attention_maps"]
+    assert len(maps) == 4 and len({m["question"] for m in maps}) == 4
+    for m in maps:
+        weights = np.array(m["weights"])
+        assert weights.shape == (10, len(m["question"])) and len(m["answer"]) == 10
+        assert np.all(weights.sum(axis=1) <= 1 + 1e-6)  # padding cropped off
+    rows = (tmp_path / "attention_dates.csv").read_text().splitlines()
+    assert rows[0] == "model,epoch,train_loss,test_loss,test_accuracy,seconds" and len(rows) == 3
+
+
+def test_attention_dates_refuses_more_test_dates_than_half_of_them(tmp_path):
+    result = run_script(["--test-size", "20000", "--out", str(tmp_path)], tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "argument --test-size: at most 10957 (half the 21915 dates), got 20000" in result.stderr
+
+
+def test_attention_dates_resumed_run_ends_as_the_uninterrupted_one(tmp_path, capsys):
+    import attention_dates
+
+    args = ["--train-size", "300", "--test-size", "40", "--hidden", "8", "--variants", "attention", "--maps", "2",
+            "--verbose", "0", "--seed", "3"]
+    full = attention_dates.main([*args, "--epochs", "2", "--out", str(tmp_path / "full")])
+    check = str(tmp_path / "ck.npz")
+    attention_dates.main([*args, "--epochs", "1", "--out", str(tmp_path / "cut"), "--checkpoint", check])
+    resumed = attention_dates.main([*args, "--epochs", "2", "--out", str(tmp_path / "cut"), "--checkpoint", check,
+                                    "--resume"])
+    for key in ("train_loss", "test_loss", "test_accuracy"):
+        assert resumed["histories"]["attention"][key] == full["histories"]["attention"][key]
+    np.testing.assert_array_equal(resumed["attention_maps"][0]["weights"], full["attention_maps"][0]["weights"])
+    assert (tmp_path / "ck_attention.npz").is_file()
