@@ -8,40 +8,63 @@ targets too: ``forward(x, t)`` returns a float, ``backward(dout=1.0)`` returns `
 
 Activations, losses and weight initialisations are found by name in one registry each:
 ``ACTIVATIONS`` (``'relu'`` -> :class:`Relu`), ``LOSSES`` (``'softmax'`` ->
-:class:`SoftmaxWithLoss`) and ``INITS`` (``'he'`` -> ``fan_in -> sqrt(2 / fan_in)``).
+:class:`SoftmaxWithLoss`) and ``INITS`` (``'he'`` -> the :class:`~bprop.layers.init.Init`
+that draws ``N(0, 2 / fan_in)``).
 """
 
 from .activations import ACTIVATIONS, Activation, LeakyRelu, Relu, Sigmoid, Tanh
+from .smooth_activations import ELU, GELU, SiLU, Softplus
+from .softmax_layer import Softmax
 from .affine import Affine
 from .base import BackwardBeforeForwardError, Layer
 from .batchnorm import BatchNormalization
 from .convolution import Convolution
+from .conv1d import Conv1d
+from .conv_transpose import ConvTranspose2d
+from .container import Container
 from .dropout import Dropout
+from .layernorm import LayerNorm
+from .multihead_attention import MultiHeadAttention
+from .positional import PositionalEmbedding, SinusoidalPositionalEncoding
+from .transformer_block import TransformerBlock
 from .flatten import Flatten
+from .global_pool import AdaptiveAvgPool2d, GlobalAvgPool
 from .functional import (
     cross_entropy_error,
+    elu,
+    elu_grad,
+    gelu,
+    gelu_grad,
     log_softmax,
     mean_squared_error,
     relu,
     relu_grad,
     sigmoid,
     sigmoid_grad,
+    silu,
+    silu_grad,
     softmax,
     softmax_cross_entropy,
+    softplus,
+    softplus_grad,
     step_function,
     tanh,
     tanh_grad,
 )
 from .gradcheck import numerical_gradient, relative_error
 from .im2col import col2im, im2col
-from .init import INITS, init_scale
+from .init import INITS, init_, init_bias_, init_rule, init_scale
 from .loss import LOSSES, IdentityWithLoss, SoftmaxWithLoss
+from .regression_losses import HuberLoss, L1Loss, MeanSquaredError
+from .sigmoid_loss import SigmoidWithLoss
 from .peek import Peek
 from .pooling import Pooling
+from .upsample import Upsample
 from .rng import make_rng
 from .embedding import Embedding, TimeEmbedding
 from .gru import GRU, TimeGRU
 from .lstm import LSTM, TimeLSTM
+from .bilstm import TimeBiLSTM
 from .rnn import RNN, TimeRNN
 from .time_layers import TiedTimeAffine, TimeAffine, TimeDropout, TimeSoftmaxWithLoss
 from .torch_weights import weights_from_torch, weights_to_torch
@@ -57,4 +80,9 @@ __all__ = [
     "Embedding", "TimeEmbedding", "RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU",
     "TiedTimeAffine", "TimeAffine", "TimeDropout", "TimeSoftmaxWithLoss", "weights_from_torch",
     "weights_to_torch",
+    "ELU", "GELU", "SiLU", "Softplus", "Softmax", "elu", "elu_grad", "gelu", "gelu_grad", "silu", "silu_grad",
+    "softplus", "softplus_grad", "HuberLoss", "L1Loss", "MeanSquaredError", "SigmoidWithLoss",
+    "Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GlobalAvgPool", "Upsample", "Container", "TimeBiLSTM",
+    "init_", "init_bias_", "init_rule", "LayerNorm", "MultiHeadAttention", "PositionalEmbedding",
+    "SinusoidalPositionalEncoding", "TransformerBlock",
 ]

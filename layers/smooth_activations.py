@@ -103,8 +103,8 @@ class GELU(_SmoothActivation):
     ``dx = dout * (s + 2 x s (1 - s) u')`` with ``s = sigmoid(2u) = (1 + tanh(u)) / 2`` and
     ``u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2)``.
 
-    ``Phi`` comes from ``math.erfc`` element by element (exact to rounding, but slower
-    than the vectorised activations); see :func:`bprop.layers.functional.gelu`.
+    ``Phi`` is SciPy's ``special.ndtr``, accurate in both tails; see
+    :func:`bprop.layers.functional.gelu`.
 
     Parameters
     ----------

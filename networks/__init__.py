@@ -9,11 +9,16 @@ chains, an encoder and a decoder, with their own forward and backward.
 from bprop.layers.init import init_scale
 
 from .conv_net import DeepConvNet, SimpleConvNet
+from .gpt import GPT
 from .multi_layer_net import MultiLayerNet, TwoLayerNet
 from .rnnlm import RnnLM
 from .seq2seq import PeekySeq2seq, Seq2seq
-from .chain import name_layers, output_shapes
+from .chain import Chain, name_layers, output_shapes
+from .concat import Concat
+from .residual import Residual
+from .resnet import small_resnet
 from .sequential import Sequential
 
 __all__ = ["DeepConvNet", "MultiLayerNet", "PeekySeq2seq", "RnnLM", "Seq2seq", "Sequential", "SimpleConvNet",
-           "TwoLayerNet", "init_scale", "name_layers", "output_shapes"]
+           "TwoLayerNet", "init_scale", "name_layers", "output_shapes", "Chain", "Concat", "Residual",
+           "small_resnet", "GPT"]

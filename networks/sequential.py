@@ -127,7 +127,7 @@ class Sequential(GradientCheckMixin, StateDictMixin):
         arrays (running statistics) to the network's dtype."""
         self._buffers = ParamBuffer(self.layers.values(), self.dtype)
         self.params, self._decay_keys = self._buffers.params, self._buffers.decay_keys
-        for layer in self.layers.values():
+        for layer in (inner for top in self.layers.values() for inner in top.walk()):
             for name in layer.buffer_names:
                 setattr(layer, name, np.array(getattr(layer, name), dtype=self.dtype))
 

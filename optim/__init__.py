@@ -6,10 +6,14 @@ from .optimizers import (
     OPTIMIZERS,
     SGD,
     AdaGrad,
+    Adadelta,
     Adam,
+    AdamW,
     Momentum,
+    NAdam,
     Nesterov,
     Optimizer,
+    RAdam,
     RMSprop,
     get_optimizer,
 )
@@ -17,7 +21,7 @@ from .clip import clip_grads
 from .callbacks import Callback, DivergenceStop, GradientClipping, ResetState
 from .csv_logger import CSVLogger
 from .tensorboard import TensorBoard
-from .metrics import METRICS, Accuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
+from .metrics import METRICS, Accuracy, BinaryAccuracy, Loss, MeanSquaredError, Metric, NatsPerToken, Perplexity, SequenceAccuracy
 from .trainer import Checkpoint, History, Trainer, TrainingDivergedError
 from .early_stopping import BestWeights, EarlyStopping
 from .schedules import (
@@ -44,11 +48,11 @@ from .sweep_results import SweepResult, summarize
 from .sweep_store import SweepStore
 
 __all__ = [
-    "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer",
-    "RMSprop", "get_optimizer", "clip_grads", "History", "Trainer",
+    "OPTIMIZERS", "SGD", "AdaGrad", "Adadelta", "Adam", "AdamW", "Momentum", "NAdam", "Nesterov", "Optimizer",
+    "RAdam", "RMSprop", "get_optimizer", "clip_grads", "History", "Trainer",
     "TrainingDivergedError", "Callback", "DivergenceStop", "GradientClipping", "ResetState", "Checkpoint", "CSVLogger", "TensorBoard",
-    "METRICS", "Accuracy", "Loss", "MeanSquaredError", "Metric", "NatsPerToken", "Perplexity", "SequenceAccuracy",
-    "BestWeights", "EarlyStopping", 
+    "METRICS", "Accuracy", "BinaryAccuracy", "Loss", "MeanSquaredError", "Metric", "NatsPerToken", "Perplexity", "SequenceAccuracy",
+    "BestWeights", "EarlyStopping",
     "SCHEDULES", "CosineAnnealingLR", "ExponentialLR", "LambdaLR", "LinearLR", "LRScheduler", "MultiStepLR",
     "OneCycleLR", "ReduceLROnPlateau", "StepLR", "WarmupCosine", "get_schedule", "CheckpointError", "load_checkpoint",
     "MLP_DEFAULTS", "MODELS", "mlp_config", "run_config", "train_mlp", "train_run", "SweepResult", "run_sweep", "summarize",

@@ -3,14 +3,22 @@ import pytest
 
 from bprop.layers import (
     ACTIVATIONS,
+    ELU,
+    GELU,
     INITS,
     LOSSES,
     Activation,
+    HuberLoss,
     IdentityWithLoss,
+    L1Loss,
     LeakyRelu,
+    MeanSquaredError,
     Relu,
     Sigmoid,
+    SigmoidWithLoss,
+    SiLU,
     SoftmaxWithLoss,
+    Softplus,
     Tanh,
     init_scale,
 )
@@ -92,16 +100,19 @@ def test_every_activation_keeps_float32(name):
 # --- the activation registry ---------------------------------------------------------
 
 def test_activation_registry_holds_each_activation_with_the_init_it_suits():
-    assert dict(ACTIVATIONS) == {"relu": Relu, "leaky_relu": LeakyRelu, "sigmoid": Sigmoid, "tanh": Tanh}
+    assert dict(ACTIVATIONS) == {"relu": Relu, "leaky_relu": LeakyRelu, "sigmoid": Sigmoid, "tanh": Tanh,
+                                 "elu": ELU, "gelu": GELU, "silu": SiLU, "swish": SiLU, "softplus": Softplus}
     assert {name: cls.default_init for name, cls in ACTIVATIONS.items()} == {
-        "relu": "he", "leaky_relu": "he", "sigmoid": "xavier", "tanh": "xavier"}
+        "relu": "he", "leaky_relu": "he", "sigmoid": "xavier", "tanh": "xavier",
+        "elu": "he", "gelu": "he", "silu": "he", "swish": "he", "softplus": "he"}
 
 
 def test_activation_lookup_folds_case_and_names_the_choices_when_unknown():
     assert ACTIVATIONS.lookup("Leaky_ReLU") is LeakyRelu
-    with pytest.raises(ValueError, match=r"^MultiLayerNet: unknown activation 'softplus'; "
-                                         r"choose one of \['leaky_relu', 'relu', 'sigmoid', 'tanh'\]$"):
-        ACTIVATIONS.lookup("softplus", owner="MultiLayerNet")
+    with pytest.raises(ValueError, match=r"^MultiLayerNet: unknown activation 'mish'; "
+                                         r"choose one of \['elu', 'gelu', 'leaky_relu', 'relu', 'sigmoid', "
+                                         r"'silu', 'softplus', 'swish', 'tanh'\]$"):
+        ACTIVATIONS.lookup("mish", owner="MultiLayerNet")
 
 
 def test_a_second_activation_under_a_taken_name_is_refused():
@@ -176,16 +187,17 @@ def test_init_scale_by_init_name_activation_name_or_number(init, expected):
 
 def test_an_unknown_init_name_lists_every_name_accepted():
     with pytest.raises(ValueError, match=r"^weight_init_std: unknown name 'lecun'; choose one of "
-                                         r"\['he', 'kaiming_normal', 'kaiming_uniform', 'leaky_relu', 'ones', "
-                                         r"'orthogonal', 'relu', 'sigmoid', 'tanh', 'torch_default', 'xavier', "
-                                         r"'xavier_normal', 'xavier_uniform', 'zeros'\] or a positive number$"):
+                                         r"\['elu', 'gelu', 'he', 'kaiming_normal', 'kaiming_uniform', 'leaky_relu', "
+                                         r"'ones', 'orthogonal', 'relu', 'sigmoid', 'silu', 'softplus', 'swish', "
+                                         r"'tanh', 'torch_default', 'xavier', 'xavier_normal', 'xavier_uniform', "
+                                         r"'zeros'\] or a positive number$"):
         init_scale("lecun", 10, "weight_init_std")
 
 
 def test_init_names_are_the_initialisations_and_the_activations():
-    assert init_names() == ["he", "kaiming_normal", "kaiming_uniform", "leaky_relu", "ones", "orthogonal",
-                            "relu", "sigmoid", "tanh", "torch_default", "xavier", "xavier_normal",
-                            "xavier_uniform", "zeros"]
+    assert init_names() == ["elu", "gelu", "he", "kaiming_normal", "kaiming_uniform", "leaky_relu", "ones",
+                            "orthogonal", "relu", "sigmoid", "silu", "softplus", "swish", "tanh",
+                            "torch_default", "xavier", "xavier_normal", "xavier_uniform", "zeros"]
 
 
 def test_an_activation_without_a_default_init_fails_as_an_init_name_alone():
@@ -203,14 +215,15 @@ def test_an_activation_without_a_default_init_fails_as_an_init_name_alone():
 
 @pytest.mark.parametrize("init", [0, -1.0, float("nan"), float("inf"), True, None, [0.1]])
 def test_an_init_that_is_no_name_and_no_positive_number_is_refused(init):
-    with pytest.raises(ValueError, match=r"^init must be a positive number or one of \['he', "):
+    with pytest.raises(ValueError, match=r"^init must be a positive number or one of \['elu', "):
         init_scale(init, 10)
 
 
 # --- losses ----------------------------------------------------------------------------
 
 def test_loss_registry_holds_softmax_and_identity():
-    assert dict(LOSSES) == {"softmax": SoftmaxWithLoss, "identity": IdentityWithLoss}
+    assert dict(LOSSES) == {"softmax": SoftmaxWithLoss, "identity": IdentityWithLoss, "mse": MeanSquaredError,
+                            "l1": L1Loss, "huber": HuberLoss, "sigmoid_bce": SigmoidWithLoss}
 
 
 def test_sequential_builds_its_loss_by_name_in_any_case():
@@ -220,5 +233,6 @@ def test_sequential_builds_its_loss_by_name_in_any_case():
 
 def test_an_unknown_loss_names_the_choices_and_the_other_way():
     with pytest.raises(ValueError, match=r"^Sequential: unknown loss 'hinge'; choose one of "
-                                         r"\['identity', 'softmax'\] or pass a loss layer$"):
+                                         r"\['huber', 'identity', 'l1', 'mse', 'sigmoid_bce', 'softmax'\] "
+                                         r"or pass a loss layer$"):
         Sequential([Relu()], loss="hinge", input_shape=(3,))

@@ -192,10 +192,13 @@ def test_usage_errors_name_the_valid_range_or_choices(run_main):
         ("train_mnist", "--hidden", "0"): "expected an integer >= 1, got '0'",
         ("train_mnist", "--dropout", "1.5"): "expected a number in [0, 1), got '1.5'",
         ("train_mnist", "--seed", "-1"): "expected an integer >= 0, got '-1'",
-        ("train_mnist", "--init", "foo"): "expected one of he, leaky_relu, relu, sigmoid, tanh, xavier or a "
+        ("train_mnist", "--init", "foo"): "expected one of elu, gelu, he, kaiming_normal, kaiming_uniform, "
+                                          "leaky_relu, ones, orthogonal, relu, sigmoid, silu, softplus, swish, "
+                                          "tanh, torch_default, xavier, xavier_normal, xavier_uniform, zeros or a "
                                           "standard deviation > 0, got 'foo'",
-        ("train_mnist", "--optimizer", "foo"): "invalid choice: 'foo' (choose from 'adagrad', 'adam', "
-                                               "'momentum', 'nesterov', 'rmsprop', 'sgd')",
+        ("train_mnist", "--optimizer", "foo"): "invalid choice: 'foo' (choose from 'adadelta', 'adagrad', "
+                                               "'adam', 'adamw', 'momentum', 'nadam', 'nesterov', 'radam', "
+                                               "'rmsprop', 'sgd')",
         ("compare_optimizers", "--seeds", "0"): "expected an integer >= 1, got '0'",
     }
     for (name, option, value), message in expected.items():

@@ -1,0 +1,64 @@
+"""A small residual network for 28x28 images, built from :class:`~bprop.networks.residual.Residual` blocks.
+
+The CIFAR ResNets of He et al. (2016, section 4.2) scaled to one-channel 28x28 images: a 3x3
+convolution, then three stages of basic blocks at ``width``, ``2 width`` and ``4 width``
+channels on 28x28, 14x14 and 7x7 maps, global average pooling and one affine layer. The
+first block of the second and third stages halves the map with stride 2 and widens it; its
+shortcut is a 1x1 convolution with stride 2 followed by batch norm (option B of the paper).
+"""
+
+from bprop.layers import Affine, BatchNormalization, Convolution, Relu
+from bprop.layers.checks import check_dtype, check_int
+from bprop.layers.global_pool import GlobalAvgPool
+
+from .residual import Residual
+from .sequential import Sequential
+
+
+def basic_block(c_in, c_out, stride, dtype):
+    """``Residual(conv3x3 - BN - ReLU - conv3x3 - BN)``, then a ReLU: ResNet's basic block.
+
+    Returns the two layers ``[Residual, Relu]``. The shortcut is the identity when the
+    shape stays, else a 1x1 convolution with ``stride`` and a batch norm.
+    """
+    block = [Convolution(c_in, c_out, 3, stride, 1, dtype=dtype), BatchNormalization(c_out, dtype=dtype), Relu(),
+             Convolution(c_out, c_out, 3, 1, 1, dtype=dtype), BatchNormalization(c_out, dtype=dtype)]
+    projection = None
+    if stride != 1 or c_in != c_out:
+        projection = [Convolution(c_in, c_out, 1, stride, 0, dtype=dtype), BatchNormalization(c_out, dtype=dtype)]
+    return [Residual(block, projection), Relu()]
+
+
+def resnet_layers(width=16, blocks=(1, 1, 1), in_channels=1, classes=10, dtype="float32"):
+    """The layers of a small ResNet (see the module): stem, three stages, pooling, classifier.
+
+    Parameters
+    ----------
+    width : int >= 1, the channels of the first stage (then 2x and 4x).
+    blocks : three ints >= 1, basic blocks per stage (``(1, 1, 1)``: 8 weight layers with
+        the stem and the classifier, ``(3, 3, 3)``: ResNet-20).
+    in_channels, classes : the image's channels and the number of classes.
+    dtype : the parameters' dtype.
+    """
+    width = check_int("resnet_layers", "width", width)
+    blocks = tuple(blocks)
+    if len(blocks) != 3:
+        raise ValueError(f"resnet_layers: blocks must be three counts, one per stage, got {blocks!r}")
+    blocks = tuple(check_int("resnet_layers", "blocks", n) for n in blocks)
+    dtype = check_dtype("resnet_layers", dtype)
+    layers = [Convolution(in_channels, width, 3, 1, 1, dtype=dtype), BatchNormalization(width, dtype=dtype),
+              Relu()]
+    c = width
+    for stage, n in enumerate(blocks):
+        c_out = width * 2 ** stage
+        for i in range(n):
+            layers += basic_block(c, c_out, 2 if stage > 0 and i == 0 else 1, dtype)
+            c = c_out
+    return layers + [GlobalAvgPool(), Affine(c, classes, dtype=dtype)]
+
+
+def small_resnet(width=16, blocks=(1, 1, 1), input_shape=(1, 28, 28), classes=10, dtype="float32", rng=None):
+    """A :class:`Sequential` of :func:`resnet_layers` with a softmax loss, He-initialised
+    from ``rng`` (batch norm's gamma 1 and beta 0)."""
+    layers = resnet_layers(width, blocks, input_shape[0], classes, dtype)
+    return Sequential(layers, input_shape=input_shape, dtype=dtype, rng=rng, init="he")
