@@ -62,6 +62,9 @@ from .pooling import Pooling
 from .upsample import Upsample
 from .rng import make_rng
 from .embedding import Embedding, TimeEmbedding
+from .embedding_dot import EmbeddingDot
+from .negative_sampling import NegativeSamplingLoss
+from .unigram_sampler import UnigramSampler
 from .gru import GRU, TimeGRU
 from .lstm import LSTM, TimeLSTM
 from .bilstm import TimeBiLSTM
@@ -84,5 +87,5 @@ __all__ = [
     "softplus", "softplus_grad", "HuberLoss", "L1Loss", "MeanSquaredError", "SigmoidWithLoss",
     "Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GlobalAvgPool", "Upsample", "Container", "TimeBiLSTM",
     "init_", "init_bias_", "init_rule", "LayerNorm", "MultiHeadAttention", "PositionalEmbedding",
-    "SinusoidalPositionalEncoding", "TransformerBlock",
+    "SinusoidalPositionalEncoding", "TransformerBlock", "EmbeddingDot", "NegativeSamplingLoss", "UnigramSampler",
 ]

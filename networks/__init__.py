@@ -10,6 +10,8 @@ from bprop.layers.init import init_scale
 
 from .conv_net import DeepConvNet, SimpleConvNet
 from .gpt import GPT
+from .word2vec import CBOW, SkipGram, Word2Vec
+from .word_vectors import analogy, cosine_similarity, most_similar, normalize_rows, pca_2d
 from .multi_layer_net import MultiLayerNet, TwoLayerNet
 from .rnnlm import RnnLM
 from .seq2seq import PeekySeq2seq, Seq2seq
@@ -21,4 +23,5 @@ from .sequential import Sequential
 
 __all__ = ["DeepConvNet", "MultiLayerNet", "PeekySeq2seq", "RnnLM", "Seq2seq", "Sequential", "SimpleConvNet",
            "TwoLayerNet", "init_scale", "name_layers", "output_shapes", "Chain", "Concat", "Residual",
-           "small_resnet", "GPT"]
+           "small_resnet", "GPT", "CBOW", "SkipGram", "Word2Vec",
+           "analogy", "cosine_similarity", "most_similar", "normalize_rows", "pca_2d"]
