@@ -62,13 +62,8 @@ class Affine(Layer):
     def extra_repr(self):
         return f"{self.W.shape[0]} -> {self.W.shape[1]}"
 
-    @property
-    def fan_in(self):
-        return self.W.shape[0]
-
-    @property
-    def fan_out(self):
-        return self.W.shape[1]
+    fan_in = property(lambda self: self.W.shape[0], doc="D, the inputs each output sums (rows of ``W``).")
+    fan_out = property(lambda self: self.W.shape[1], doc="M, the outputs (columns of ``W``).")
 
     def reset_parameters(self, init, rng):
         init_(self.W, init, self.fan_in, self.fan_out, rng)

@@ -47,6 +47,13 @@ def softmax_backward(a, da, axis=-1):
     return a * (da - np.sum(da * a, axis=axis, keepdims=True))
 
 
+def states_shape(layer, input_shape):
+    """One sample's encoder states shape ``(T, H)``, or a ValueError naming ``layer``."""
+    if len(input_shape) != 2:
+        raise ValueError(f"{layer!r}: expects encoder states (T, H) per sample, got shape {tuple(input_shape)}")
+    return tuple(input_shape)
+
+
 class AttentionWeight(Layer):
     """How much each encoder step matters to one decoder step: ``a = softmax_t(hs_t . h)``.
 
@@ -71,9 +78,7 @@ class AttentionWeight(Layer):
 
     def output_shape(self, input_shape):
         """``(T,)`` for one sample's encoder states of shape ``(T, H)``."""
-        if len(input_shape) != 2:
-            raise ValueError(f"{self!r}: expects encoder states (T, H) per sample, got shape {tuple(input_shape)}")
-        return (input_shape[0],)
+        return (states_shape(self, input_shape)[0],)
 
     def forward(self, hs, h):
         hs = check_states(self, "hs", hs)
@@ -110,9 +115,7 @@ class WeightSum(Layer):
 
     def output_shape(self, input_shape):
         """``(H,)`` for one sample's encoder states of shape ``(T, H)``."""
-        if len(input_shape) != 2:
-            raise ValueError(f"{self!r}: expects encoder states (T, H) per sample, got shape {tuple(input_shape)}")
-        return (input_shape[1],)
+        return (states_shape(self, input_shape)[1],)
 
     def forward(self, hs, a):
         hs = check_states(self, "hs", hs)
@@ -153,9 +156,7 @@ class Attention(Layer):
 
     def output_shape(self, input_shape):
         """``(H,)`` for one sample's encoder states of shape ``(T, H)``."""
-        if len(input_shape) != 2:
-            raise ValueError(f"{self!r}: expects encoder states (T, H) per sample, got shape {tuple(input_shape)}")
-        return (input_shape[1],)
+        return (states_shape(self, input_shape)[1],)
 
     def forward(self, hs, h):
         hs = check_states(self, "hs", hs)

@@ -85,15 +85,9 @@ class TimeBiLSTM(Container):
     def input_grad(self, value):
         self.forward_lstm.input_grad = self.reverse_lstm.input_grad = bool(value)
 
-    @property
-    def input_size(self):
-        """D, the size of one step's input."""
-        return self.forward_lstm.input_size
-
-    @property
-    def hidden_size(self):
-        """H, the size of each direction's state; the output has 2H features."""
-        return self.forward_lstm.hidden_size
+    input_size = property(lambda self: self.forward_lstm.input_size, doc="D, the size of one step's input.")
+    hidden_size = property(lambda self: self.forward_lstm.hidden_size,
+                           doc="H, the size of each direction's state; the output has 2H features.")
 
     def extra_repr(self):
         return f"{self.input_size} -> 2x{self.hidden_size}"

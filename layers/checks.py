@@ -18,6 +18,13 @@ def check_int(owner, name, value, low=1, allow_none=False):
     return int(value)
 
 
+def check_finite_number(owner, name, value):
+    """``value`` as a float, or a ValueError ``'{owner}: {name} must be a finite number, got ...'``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def check_positive(owner, name, value, allow_none=False):
     """``value`` as a float, or a ValueError ``'{owner}: {name} must be a finite number > 0, got ...'``.
 
@@ -77,3 +84,12 @@ def check_weight_and_bias(owner, W, b, layout, out_axis):
     if W.dtype != b.dtype:
         raise ValueError(f"{owner}: W and b must share a dtype, got {W.dtype} and {b.dtype}")
     return W, b
+
+
+def check_sequences(owner, x, width):
+    """``x`` as an array if it is a non-empty batch of sequences ``(N, T, width)``, else a
+    ValueError naming ``owner`` (a layer's repr) and the shape it got."""
+    x = np.asarray(x)
+    if x.ndim != 3 or 0 in x.shape or x.shape[2] != width:
+        raise ValueError(f"{owner}: input must be a non-empty batch of sequences (N, T, {width}), got shape {x.shape}")
+    return x

@@ -20,13 +20,9 @@ class EmbeddingDot(Embedding):
     :class:`Embedding`'s backward) so that an id picked several times gets all of its
     gradients.
 
-    Built as an :class:`Embedding` is: ``EmbeddingDot(W)`` references the array ``W``;
-    ``EmbeddingDot(vocab_size, dim, init='xavier', rng=None, dtype=np.float64)`` draws it.
-
-    Parameters
-    ----------
-    W : (V, H) float array, one row per id (referenced, not copied); or ``vocab_size`` V.
-    dim : H, only when built from sizes.
+    Built as an :class:`Embedding` is, with H for its D: ``EmbeddingDot(W)`` references the
+    (V, H) array ``W``; ``EmbeddingDot(vocab_size, dim, init='xavier', rng=None,
+    dtype=np.float64)`` draws it.
 
     Shape
     -----

@@ -7,7 +7,7 @@ import numpy as np
 
 from .attention_mask import attention_bias
 from .base import Layer, check_dout
-from .checks import check_dtype, check_int
+from .checks import check_dtype, check_int, check_sequences
 from .dropout import Dropout
 from .init import gaussian_, init_scale
 from .parallel import matmul
@@ -135,11 +135,7 @@ class MultiHeadAttention(Layer):
         return tuple(input_shape)
 
     def _check_input(self, x):
-        x = np.asarray(x)
-        if x.ndim != 3 or 0 in x.shape or x.shape[2] != self.embed_dim:
-            raise ValueError(f"{self!r}: input must be a non-empty batch of sequences (N, T, {self.embed_dim}), "
-                             f"got shape {x.shape}")
-        return x
+        return check_sequences(repr(self), x, self.embed_dim)
 
     def _project(self, x):
         """Q / sqrt(d), K and V, each (N, H, T, d), for x (N, T, E)."""

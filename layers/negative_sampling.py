@@ -65,13 +65,8 @@ class NegativeSamplingLoss(Layer):
     def W(self, value):
         self.embed_dot.W = value
 
-    @property
-    def dW(self):
-        return self.embed_dot.dW
-
-    @property
-    def sample_size(self):
-        return self.sampler.sample_size
+    dW = property(lambda self: self.embed_dot.dW, doc="The gradient of ``W``, set by backward.")
+    sample_size = property(lambda self: self.sampler.sample_size, doc="Negatives drawn per target.")
 
     def extra_repr(self):
         V, H = self.W.shape

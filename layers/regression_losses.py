@@ -24,13 +24,7 @@ class MeanSquaredError(ElementwiseLoss):
     ``L = 1/M * sum (x - t)**2`` over all M elements (``reduction='mean'``) or
     ``L = sum (x - t)**2`` (``'sum'``); ``dx = dout * 2 (x - t) / M`` (or without ``/ M``).
 
-    Parameters
-    ----------
-    reduction : 'mean' (default) or 'sum'.
-
-    Shape
-    -----
-    x : (N, ...) predictions; t : the shape of x (or (N,) when x is (N, 1)); dx : the shape of x.
+    ``reduction``: 'mean' (default) or 'sum'; shapes as :class:`~bprop.layers.loss.ElementwiseLoss`.
     """
 
     def elementwise(self, x, t):
@@ -49,13 +43,7 @@ class L1Loss(ElementwiseLoss):
     ``dx = dout * sign(x - t) / M``, with ``sign(0) = 0`` as PyTorch: where a prediction
     equals its target the gradient is 0.
 
-    Parameters
-    ----------
-    reduction : 'mean' (default) or 'sum'.
-
-    Shape
-    -----
-    x : (N, ...) predictions; t : the shape of x (or (N,) when x is (N, 1)); dx : the shape of x.
+    ``reduction``: 'mean' (default) or 'sum'; shapes as :class:`~bprop.layers.loss.ElementwiseLoss`.
     """
 
     def elementwise(self, x, t):
@@ -80,9 +68,7 @@ class HuberLoss(ElementwiseLoss):
     delta : finite float > 0, 1.0 by default, where the loss turns from squared to linear.
     reduction : 'mean' (default) or 'sum'.
 
-    Shape
-    -----
-    x : (N, ...) predictions; t : the shape of x (or (N,) when x is (N, 1)); dx : the shape of x.
+    Shapes as :class:`~bprop.layers.loss.ElementwiseLoss`.
     """
 
     def __init__(self, delta=1.0, reduction="mean"):

@@ -10,42 +10,42 @@ ReLU does. Softplus too is a smoothed ReLU (``softplus(x) - relu(x)`` is at most
 ``log(2) / beta``), so it takes He as well.
 """
 
-import math
-import numbers
-
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation
 from .base import check_dout
-from .checks import check_positive
+from .checks import check_finite_number, check_positive
 from .functional import elu, elu_grad, gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
 
 __all__ = ["ELU", "GELU", "SiLU", "Softplus"]
 
 
-def _check_finite(owner, name, value):
-    """``value`` as a float, or a ValueError ``'{owner}: {name} must be a finite number, got ...'``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 class _SmoothActivation(Activation):
     """An activation ``y = f(x)`` whose backward is ``dx = dout * f'(x)``: caches ``x``.
 
-    Subclasses define :meth:`f` and :meth:`grad`, the function and its derivative.
+    A subclass names ``function`` and ``derivative`` from :mod:`bprop.layers.functional`,
+    each called as ``function(x, *hyperparameters)``, and the attributes that hold its
+    ``hyperparameters`` in that order (which ``repr`` shows too).
     """
 
     default_init = "he"
+    #: the names of the attributes passed after ``x`` to ``function`` and ``derivative``
+    hyperparameters = ()
 
     def __init__(self):
         self.x = None
 
+    def _arguments(self):
+        return [getattr(self, name) for name in self.hyperparameters]
+
     def f(self, x):
-        raise NotImplementedError
+        return self.function(x, *self._arguments())
 
     def grad(self, x):
-        raise NotImplementedError
+        return self.derivative(x, *self._arguments())
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={value!r}" for name, value in zip(self.hyperparameters, self._arguments()))
 
     def forward(self, x, train=True):
         x = np.asarray(x)
@@ -78,18 +78,12 @@ class ELU(_SmoothActivation):
     x : any shape; y and dx : the shape of x. Caches ``x``.
     """
 
+    function, derivative = staticmethod(elu), staticmethod(elu_grad)
+    hyperparameters = ("alpha",)
+
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = _check_finite(type(self).__name__, "alpha", alpha)
-
-    def f(self, x):
-        return elu(x, self.alpha)
-
-    def grad(self, x):
-        return elu_grad(x, self.alpha)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}"
+        self.alpha = check_finite_number(type(self).__name__, "alpha", alpha)
 
 
 @ACTIVATIONS.register("gelu")
@@ -115,6 +109,9 @@ class GELU(_SmoothActivation):
     x : any shape; y and dx : the shape of x. Caches ``x``.
     """
 
+    function, derivative = staticmethod(gelu), staticmethod(gelu_grad)
+    hyperparameters = ("approximate",)
+
     #: the values of ``approximate``, as PyTorch names them
     APPROXIMATIONS = ("none", "tanh")
 
@@ -123,15 +120,6 @@ class GELU(_SmoothActivation):
         if not isinstance(approximate, str) or approximate not in self.APPROXIMATIONS:
             raise ValueError(f"GELU: approximate must be one of {list(self.APPROXIMATIONS)}, got {approximate!r}")
         self.approximate = approximate
-
-    def f(self, x):
-        return gelu(x, self.approximate)
-
-    def grad(self, x):
-        return gelu_grad(x, self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
 
 
 @ACTIVATIONS.register("swish")
@@ -147,11 +135,7 @@ class SiLU(_SmoothActivation):
     x : any shape; y and dx : the shape of x. Caches ``x``.
     """
 
-    def f(self, x):
-        return silu(x)
-
-    def grad(self, x):
-        return silu_grad(x)
+    function, derivative = staticmethod(silu), staticmethod(silu_grad)
 
 
 @ACTIVATIONS.register("softplus")
@@ -173,16 +157,10 @@ class Softplus(_SmoothActivation):
     x : any shape; y and dx : the shape of x. Caches ``x``.
     """
 
+    function, derivative = staticmethod(softplus), staticmethod(softplus_grad)
+    hyperparameters = ("beta", "threshold")
+
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
         self.beta = check_positive(type(self).__name__, "beta", beta)
-        self.threshold = _check_finite(type(self).__name__, "threshold", threshold)
-
-    def f(self, x):
-        return softplus(x, self.beta, self.threshold)
-
-    def grad(self, x):
-        return softplus_grad(x, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        self.threshold = check_finite_number(type(self).__name__, "threshold", threshold)

@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_int
+from .checks import check_int, check_sequences
 from .container import Container
 from .layernorm import LayerNorm
 from .multihead_attention import MultiHeadAttention, check_dropout
@@ -70,13 +70,8 @@ class TransformerBlock(Container):
         names = ("norm1", "attn", "dropout1", "norm2", "linear1", "activation", "dropout", "linear2", "dropout2")
         super().__init__(OrderedDict((name, getattr(self, name)) for name in names))
 
-    @property
-    def num_heads(self):
-        return self.attn.num_heads
-
-    @property
-    def causal(self):
-        return self.attn.causal
+    num_heads = property(lambda self: self.attn.num_heads, doc="H, the attention's number of heads.")
+    causal = property(lambda self: self.attn.causal, doc="Whether a position attends only to itself and earlier ones.")
 
     def extra_repr(self):
         extra = "".join([f", dropout={self.attn.dropout}" if self.attn.dropout else "",
@@ -91,11 +86,7 @@ class TransformerBlock(Container):
                              f"{tuple(input_shape)}") from None
 
     def _check_input(self, x):
-        x = np.asarray(x)
-        if x.ndim != 3 or 0 in x.shape or x.shape[2] != self.embed_dim:
-            raise ValueError(f"{self!r}: input must be a non-empty batch of sequences (N, T, {self.embed_dim}), "
-                             f"got shape {x.shape}")
-        return x
+        return check_sequences(repr(self), x, self.embed_dim)
 
     def forward(self, x, train=True, *, attn_mask=None, key_padding_mask=None):
         """``y`` for ``x (N, T, E)``; the masks are :class:`MultiHeadAttention`'s."""
