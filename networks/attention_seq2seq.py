@@ -40,18 +40,8 @@ class AttentionSeq2seq(Seq2seq):
     ``accuracy``, ``state_dict``, ``save_params`` / ``load_params`` and ``gradient_check``
     work as for :class:`Seq2seq`, so the same Trainer and scripts train it.
 
-    Parameters
-    ----------
-    vocab_size : V, ids shared by inputs and outputs.
-    embed_size : D (default 16, the textbook's).
-    hidden_size : H (default 128).
-    dtype : np.float64 (default) or np.float32.
-    rng : None, int or np.random.Generator.
-
-    Shape
-    -----
-    x : (N, T) int ids, the input sequences; t : (N, T'+1) int ids, the output sequences
-    with the start symbol first (the decoder reads ``t[:, :-1]``, is scored on ``t[:, 1:]``).
+    Parameters (``vocab_size``, ``embed_size``, ``hidden_size``, ``dtype``, ``rng``) and
+    shapes are those of :class:`Seq2seq`.
 
     Attributes
     ----------
@@ -128,18 +118,8 @@ class AttentionSeq2seq(Seq2seq):
 
     # --- generation ------------------------------------------------------------------
     def generate(self, x, start_id, length):
-        """Greedy decoding: from ``start_id``, each step's most likely id is the next step's input.
-
-        Parameters
-        ----------
-        x : (N, T) int ids, the input sequences.
-        start_id : int, the decoder's first input (the ``'_'`` of the dates and addition tasks).
-        length : int >= 1, ids to generate.
-
-        Returns
-        -------
-        (N, length) int64, the generated ids (without ``start_id``).
-        """
+        """Greedy decoding as :meth:`Seq2seq.generate`, each step reading the encoder's states
+        through the attention (:meth:`generate_with_attention` also returns where it looked)."""
         return self.generate_with_attention(x, start_id, length)[0]
 
     def generate_with_attention(self, x, start_id, length):

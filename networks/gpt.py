@@ -9,7 +9,7 @@ from bprop.layers.multihead_attention import check_dropout
 from bprop.layers.positional import PositionalEmbedding
 from bprop.layers.transformer_block import TransformerBlock
 
-from .rnnlm import check_temperature, sample_id
+from .rnnlm import check_prompt, check_temperature, sample_id
 from .sequential import Sequential
 
 #: the standard deviation of the token and position embeddings at the start (GPT-2's)
@@ -170,10 +170,7 @@ class GPT(Sequential):
         ids : (length,) int64, the generated ids only.
         """
         owner = f"{type(self).__name__}.generate"
-        prompt = np.asarray(prompt_ids)
-        if prompt.ndim != 1 or prompt.size == 0 or prompt.dtype.kind not in "iu":
-            raise ValueError(f"{owner}: prompt_ids must be a non-empty 1-D array of integer ids, got "
-                             f"shape {prompt.shape} and dtype {prompt.dtype}")
+        prompt = check_prompt(owner, "prompt_ids", prompt_ids)
         length = check_int(owner, "length", length, low=0)
         temperature = check_temperature(owner, temperature)
         top_k = check_int(owner, "top_k", top_k, allow_none=True)

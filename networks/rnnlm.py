@@ -33,6 +33,16 @@ def sample_id(scores, temperature, rng):
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(cdf) - 1))
 
 
+def check_prompt(owner, name, ids):
+    """``ids`` as an array if it is a non-empty 1-D array of integer ids, else a ValueError
+    naming ``owner``, the argument ``name``, the shape and the dtype it got."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu":
+        raise ValueError(f"{owner}: {name} must be a non-empty 1-D array of integer ids, got "
+                         f"shape {ids.shape} and dtype {ids.dtype}")
+    return ids
+
+
 def check_temperature(owner, temperature):
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating, np.integer)) \
             or not math.isfinite(temperature) or temperature < 0:
@@ -149,10 +159,7 @@ class RnnLM(Sequential):
         ids : (length,) int64, the generated ids only (not ``start_ids``).
         """
         owner = f"{type(self).__name__}.generate"
-        start_ids = np.asarray(start_ids)
-        if start_ids.ndim != 1 or start_ids.size == 0 or start_ids.dtype.kind not in "iu":
-            raise ValueError(f"{owner}: start_ids must be a non-empty 1-D array of integer ids, got "
-                             f"shape {start_ids.shape} and dtype {start_ids.dtype}")
+        start_ids = check_prompt(owner, "start_ids", start_ids)
         length = check_int(owner, "length", length, low=0)
         temperature = check_temperature(owner, temperature)
         rng = make_rng(rng)

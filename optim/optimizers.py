@@ -148,8 +148,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         super().__init__(lr, weight_decay)
-        self.rho = rho
-        self.eps = eps
+        self.rho, self.eps = rho, eps  # each checked by its Hyperparameter
 
     def _rule(self, p, g, h, u, buf, delta):
         moving_average(h, square(g, buf), self.rho, buf)
