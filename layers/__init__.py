@@ -31,27 +31,20 @@ from .flatten import Flatten
 from .global_pool import AdaptiveAvgPool2d, GlobalAvgPool
 from .functional import (
     cross_entropy_error,
-    elu,
-    elu_grad,
-    gelu,
-    gelu_grad,
     log_softmax,
     mean_squared_error,
     relu,
     relu_grad,
     sigmoid,
     sigmoid_grad,
-    silu,
-    silu_grad,
     softmax,
     softmax_cross_entropy,
-    softplus,
-    softplus_grad,
     step_function,
     tanh,
     tanh_grad,
 )
 from .gradcheck import numerical_gradient, relative_error
+from .smooth_functions import elu, elu_grad, gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
 from .im2col import col2im, im2col
 from .init import INITS, init_, init_bias_, init_rule, init_scale
 from .loss import LOSSES, IdentityWithLoss, SoftmaxWithLoss

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .functional import sigmoid, sigmoid_binary_cross_entropy
+from .functional import sigmoid
+from .smooth_functions import sigmoid_binary_cross_entropy
 from .loss import LOSSES, ElementwiseLoss
 
 __all__ = ["SigmoidWithLoss"]

@@ -15,7 +15,7 @@ import numpy as np
 from .activations import ACTIVATIONS, Activation
 from .base import check_dout
 from .checks import check_finite_number, check_positive
-from .functional import elu, elu_grad, gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
+from .smooth_functions import elu, elu_grad, gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
 
 __all__ = ["ELU", "GELU", "SiLU", "Softplus"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from bprop.layers.sigmoid_loss import SigmoidWithLoss  # registers it in LOSSES
 from bprop.layers import LOSSES, BackwardBeforeForwardError, numerical_gradient
-from bprop.layers.functional import sigmoid_binary_cross_entropy
+from bprop.layers.smooth_functions import sigmoid_binary_cross_entropy
 from bprop.layers.gradcheck import assert_gradients_close
 from bprop.networks import MultiLayerNet
 from bprop.optim import Adam, Trainer

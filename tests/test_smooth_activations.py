@@ -14,7 +14,7 @@ import pytest
 
 from bprop.layers.smooth_activations import ELU, GELU, Softplus, SiLU  # registers them in ACTIVATIONS
 from bprop.layers import ACTIVATIONS, INITS, BackwardBeforeForwardError, numerical_gradient
-from bprop.layers.functional import gelu, gelu_grad, normal_cdf, softplus
+from bprop.layers.smooth_functions import gelu, gelu_grad, normal_cdf, softplus
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.networks import MultiLayerNet
 
