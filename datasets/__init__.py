@@ -40,13 +40,14 @@ from bprop.datasets.shakespeare import (
     load_tiny_shakespeare,
 )
 from bprop.datasets.text import Vocabulary
+from bprop.datasets.dates import DATE_FORMATS, DATES_VOCAB, DateProblems, make_dates, write_date
 from bprop.datasets.words import WordCorpus, WordVocabulary, load_shakespeare_words, tokenize_words, words_corpus
 from bprop.datasets.word2vec_data import create_contexts_target
 from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
     "WordCorpus", "WordVocabulary", "load_shakespeare_words", "tokenize_words", "words_corpus",
-    "create_contexts_target",
+    "create_contexts_target", "DATE_FORMATS", "DATES_VOCAB", "DateProblems", "make_dates", "write_date",
     "BPTTBatches",
     "ChecksumError",
     "DatasetNotFoundError",

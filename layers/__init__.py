@@ -16,6 +16,8 @@ from .activations import ACTIVATIONS, Activation, LeakyRelu, Relu, Sigmoid, Tanh
 from .smooth_activations import ELU, GELU, SiLU, Softplus
 from .softmax_layer import Softmax
 from .affine import Affine
+from .attention import Attention, AttentionWeight, WeightSum
+from .time_attention import TimeAttention
 from .base import BackwardBeforeForwardError, Layer
 from .batchnorm import BatchNormalization
 from .convolution import Convolution
@@ -81,4 +83,5 @@ __all__ = [
     "Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GlobalAvgPool", "Upsample", "Container", "TimeBiLSTM",
     "init_", "init_bias_", "init_rule", "LayerNorm", "MultiHeadAttention", "PositionalEmbedding",
     "SinusoidalPositionalEncoding", "TransformerBlock", "EmbeddingDot", "NegativeSamplingLoss", "UnigramSampler",
+    "Attention", "AttentionWeight", "WeightSum", "TimeAttention",
 ]

@@ -8,6 +8,7 @@ chains, an encoder and a decoder, with their own forward and backward.
 
 from bprop.layers.init import init_scale
 
+from .attention_seq2seq import AttentionSeq2seq
 from .conv_net import DeepConvNet, SimpleConvNet
 from .gpt import GPT
 from .word2vec import CBOW, SkipGram, Word2Vec
@@ -24,4 +25,4 @@ from .sequential import Sequential
 __all__ = ["DeepConvNet", "MultiLayerNet", "PeekySeq2seq", "RnnLM", "Seq2seq", "Sequential", "SimpleConvNet",
            "TwoLayerNet", "init_scale", "name_layers", "output_shapes", "Chain", "Concat", "Residual",
            "small_resnet", "GPT", "CBOW", "SkipGram", "Word2Vec",
-           "analogy", "cosine_similarity", "most_similar", "normalize_rows", "pca_2d"]
+           "AttentionSeq2seq", "analogy", "cosine_similarity", "most_similar", "normalize_rows", "pca_2d"]
