@@ -17,7 +17,7 @@ import pytest
 #: test_rerun_with_the_same_out_... compares them with one worker)
 SCRIPTS = {
     "perceptron_gates": ([], ["perceptron_gates.png", "perceptron_gates.json"]),
-    "activations": ([], ["activations.png", "activations.csv"]),
+    "activations": ([], ["activations.png", "activations.csv", "activations.json"]),
     "gradient_descent": ([], ["gradient_descent.png", "gradient_descent.json"]),
     "spiral": ([], ["spiral.png", "spiral.json"]),
     "train_two_layer": (["--gradient-check"],
@@ -35,9 +35,11 @@ SCRIPTS = {
     "hyperparameter_search": (["--epochs", "2", "--workers", "2"],
                               ["hyperparameter_search.png", "hyperparameter_search.csv",
                                "hyperparameter_search.json", "hyperparameter_search.sqlite"]),
+    "train_resnet": ([], ["resnet_fashion_mnist.png", "resnet_fashion_mnist.json",
+                          "resnet_fashion_mnist_weights.npz"]),
 }
 NEEDS_MNIST = {"train_two_layer", "train_mnist", "compare_optimizers", "weight_init_compare",
-               "batch_norm_compare", "regularization", "hyperparameter_search"}
+               "batch_norm_compare", "regularization", "hyperparameter_search", "train_resnet"}
 
 
 def require_mnist():
