@@ -107,6 +107,11 @@ BAD_VALUES = {
         (["--train-size", "0"], "--train-size", "0"), (["--test-size", "-3"], "--test-size", "-3"),
         (["--dtype", "float16"], "--dtype", "float16"), (["--verbose", "3"], "--verbose", "3"),
         (["--train-size", "600000"], "--train-size", "ask for at most 500000 together")],
+    "train_resnet": COMMON_BAD + [
+        (["--width", "0"], "--width", "0"), (["--blocks", "1", "0", "1"], "--blocks", "0"),
+        (["--lr", "-1"], "--lr", "-1"), (["--weight-decay", "-1"], "--weight-decay", "-1"),
+        (["--epochs", "0"], "--epochs", "0"), (["--batch-size", "0"], "--batch-size", "0"),
+        (["--dataset", "cifar"], "--dataset", "cifar"), (["--verbose", "3"], "--verbose", "3")],
     "benchmark": [
         (["--seed", "-1"], "--seed", "-1"), (["--threads", "1", "-2"], "--threads", "-2"),
         (["--repeats", "0"], "--repeats", "0"), (["--batch-size", "0"], "--batch-size", "0"),
