@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bprop.layers import Convolution
 from bprop.layers.parallel import blas_threads, run_chunks
-from bprop.networks import DeepConvNet, SimpleConvNet
+from bprop.layers import Affine, Convolution, GlobalAvgPool
+from bprop.networks import DeepConvNet, Residual, Sequential, SimpleConvNet, small_resnet
 
 pytestmark = pytest.mark.skipif(
     not any(lib["user_api"] == "blas" for lib in threadpool_info()),
@@ -94,7 +94,11 @@ def test_convolution_gives_the_same_bits_on_one_and_two_threads(monkeypatch, str
         np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("net_class", [SimpleConvNet, DeepConvNet])
+def _small_resnet(dtype, rng):
+    return small_resnet(width=4, dtype=dtype, rng=rng)
+
+
+@pytest.mark.parametrize("net_class", [SimpleConvNet, DeepConvNet, _small_resnet])
 def test_conv_nets_give_the_same_gradients_on_one_and_two_threads(net_class):
     rng = np.random.default_rng(0)
     x = rng.random((20, 1, 28, 28), dtype=np.float32)
@@ -115,11 +119,14 @@ def test_only_networks_with_layers_that_split_their_work_take_the_threads_from_t
     mlp = MultiLayerNet(784, [50], 10, rng=0)
     conv = SimpleConvNet(input_dim=(1, 8, 8), conv_param={"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1},
                          hidden_size=5, rng=0)
+    # a network whose only convolution sits inside a Residual block
+    resnet = Sequential([Residual([Convolution(1, 1, 3, 1, 1)]), GlobalAvgPool(), Affine(1, 2)],
+                        input_shape=(1, 8, 8), rng=0)
     with threadpool_limits(2, user_api="blas"):
-        for net in (mlp, conv):
+        for net in (mlp, conv, resnet):
             with net.threads():
                 seen.append(blas_threads())
-    assert seen == [2, 1]  # an MLP keeps the BLAS's own threading
+    assert seen == [2, 1, 1]  # an MLP keeps the BLAS's own threading
 
 
 def test_affine_cuts_its_products_only_inside_chunk_threads_and_the_same_way_for_any_thread_count():
