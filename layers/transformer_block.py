@@ -23,7 +23,8 @@ class TransformerBlock(Container):
     norm_first=True, batch_first=True)``: each branch normalises its input, the residual
     stream itself is never normalised, so the gradient reaches every block through the
     sums unchanged (``dx = dh + d(MHA(LN1(x)))/dx``, ``dh = dy + d(MLP(LN2(h)))/dh``).
-    GELU is the exact ``x * Phi(x)``. Dropout, in training only, sits where PyTorch puts
+    GELU is the exact ``x * Phi(x)`` (PyTorch's ``activation='gelu'``), or with
+    ``gelu_approximate='tanh'`` GPT-2's tanh form, which costs a fraction of it. Dropout, in training only, sits where PyTorch puts
     it: on the attention weights, on each branch's output before the sum, and after the
     GELU.
 
@@ -41,6 +42,7 @@ class TransformerBlock(Container):
     mlp_ratio : F / E, a number > 0 with ``mlp_ratio * E`` a whole number (default 4).
     dropout : ratio in [0, 1) of every dropout (default 0: none).
     causal : bool, default False; True for a language model (position t sees t' <= t).
+    gelu_approximate : 'none' (default, exact, PyTorch's 'gelu') or 'tanh' (:class:`GELU`).
     init : 'xavier' (default: ``N(0, 1/fan_in)``), 'he' or a std of every weight matrix;
         biases 0, LayerNorm's gamma 1 and beta 0.
     rng : None, int or np.random.Generator, for the weights and the dropout masks.
@@ -51,8 +53,8 @@ class TransformerBlock(Container):
     x : (N, T, E) -> y : (N, T, E); ``backward`` returns dx (N, T, E).
     """
 
-    def __init__(self, embed_dim, num_heads, mlp_ratio=4, dropout=0.0, causal=False, *, init="xavier",
-                 rng=None, dtype=np.float64):
+    def __init__(self, embed_dim, num_heads, mlp_ratio=4, dropout=0.0, causal=False, *, gelu_approximate="none",
+                 init="xavier", rng=None, dtype=np.float64):
         e = check_int("TransformerBlock", "embed_dim", embed_dim)
         hidden = _hidden_size(e, mlp_ratio)
         dropout = check_dropout("TransformerBlock", dropout)
@@ -63,7 +65,7 @@ class TransformerBlock(Container):
         self.dropout1 = TimeDropout(dropout, rng)
         self.norm2 = LayerNorm(e, dtype=dtype)
         self.linear1 = TimeAffine(e, hidden, init=init, rng=rng, dtype=dtype)
-        self.activation = GELU()
+        self.activation = GELU(gelu_approximate)
         self.dropout = TimeDropout(dropout, rng)
         self.linear2 = TimeAffine(hidden, e, init=init, rng=rng, dtype=dtype)
         self.dropout2 = TimeDropout(dropout, rng)
@@ -75,7 +77,8 @@ class TransformerBlock(Container):
 
     def extra_repr(self):
         extra = "".join([f", dropout={self.attn.dropout}" if self.attn.dropout else "",
-                         ", causal" if self.causal else ""])
+                         ", causal" if self.causal else "",
+                         ", gelu_approximate='tanh'" if self.activation.approximate == "tanh" else ""])
         return f"{self.embed_dim}, num_heads={self.num_heads}, mlp_ratio={self.mlp_ratio}{extra}"
 
     def output_shape(self, input_shape):

@@ -52,6 +52,8 @@ class GPT(Sequential):
     tie_weights : bool; the output layer is the token embedding transposed
         (:class:`~bprop.layers.TiedTimeAffine`): one array, whose gradient is the sum of both uses.
     dropout : ratio in [0, 1) of the dropout after the embeddings and inside every block.
+    gelu_approximate : 'none' (default, the exact GELU) or 'tanh' (GPT-2's form, a fraction of
+        the cost), the MLPs' activation (:class:`~bprop.layers.TransformerBlock`).
     rng : None, int or np.random.Generator, for the weights and the dropout masks.
     dtype : np.float64 (default) or np.float32.
 
@@ -67,7 +69,7 @@ class GPT(Sequential):
     default_metrics = ("loss", "perplexity")
 
     def __init__(self, vocab_size, context_size, embed_dim=128, num_heads=4, num_layers=4, tie_weights=False,
-                 dropout=0.0, rng=None, dtype=np.float64):
+                 dropout=0.0, gelu_approximate="none", rng=None, dtype=np.float64):
         owner = type(self).__name__
         v = check_int(owner, "vocab_size", vocab_size)
         c = check_int(owner, "context_size", context_size)
@@ -86,7 +88,8 @@ class GPT(Sequential):
 
         embedding = TimeEmbedding(v, e, init=EMBEDDING_STD, rng=rng, dtype=dtype)
         positions = PositionalEmbedding(c, e, init=EMBEDDING_STD, rng=rng, dtype=dtype)
-        blocks = [TransformerBlock(e, h, dropout=dropout, causal=True, rng=rng, dtype=dtype) for _ in range(n_layers)]
+        blocks = [TransformerBlock(e, h, dropout=dropout, causal=True, gelu_approximate=gelu_approximate, rng=rng,
+                                   dtype=dtype) for _ in range(n_layers)]
         norm = LayerNorm(e, dtype=dtype)
         output = TiedTimeAffine(embedding) if tie_weights else TimeAffine(e, v, init="xavier", rng=rng, dtype=dtype)
         layers = [embedding, positions] + ([TimeDropout(dropout, rng=rng)] if dropout else []) + blocks + [norm, output]

@@ -90,6 +90,23 @@ def test_block_mlp_is_gelu_with_the_error_function():
     np.testing.assert_allclose(block.forward(x)[0, 0] - 1.0, [2 * gelu[0], gelu[1]], rtol=1e-14)
 
 
+def test_block_mlp_with_the_tanh_gelu_is_gpt2s_form_and_its_backward_matches_numerical():
+    """Same set-up as above with gelu_approximate='tanh': GELU(u) = u (1 + tanh(sqrt(2/pi) (u + 0.044715 u**3))) / 2."""
+    block = TransformerBlock(2, 1, mlp_ratio=1, gelu_approximate="tanh")
+    assert "gelu_approximate='tanh'" in repr(block)
+    for p in block.params().values():
+        p[...] = 0.0
+    block.norm2.beta[...] = [0.3, -1.2]
+    block.linear1.b[...] = [0.3, -1.2]
+    block.linear2.W[...] = [[2.0, 0.0], [0.0, 1.0]]
+    gelu = [u * (1 + math.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u ** 3))) / 2 for u in (0.3, -1.2)]
+    np.testing.assert_allclose(block.forward(np.ones((1, 1, 2)))[0, 0] - 1.0, [2 * gelu[0], gelu[1]], rtol=1e-14)
+    rng = np.random.default_rng(7)
+    block = TransformerBlock(6, 2, causal=True, gelu_approximate="tanh", rng=rng)
+    analytic, numeric = check_layer_gradient(block, rng.standard_normal((2, 3, 6)), rng=rng)
+    assert_gradients_close(analytic, numeric)
+
+
 @pytest.mark.parametrize("e, h, ratio, n, t, causal, dropout", [
     (4, 1, 4, 1, 1, False, 0.0), (6, 2, 4, 2, 3, False, 0.0), (6, 2, 2, 2, 4, True, 0.0),
     (6, 3, 1.5, 3, 3, True, 0.0), (4, 2, 4, 2, 3, True, 0.3)])
