@@ -6,7 +6,7 @@ takes 12 windows of 65 characters at random places of the training text (the fir
 each window's first 64 are read and each of them predicts the character after it. AdamW
 (betas 0.9 and 0.99) with weight decay 0.1 on the weight matrices and embeddings only (not
 on biases nor on the LayerNorms' gains and shifts, as in GPT-2); the learning rate rises
-linearly to 1e-3 over 100 steps, then falls along a half cosine to a tenth of it at step
+linearly to 2e-3 over 100 steps, then falls along a half cosine to a tenth of it at step
 5000 (WarmupCosine, per step); gradients clipped to a global norm of 1. Every 250 steps
 (a round, which the progress lines call an epoch) the model is measured on 256 windows of
 64 characters spread evenly over the validation text (the last 10%); when training ends,
@@ -23,8 +23,9 @@ on the first 64 characters of a speech of the validation text), gpt_char.json (s
 history, the final validation loss, parameters, samples, seconds) and gpt_char_weights.npz
 (net.load_params reads it into a GPT built with the same sizes). --checkpoint PATH keeps
 the whole training state after every round and --resume continues it, bit for bit as the
-run never stopped (--time-limit and the sampling options may change on a resume). Ctrl-C
-keeps the completed rounds (status 130); a diverging loss writes them and exits 1.
+run never stopped (--time-limit and the sampling options may change on a resume: a run its
+time limit stopped goes on when given more time). Ctrl-C keeps the completed rounds
+(status 130); a diverging loss writes them and exits 1.
 
 Examples:
   python scripts/gpt_char.py                                 # the defaults above
@@ -80,7 +81,7 @@ def build_parser():
     add("--batch-size", type=cli.positive_int, default=12, help="windows per step (default: 12)")
     add("--steps", type=cli.positive_int, default=5000, help="updates, the cosine's length (default: 5000)")
     add("--warmup", type=cli.nonneg_int, default=100, help="steps of linear warm-up, < --steps (default: 100)")
-    add("--lr", type=cli.positive_float, default=1e-3, help="AdamW's peak learning rate (default: 1e-3)")
+    add("--lr", type=cli.positive_float, default=2e-3, help="AdamW's peak learning rate (default: 2e-3)")
     add("--weight-decay", type=cli.nonneg_float, default=0.1,
         help="AdamW's decoupled decay of the weight matrices and embeddings (default: 0.1)")
     add("--clip", type=cli.nonneg_float, default=1.0, metavar="NORM",
@@ -215,6 +216,19 @@ class AdamWOnWeights:
         return f"AdamWOnWeights({self.parts['decayed']!r} on {len(self.decay_keys)} weights, no decay on the rest)"
 
 
+def continue_after_time_limit(history, seconds):
+    """Let a resumed run that its time limit stopped go on when ``seconds`` (the new
+    --time-limit; 0: none) leaves room for another round as long as the longest so far.
+
+    The Trainer ends a run whose history records a stop (``'stopped_epoch'``), which the time
+    limit is the only one to set here; the history then reads as that of the run never stopped.
+    """
+    if history["stopped_epoch"] is not None:
+        times = history["time"]
+        if not seconds or times[-1] + float(np.max(np.diff(times, prepend=0.0))) <= seconds:
+            history["stopped_epoch"] = None
+
+
 def windows(ids, size):
     """The non-overlapping windows of ``ids``: inputs (n, size) and targets, n = (len - 1) // size."""
     n = (len(ids) - 1) // size
@@ -326,6 +340,8 @@ def experiment(args, plt, settings):
     trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, train_batches, val_batches, iterations=args.steps, callbacks=callbacks, schedule=schedule,
         verbose=args.verbose, checkpoint=args.checkpoint, resume=args.resume))
+    if args.resume:
+        continue_after_time_limit(trainer.history, args.time_limit)
     print(f"{name}: {len(train)} training and {len(val)} validation characters, {len(vocab)} distinct; "
           f"baselines: unigram {baselines['unigram']:.2f}, bigram {baselines['bigram']:.2f} nats/char")
     print(f"GPT: {args.layers} blocks x {args.heads} heads, {args.embed} wide, context {args.context}"
