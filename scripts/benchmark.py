@@ -16,6 +16,15 @@ is 100 windows of truncated BPTT over random ids (320,000 characters), and its f
 counts the LSTM's products step by step (h Wh forward, da Wh^T backward, T of each) and
 over all N*T positions at once (x Wx, dWx, dWh, dx; the output layer's three).
 
+The configuration "gpt" is the GPT of gpt_char.py (65 ids, 4 blocks of 4 heads, 128 wide,
+context 64, batches of 12 windows, AdamW with weight decay 0.1, clipping to norm 1): an
+epoch is 100 steps on windows of random ids (76,800 characters). Its floor counts, for
+every block and all N*T positions at once, the products of the QKV projection, the output
+projection and the MLP's two layers, each forward (x W), dW (x^T dout) and dx (dout W^T);
+the attention as N*H stacked products of one head each, forward the scores Q K^T and the
+weighted sum A V, backward dA = dY V^T, dV = A^T dY, dQ = dS K and dK = dS^T Q; and the
+output layer's three. The embeddings, LayerNorms, GELU and softmax are no products.
+
 Usage:
   python scripts/benchmark.py                 # the full table (a few minutes on 2 cores)
   python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
@@ -43,7 +52,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from bprop.datasets import BPTTBatches, MiniBatchIterator, load_mnist
 from bprop.layers import Affine, Convolution, TimeLSTM
+from bprop.layers.transformer_block import TransformerBlock
 from bprop.networks import DeepConvNet, MultiLayerNet, RnnLM, SimpleConvNet
+from bprop.networks.gpt import GPT
 from bprop.networks.files import atomic_write
 from bprop.optim import clip_grads, get_optimizer
 import cli
@@ -60,8 +71,11 @@ MLP_CONFIGS = {
 CONV = {"filters": 30, "kernel": 5, "hidden": 100}
 #: the character language model of scripts/char_lm.py, and its epoch of BPTT windows
 LM = {"vocab": 65, "embed": 64, "hidden": 256, "batch": 64, "time": 50, "windows": 100, "clip": 5.0}
-CONFIGS = list(MLP_CONFIGS) + ["conv", "deep", "lstm"]
-LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
+#: the GPT of scripts/gpt_char.py, and its epoch of steps
+GPT_LM = {"vocab": 65, "context": 64, "embed": 128, "heads": 4, "layers": 4, "batch": 12, "steps": 100, "clip": 1.0,
+          "weight_decay": 0.1}
+CONFIGS = list(MLP_CONFIGS) + ["conv", "deep", "lstm", "gpt"]
+LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001, "adamw": 0.002}
 
 
 def blas_info():
@@ -95,7 +109,9 @@ def load_data(dtype, rng):
 
 
 def net_products(net, batch, time_size=1):
-    """The matrix products of one training step of ``net`` as ``(m, k, n, layout)``.
+    """The matrix products of one training step of ``net`` as ``(m, k, n, layout)``, or
+    ``(m, k, n, layout, stack)`` for ``stack`` products of those shapes at once (np.matmul
+    over a stack of matrices).
 
     An Affine ``(D -> M)``: forward ``x @ W`` (B, D) @ (D, M), ``dW = x.T @ dout`` and
     ``dx = dout @ W.T``. A convolution as its im2col products, one row per output pixel,
@@ -106,7 +122,8 @@ def net_products(net, batch, time_size=1):
     Over sequences of ``time_size`` steps a TimeAffine is an Affine on B*T rows, and a
     TimeLSTM ``(D -> H)`` is ``x Wx`` (B*T, D) @ (D, 4H) once, ``h Wh`` (B, H) @ (H, 4H) at
     every step, and backward ``da Wh^T`` at every step, then ``dWx``, ``dWh`` and ``dx``
-    over all B*T rows (``dx`` unless ``input_grad`` is off).
+    over all B*T rows (``dx`` unless ``input_grad`` is off). A TransformerBlock is
+    :func:`block_products`.
     """
     products, first = [], True
     rows = batch * time_size
@@ -117,6 +134,8 @@ def net_products(net, batch, time_size=1):
             products += [(batch, 4 * h, h, "nt")] * time_size + [(d, rows, 4 * h, "tn"), (h, rows, 4 * h, "tn")]
             if layer.input_grad:
                 products.append((rows, 4 * h, d, "nt"))
+        elif isinstance(layer, TransformerBlock):
+            products += block_products(layer, batch, time_size)
         elif isinstance(layer, Convolution):
             # the products the layer runs: one set per chunk of the batch it unrolls
             fn, c, fh, fw = layer.W.shape
@@ -138,13 +157,40 @@ def net_products(net, batch, time_size=1):
     return products
 
 
+def block_products(block, batch, time_size):
+    """The products of one training step of a TransformerBlock (E wide, H heads of d = E/H,
+    MLP F wide) on ``batch`` sequences of ``time_size`` = T positions, N*T rows:
+
+    - per projection, ``x W`` (N*T, K) @ (K, M), ``dW = x^T dout`` and ``dx = dout W^T``, for
+      the QKV projection (E -> 3E), the output projection (E -> E) and the MLP (E -> F -> E);
+    - the attention, a stack of N*H products of one head each: forward ``S = Q K^T``
+      (T, d) @ (d, T) and ``A V`` (T, T) @ (T, d); backward ``dA = dY V^T``, ``dV = A^T dY``,
+      ``dQ = dS K`` and ``dK = dS^T Q``.
+    """
+    e, f, h = block.embed_dim, block.hidden_size, block.num_heads
+    rows, t, d, heads = batch * time_size, time_size, e // h, batch * h
+
+    def projection(k, m):
+        return [(rows, k, m, "nn"), (k, rows, m, "tn"), (rows, m, k, "nt")]
+
+    attention = [(t, d, t, "nt", heads), (t, t, d, "nn", heads),                            # forward
+                 (t, d, t, "nt", heads), (t, t, d, "tn", heads), (t, t, d, "nn", heads), (t, t, d, "tn", heads)]
+    return projection(e, 3 * e) + attention + projection(e, e) + projection(e, f) + projection(f, e)
+
+
+def product_flops(products):
+    """Floating-point operations of ``products`` (2 m k n per matrix product)."""
+    return 2 * sum(m * k * n * (stack[0] if stack else 1) for m, k, n, _, *stack in products)
+
+
 def gemm_operands(products, dtype, rng):
-    """Random operands for ``products``, transposed as views where the layers transpose."""
+    """Random operands for ``products``, transposed as views where the layers transpose;
+    a stack of products gets stacks of operands."""
     ops = []
-    for m, k, n, layout in products:
-        a = rng.random((m, k) if layout[0] == "n" else (k, m), dtype=dtype)
-        b = rng.random((k, n) if layout[1] == "n" else (n, k), dtype=dtype)
-        ops.append((a if layout[0] == "n" else a.T, b if layout[1] == "n" else b.T))
+    for m, k, n, layout, *stack in products:
+        a = rng.random((*stack, *((m, k) if layout[0] == "n" else (k, m))), dtype=dtype)
+        b = rng.random((*stack, *((k, n) if layout[1] == "n" else (n, k))), dtype=dtype)
+        ops.append((a if layout[0] == "n" else a.swapaxes(-1, -2), b if layout[1] == "n" else b.swapaxes(-1, -2)))
     return ops
 
 
@@ -219,10 +265,11 @@ def time_layers(net, x, t, batch, steps=10):
 def print_layers(name, rows):
     total = sum(f + b for _, f, b in rows)
     print(f"per layer, {name} (median of 10 steps, ms):")
-    print(f"  {'layer':<10} {'forward':>8} {'backward':>9} {'share':>6}")
+    width = max(10, *(len(layer) for layer, _, _ in rows))  # PositionalEmbedding1 is 20
+    print(f"  {'layer':<{width}} {'forward':>8} {'backward':>9} {'share':>6}")
     for layer, f, b in rows:
-        print(f"  {layer:<10} {f:>8.2f} {b:>9.2f} {100 * (f + b) / total:>5.1f}%")
-    print(f"  {'step':<10} {total:>18.2f}")
+        print(f"  {layer:<{width}} {f:>8.2f} {b:>9.2f} {100 * (f + b) / total:>5.1f}%")
+    print(f"  {'step':<{width}} {total:>18.2f}")
 
 
 def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
@@ -242,7 +289,7 @@ def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
         epochs.append(time_epoch(net, opt, batches))
         floors.append(time_floor(products, n, batch, dtype, rng))
     med, floor = statistics.median(epochs), statistics.median(floors)
-    flops = 2 * sum(m * k * n_ for m, k, n_, _ in products)
+    flops = product_flops(products)
     if layers:
         print_layers(f"{name} {np.dtype(dtype).name} {blas_threads()} thread(s)", time_layers(net, x, t, batch))
     return {
@@ -264,8 +311,47 @@ def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
     }
 
 
+def bench_sequences(config, network, net, opt, opt_name, batches, products, tokens, clip, dtype, repeats, rng,
+                    rows=None):
+    """A language model's configuration: as :func:`bench`, an epoch being the steps of
+    ``batches`` (windows of ``time_size`` ids, each step clipped to the norm ``clip``) and
+    its floor ``products`` once per step. ``rows``, the windows as arrays ``(x, t)``: also
+    print the time of each layer. A stateful model starts every epoch from a zero state."""
+    steps = len(batches)
+    batch, time_size = next(iter(batches))[0].shape
+    time_epoch(net, opt, list(batches)[:2], clip)  # warm-up
+    time_floor(products, 2, 1, dtype, rng)
+    epochs, floors = [], []
+    for _ in range(repeats):
+        if hasattr(net, "reset_state"):
+            net.reset_state()
+        epochs.append(time_epoch(net, opt, batches, clip))
+        floors.append(time_floor(products, steps, 1, dtype, rng))
+    med, floor = statistics.median(epochs), statistics.median(floors)
+    if rows is not None:
+        print_layers(f"{config} {np.dtype(dtype).name} {blas_threads()} thread(s)", time_layers(net, *rows, batch))
+    return {
+        "config": config,
+        "network": network,
+        "optimizer": opt_name,
+        "dtype": np.dtype(dtype).name,
+        "samples": tokens,
+        "batch_size": batch,
+        "time_size": time_size,
+        "epoch_s_median": med,
+        "epoch_s_min": min(epochs),
+        "epoch_s_max": max(epochs),
+        "samples_per_s": tokens / med,
+        "floor_s_median": floor,
+        "floor_gflops": product_flops(products) * steps / floor / 1e9,
+        "ratio_to_floor": med / floor,
+        "epoch_s_all": epochs,
+        "floor_s_all": floors,
+    }
+
+
 def bench_lm(dtype, repeats, seed, quick=False, layers=False):
-    """The "lstm" configuration: as :func:`bench`, over an epoch of BPTT windows of random ids."""
+    """The "lstm" configuration: an epoch of BPTT windows of random ids (:func:`bench_sequences`)."""
     rng = np.random.default_rng(seed)
     batch, steps = LM["batch"], LM["time"]
     net = RnnLM(LM["vocab"], LM["embed"], LM["hidden"], dtype=dtype, rng=rng)
@@ -273,38 +359,24 @@ def bench_lm(dtype, repeats, seed, quick=False, layers=False):
     windows = LM["windows"] // 25 if quick else LM["windows"]  # a window is a large step: 4 will do
     ids = rng.integers(0, LM["vocab"], batch * steps * windows + 1)
     batches = BPTTBatches(ids, batch, steps)
-    products = net_products(net, batch, steps)
-    time_epoch(net, opt, list(batches)[:2], LM["clip"])  # warm-up
-    time_floor(products, 2, 1, dtype, rng)
-    epochs, floors = [], []
-    for _ in range(repeats):
-        net.reset_state()
-        epochs.append(time_epoch(net, opt, batches, LM["clip"]))
-        floors.append(time_floor(products, windows, 1, dtype, rng))
-    med, floor = statistics.median(epochs), statistics.median(floors)
-    flops = 2 * sum(m * k * n_ for m, k, n_, _ in products)
-    if layers:
-        x, t = batches.x.reshape(-1, steps), batches.t.reshape(-1, steps)  # windows as rows
-        print_layers(f"lstm {np.dtype(dtype).name} {blas_threads()} thread(s)", time_layers(net, x, t, batch))
-    chars = batches.n_tokens
-    return {
-        "config": "lstm",
-        "network": f"LSTM LM {LM['vocab']}-{LM['embed']}-{LM['hidden']}",
-        "optimizer": "adam",
-        "dtype": np.dtype(dtype).name,
-        "samples": chars,
-        "batch_size": batch,
-        "time_size": steps,
-        "epoch_s_median": med,
-        "epoch_s_min": min(epochs),
-        "epoch_s_max": max(epochs),
-        "samples_per_s": chars / med,
-        "floor_s_median": floor,
-        "floor_gflops": flops * windows / floor / 1e9,
-        "ratio_to_floor": med / floor,
-        "epoch_s_all": epochs,
-        "floor_s_all": floors,
-    }
+    rows = (batches.x.reshape(-1, steps), batches.t.reshape(-1, steps)) if layers else None  # windows as rows
+    return bench_sequences("lstm", f"LSTM LM {LM['vocab']}-{LM['embed']}-{LM['hidden']}", net, opt, "adam", batches,
+                           net_products(net, batch, steps), batches.n_tokens, LM["clip"], dtype, repeats, rng, rows)
+
+
+def bench_gpt(dtype, repeats, seed, quick=False, layers=False):
+    """The "gpt" configuration: an epoch of steps on windows of random ids (:func:`bench_sequences`)."""
+    c = GPT_LM
+    rng = np.random.default_rng(seed)
+    net = GPT(c["vocab"], c["context"], c["embed"], c["heads"], c["layers"], dtype=dtype, rng=rng)
+    opt = get_optimizer("adamw", lr=LR["adamw"], weight_decay=c["weight_decay"])
+    steps = c["steps"] // 25 if quick else c["steps"]
+    ids = rng.integers(0, c["vocab"], (steps * c["batch"], c["context"] + 1))
+    x, t = ids[:, :-1], ids[:, 1:]  # each window's ids and the ids that follow them
+    batches = [(x[i:i + c["batch"]], t[i:i + c["batch"]]) for i in range(0, len(x), c["batch"])]
+    return bench_sequences("gpt", f"GPT {c['layers']}x{c['embed']} {c['heads']} heads T{c['context']}", net, opt,
+                           "adamw", batches, net_products(net, c["batch"], c["context"]), x.size, c["clip"], dtype,
+                           repeats, rng, (x, t) if layers else None)
 
 
 def main(argv=None):
@@ -351,8 +423,9 @@ def main(argv=None):
             for name in args.config:
                 for threads in args.threads:
                     with threadpool_limits(limits=threads or None, user_api="blas"):
-                        if name == "lstm":
-                            r = bench_lm(dtype, repeats, args.seed, args.quick, args.layers)
+                        if name in ("lstm", "gpt"):
+                            bench_model = bench_lm if name == "lstm" else bench_gpt
+                            r = bench_model(dtype, repeats, args.seed, args.quick, args.layers)
                         else:
                             r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers)
                         r["threads"] = blas_threads()

@@ -60,6 +60,57 @@ def test_benchmark_lstm_config_counts_the_steps_of_the_lstm_and_runs(capsys):
     assert results[0]["ratio_to_floor"] > 0 and "LSTM LM 65-64-256" in capsys.readouterr().out
 
 
+def test_benchmark_gpt_config_counts_the_products_of_every_block_and_runs(capsys):
+    from bprop.networks.gpt import GPT
+
+    products = benchmark.net_products(GPT(65, 64, 128, 4, 4), 12, 64)
+    rows, stack = 12 * 64, 12 * 4  # N*T positions; N*H heads of d = 32 in a stack
+    # per block: the QKV projection's three, the attention's six (two forward, four backward),
+    # the output projection's three and the MLP's six; then the output layer's three
+    assert len(products) == 4 * 18 + 3
+    assert products[:3] == [(rows, 128, 384, "nn"), (128, rows, 384, "tn"), (rows, 384, 128, "nt")]
+    assert products[3:9] == [(64, 32, 64, "nt", stack), (64, 64, 32, "nn", stack), (64, 32, 64, "nt", stack),
+                             (64, 64, 32, "tn", stack), (64, 64, 32, "nn", stack), (64, 64, 32, "tn", stack)]
+    assert products[9:18] == [(rows, 128, 128, "nn"), (128, rows, 128, "tn"), (rows, 128, 128, "nt"),
+                              (rows, 128, 512, "nn"), (128, rows, 512, "tn"), (rows, 512, 128, "nt"),
+                              (rows, 512, 128, "nn"), (512, rows, 128, "tn"), (rows, 128, 512, "nt")]
+    assert products[18:72] == products[:18] * 3
+    assert products[-3:] == [(rows, 128, 65, "nn"), (128, rows, 65, "tn"), (rows, 65, 128, "nt")]
+    per_block = 3 * 2 * rows * (128 * 384 + 128 * 128 + 2 * 128 * 512) + 6 * 2 * stack * 64 * 64 * 32
+    assert benchmark.product_flops(products) == 4 * per_block + 3 * 2 * rows * 128 * 65
+    # the floor's operands of a stacked product: one matrix per head, transposed as a view
+    a, b = benchmark.gemm_operands(products[3:4], np.float32, np.random.default_rng(0))[0]
+    assert a.shape == (stack, 64, 32) and b.shape == (stack, 32, 64) and b.base is not None
+    results = benchmark.main(["--quick", "--config", "gpt", "--dtype", "float32", "--threads", "1"])
+    assert results[0]["config"] == "gpt" and results[0]["optimizer"] == "adamw"
+    assert results[0]["samples"] == 4 * 12 * 64 and results[0]["time_size"] == 64
+    assert results[0]["ratio_to_floor"] > 0 and "GPT 4x128 4 heads T64" in capsys.readouterr().out
+
+
+def test_benchmark_gpt_floor_holds_every_matrix_product_of_a_training_step(monkeypatch):
+    """The floor's products, as (m, k, n) and stack size, are those np.matmul computes in one
+    loss_and_gradient of a GPT (tied or not): none left out, none counted twice."""
+    from collections import Counter
+
+    from bprop.networks.gpt import GPT
+
+    original, made = np.matmul, []
+
+    def recording(a, b, *args, **kwargs):
+        made.append((a.shape[-2], a.shape[-1], b.shape[-1]) + ((int(np.prod(a.shape[:-2])),) if a.ndim > 2 else ()))
+        return original(a, b, *args, **kwargs)
+
+    ids = np.random.default_rng(0).integers(0, 11, (3, 9))
+    for tie in (False, True):
+        net = GPT(11, 8, 24, 2, 2, tie_weights=tie, rng=0)  # heads of 12 over 8 positions: no shape twice by chance
+        made.clear()
+        monkeypatch.setattr(np, "matmul", recording)
+        net.loss_and_gradient(ids[:, :-1], ids[:, 1:])
+        monkeypatch.setattr(np, "matmul", original)
+        counted = Counter(tuple(p[:3]) + tuple(p[4:]) for p in benchmark.net_products(net, 3, 8))
+        assert Counter(made) == counted
+
+
 def test_float32_training_matches_float64_accuracy(mnist_root):
     """Config (a) for 3 epochs on the first 20000 training images, from the same initial
     weights and batches: float32 must end within 0.3 points of float64's test accuracy
