@@ -362,13 +362,14 @@ def experiment(args, plt, settings):
     elif time_limit.reason and args.verbose:
         print(f"stopped after round {done}: {time_limit.reason}")
     steps_done = history["iteration"][-1] if done else 0
+    trained = history["time"][done - 1] if done else 0.0  # seconds of training, all processes of the run
 
     val_loss, samples, attention, figures = None, {}, None, {}
     if done and diverged is None:
         val_loss = trainer.evaluate(MiniBatchIterator(x_val, t_val, EVAL_BATCH, shuffle=False))["loss"]
         print(f"validation loss {val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits, perplexity "
-              f"{math.exp(val_loss):.2f}) on the whole validation text after {steps_done} steps; training "
-              f"took {seconds:.0f} s" + (" in this process" if args.resume else ""))
+              f"{math.exp(val_loss):.2f}) on the whole validation text after {steps_done} steps and "
+              f"{format_time(trained)} of training")
         prompt = vocab.encode(args.prompt)
         for temperature in args.temperature:
             ids = net.generate(prompt, args.sample_length, temperature, args.top_k, rng=args.seed)
@@ -384,7 +385,7 @@ def experiment(args, plt, settings):
         shown = f"validation {val_loss:.3f} nats/char, " if val_loss is not None else ""
         figures["gpt_char.png"] = plot(plt, history, lines, f"{name}: GPT {args.layers}x{args.heads} heads, "
                                        f"{args.embed} wide, context {args.context}; {shown}{steps_done} steps, "
-                                       f"{format_time(seconds)}")
+                                       f"{format_time(trained)}")
     if samples:
         path = outputs.output_dir(args.out) / "gpt_char_samples.txt"
         path.write_text("".join(f"--- temperature {t} ---\n{s}\n\n" for t, s in samples.items()), encoding="utf-8")
@@ -394,7 +395,7 @@ def experiment(args, plt, settings):
         "corpus": name, "train_chars": len(train), "val_chars": len(val), "vocab_size": len(vocab),
         "n_params": net.n_params(), "baselines": baselines, "lstm_val_loss": LSTM_VAL_LOSS,
         "val_loss": val_loss, "val_windows": len(x_val), "rounds_done": done, "steps_done": steps_done,
-        "seconds": seconds, "stopped_by_time_limit_after_round": history["stopped_epoch"],
+        "seconds": seconds, "training_seconds": trained, "stopped_by_time_limit_after_round": history["stopped_epoch"],
         "interrupted_after_round": done if interrupted else None, "diverged": diverged,
         "samples": samples, "attention": attention, "history": dict(history),
     }
