@@ -14,12 +14,14 @@ on the whole validation text. Losses are in nats per character; the entropies of
 training text's unigram (3.31) and bigram (2.45) distributions, and the validation loss of
 char_lm.py's LSTM (1.556), are the lines to compare with. --time-limit (default 900 s)
 stops after the round whose successor would end past it, so the default run stops within
-15 minutes of training even where the 5000 steps would take longer.
+15 minutes of training even where the 5000 steps would take longer. The default run ends
+at about 1.58 nats/char on the whole validation text (below 1.75 from step 2500 on), in
+about 10 minutes of training on a shared 2-core machine.
 
 Writes gpt_char.png (the loss of every step; training and validation loss after each
 round, with the baselines), gpt_char_samples.txt (text generated after --prompt at each
---temperature), gpt_char_attention.png (the attention weights of every head of one block
-on the first 64 characters of a speech of the validation text), gpt_char.json (settings,
+--temperature), gpt_char_attention.png (the attention weights of every head of the last
+block on the first 64 characters of a speech of the validation text), gpt_char.json (settings,
 history, the final validation loss, parameters, samples, seconds) and gpt_char_weights.npz
 (net.load_params reads it into a GPT built with the same sizes). --checkpoint PATH keeps
 the whole training state after every round and --resume continues it, bit for bit as the
@@ -103,8 +105,8 @@ def build_parser():
     add("--top-k", type=cli.positive_int, default=None, metavar="K",
         help="draw each character from the K most likely only (default: from all)")
     add("--prompt", default="ROMEO:", help="text the samples start from (default: ROMEO:)")
-    add("--attention-block", type=cli.positive_int, default=1, metavar="B",
-        help="the block whose attention weights are drawn, 1 to --layers (default: 1)")
+    add("--attention-block", type=cli.positive_int, default=None, metavar="B",
+        help="the block whose attention weights are drawn, 1 to --layers (default: the last)")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per round in a log), 2 a line per round (default: 1)")
     training.add_checkpoint_args(parser, may_change=("time_limit", "sample_length", "temperature", "top_k",
@@ -118,7 +120,7 @@ def _check_options(args):
         return f"argument --embed: {args.embed} is not a multiple of --heads {args.heads}"
     if args.warmup >= args.steps and not args.quick:
         return f"argument --warmup: {args.warmup} steps must be fewer than --steps {args.steps}"
-    if args.attention_block > args.layers:
+    if args.attention_block is not None and args.attention_block > args.layers:
         return f"argument --attention-block: {args.attention_block} is past the last of --layers {args.layers}"
     if not args.prompt:
         return "argument --prompt: expected at least one character"
@@ -310,7 +312,8 @@ def shorten(args):
     for key in ("layers", "steps", "warmup", "eval_windows", "sample_length"):
         setattr(args, key, min(getattr(args, key), QUICK[key]))
     args.warmup = min(args.warmup, args.steps - 1)
-    args.attention_block = min(args.attention_block, args.layers)
+    if args.attention_block is not None:
+        args.attention_block = min(args.attention_block, args.layers)
 
 
 def experiment(args, plt, settings):
@@ -378,13 +381,14 @@ def experiment(args, plt, settings):
         text = vocab.decode(val)
         first = speech_start(text, args.context)
         snippet = text[first:first + args.context]
-        weights = attention_weights(net, val[first:first + args.context], args.attention_block - 1)
-        attention = {"block": args.attention_block, "text": snippet, "weights": weights}
-        figures["gpt_char_attention.png"] = plot_attention(plt, weights, snippet, args.attention_block)
+        block = args.attention_block or args.layers
+        weights = attention_weights(net, val[first:first + args.context], block - 1)
+        attention = {"block": block, "text": snippet, "weights": weights}
+        figures["gpt_char_attention.png"] = plot_attention(plt, weights, snippet, block)
     if done:
         shown = f"validation {val_loss:.3f} nats/char, " if val_loss is not None else ""
-        figures["gpt_char.png"] = plot(plt, history, lines, f"{name}: GPT {args.layers}x{args.heads} heads, "
-                                       f"{args.embed} wide, context {args.context}; {shown}{steps_done} steps, "
+        figures["gpt_char.png"] = plot(plt, history, lines, f"{name}: GPT of {args.layers} blocks of {args.heads} "
+                                       f"heads, {args.embed} wide, context {args.context}; {shown}{steps_done} steps, "
                                        f"{format_time(trained)}")
     if samples:
         path = outputs.output_dir(args.out) / "gpt_char_samples.txt"
