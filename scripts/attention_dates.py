@@ -47,11 +47,11 @@ from bprop.networks import PeekySeq2seq
 from bprop.networks.attention_seq2seq import AttentionSeq2seq
 from bprop.optim import Adam, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
-from seq2seq_addition import (_check_checkpoint, _checkpoints_to_resume, _diverged_line, examples,
-                              variant_checkpoint, variant_history)
 import cli
 import exits
-import outputs
+from experiment import Outcome, script
+from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, variant_checkpoint,
+                          variant_history)
 import plots
 import training
 
@@ -94,8 +94,8 @@ def build_parser():
         help="continue the run saved with --checkpoint, with the same options (--epochs may be raised): "
              "the results are an uninterrupted run's, bit for bit")
     parser.add_check(_check_sizes)
-    parser.add_check(_check_checkpoint)
-    training.add_resume_check(parser, _checkpoints_to_resume, may_change=("variants", "maps"))
+    parser.add_check(check_checkpoint)
+    training.add_resume_check(parser, checkpoints_to_resume, may_change=("variants", "maps"))
     return parser
 
 
@@ -194,14 +194,12 @@ def plot(plt, histories, title):
     return fig
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = training.RunSettings.of(parser, args)
-    if args.quick:
-        args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
-        args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
+    args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
+
+
+def experiment(args, plt, settings):
     data = make_dates(args.train_size, args.test_size, reverse=args.reverse, rng=args.seed)
     shown = data.train[0][0, ::-1] if args.reverse else data.train[0][0]
     print(f"dates: {args.train_size} training and {args.test_size} test problems, e.g. "
@@ -256,22 +254,24 @@ def main(argv=None):
               "results": results, "histories": histories, "attention_maps": maps, "seconds": seconds,
               "interrupted": interrupted}
     plotted = {k: h for k, h in histories.items() if h["epoch"]}
+    figures = {}
     if plotted:
         best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
         epochs = plotted[best]["epoch"][-1]
         fig = plot(plt, plotted, f"dates to ISO 8601 ({args.train_size} training problems, {args.hidden} hidden "
                    f"units): best {VARIANTS[best][1]} {plotted[best]['test_accuracy'][-1]:.2%} after {epochs} "
                    f"epoch{'s' if epochs > 1 else ''}")
-        outputs.save_figure(fig, args.out, "attention_dates.png")
+        figures["attention_dates.png"] = fig
     if maps:
-        outputs.save_figure(plot_maps(plt, maps), args.out, "attention_dates_maps.png")
+        figures["attention_dates_maps.png"] = plot_maps(plt, maps)
     rows = [(name, e, h["train_loss"][i] if i < len(h["train_loss"]) else None, h["test_loss"][i],
              h["test_accuracy"][i], h["time"][i]) for name, h in histories.items() for i, e in enumerate(h["epoch"])]
-    outputs.save_csv(("model", "epoch", "train_loss", "test_loss", "test_accuracy", "seconds"), rows, args.out,
-                     "attention_dates.csv")
-    outputs.save_json(output, args.out, "attention_dates.json")
-    exits.finish(plt, args.show, interrupted, args.out, failure=_diverged_line(errors, args))
-    return output
+    header = ("model", "epoch", "train_loss", "test_loss", "test_accuracy", "seconds")
+    return Outcome(output, figures=figures, tables={"attention_dates.csv": (header, rows)}, interrupted=interrupted,
+                   failure=diverged_line(errors, args))
+
+
+main = script(__doc__, "attention_dates", experiment, parser=build_parser, shorten=shorten, settings=True)
 
 
 if __name__ == "__main__":

@@ -45,20 +45,21 @@ import time
 
 import numpy as np
 
-from bprop.datasets import BPTTBatches, DatasetNotFoundError, Vocabulary, load_tiny_shakespeare
+from bprop.datasets import BPTTBatches
 from bprop.networks import RnnLM
-from bprop.optim import Adam, Callback, GradientClipping, Trainer
+from bprop.optim import Adam, GradientClipping, Trainer
 from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
+from text_runs import QUICK_CHARS, load_corpus, ngram_baselines
 import outputs
 import plots
 import training
 
 #: characters of training and validation text, and the sizes, used by --quick
-QUICK = {"train_chars": 20000, "val_chars": 5000, "embed": 16, "hidden": 32, "batch_size": 16, "time_size": 25,
-         "lr": 1e-2, "epochs": 2, "sample_length": 80}
+QUICK = {"train_chars": QUICK_CHARS[0], "val_chars": QUICK_CHARS[1], "embed": 16, "hidden": 32, "batch_size": 16,
+         "time_size": 25, "lr": 1e-2, "epochs": 2, "sample_length": 80}
 #: the validation text's streams (at most) and window
 EVAL_BATCH_SIZE, EVAL_TIME_SIZE = 64, 100
 
@@ -112,82 +113,6 @@ def _check_options(args):
     if not args.prime:
         return "argument --prime: expected at least one character"
     return None
-
-
-def load_corpus(args):
-    """``(train ids, val ids, vocabulary, name)``, or exit with the loader's explanation."""
-    if args.text is None:
-        try:
-            corpus = load_tiny_shakespeare()
-        except DatasetNotFoundError as err:
-            sys.exit(f"error: {err}")
-        train, val, vocab, name = corpus.train, corpus.val, corpus.vocab, "Tiny Shakespeare"
-    else:
-        try:
-            with open(args.text, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as err:
-            sys.exit(f"error: cannot read --text {args.text}: {err}")
-        vocab = Vocabulary.from_text(text)
-        ids = vocab.encode(text)
-        n_train = int(0.9 * len(ids))
-        train, val, name = ids[:n_train], ids[n_train:], args.text
-    if args.quick:
-        train, val = train[:QUICK["train_chars"]], val[:QUICK["val_chars"]]
-    elif args.train_chars:
-        train = train[:args.train_chars]
-    return train, val, vocab, name
-
-
-def ngram_baselines(ids, vocab_size):
-    """Entropies (nats) of the unigram and bigram distributions of ``ids``: the loss of a model
-    that knows only each character's frequency, and of one that knows only the previous
-    character, on the text they were counted on."""
-    counts = np.bincount(ids, minlength=vocab_size).astype(np.float64)
-    p = counts[counts > 0] / counts.sum()
-    unigram = float(-np.sum(p * np.log(p)))
-    pairs = np.zeros((vocab_size, vocab_size))
-    np.add.at(pairs, (ids[:-1], ids[1:]), 1.0)
-    rows = pairs.sum(axis=1, keepdims=True)
-    seen = pairs > 0
-    conditional = pairs[seen] / np.broadcast_to(rows, pairs.shape)[seen]
-    bigram = float(-np.sum(pairs[seen] * np.log(conditional)) / pairs.sum())
-    return {"unigram": unigram, "bigram": bigram}
-
-
-class TimeLimit(Callback):
-    """Stop after the epoch whose successor would end past ``seconds`` of training, judged by
-    the longest epoch so far (0: no limit).
-
-    The seconds are the Trainer's, the history's cumulative ``'time'``, which a resumed run
-    counts on from its checkpoint; each epoch's length is the difference of two of them. So
-    the callback keeps nothing of its own, and a resumed run stops where the uninterrupted
-    one would have, had its epochs taken as long.
-
-    Attributes
-    ----------
-    reason : None, or why training stopped, in words.
-    """
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self.reason = None
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        # the history gets this epoch after every callback of the caller's (RecordHistory is last)
-        times = [*trainer.history.get("time", []), logs["time"]]
-        longest = float(np.max(np.diff(times, prepend=0.0)))
-        if self.seconds and epoch < trainer.n_epochs and times[-1] + longest > self.seconds:
-            trainer.stop_training = True
-            self.reason = (f"another epoch would end past the --time-limit of {self.seconds:g} s "
-                           f"({times[-1]:.0f} s of training so far, the longest epoch {longest:.0f} s)")
-
-    def __repr__(self):
-        return f"TimeLimit(seconds={self.seconds!r})"
-
-
-def format_time(seconds):
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def plot(plt, history, baselines, title):
@@ -248,7 +173,7 @@ def experiment(args, plt, settings):
     except ValueError as err:
         sys.exit(f"error: {err}")
     last_epoch = training.LastEpoch(net)
-    time_limit = TimeLimit(args.time_limit)
+    time_limit = training.TimeLimit(args.time_limit)
     callbacks = [last_epoch, time_limit, settings] + ([GradientClipping(args.clip)] if args.clip else [])
     trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, train_batches, val_batches, epochs=args.epochs, callbacks=callbacks,
@@ -302,7 +227,7 @@ def experiment(args, plt, settings):
         figures["char_lm.png"] = plot(plt, history, baselines,
                                       f"{name}: LSTM {args.layers}x{args.hidden}, embedding {args.embed}; "
                                       f"validation {val_loss:.3f} nats/char after {done} epoch(s), "
-                                      f"{format_time(seconds)}")
+                                      f"{training.format_time(seconds)}")
     if samples:
         path = outputs.output_dir(args.out) / "char_lm_samples.txt"
         path.write_text("".join(f"--- temperature {t} ---\n{text}\n\n" for t, text in samples.items()),

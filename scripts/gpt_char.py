@@ -47,7 +47,7 @@ from bprop.networks.gpt import GPT
 from bprop.optim import GradientClipping, Trainer
 from bprop.optim.adam_family import AdamW
 from bprop.optim.cosine_schedules import WarmupCosine
-from char_lm import TimeLimit, format_time, load_corpus, ngram_baselines
+from text_runs import load_corpus, ngram_baselines
 import cli
 import exits
 from experiment import Outcome, script
@@ -337,7 +337,7 @@ def experiment(args, plt, settings):
     except ValueError as err:
         sys.exit(f"error: {err}")
     val_batches = MiniBatchIterator(x_val[every], t_val[every], EVAL_BATCH, shuffle=False)
-    last_round, time_limit = training.LastEpoch(net), TimeLimit(args.time_limit)
+    last_round, time_limit = training.LastEpoch(net), training.TimeLimit(args.time_limit)
     callbacks = [last_round, time_limit, settings] + ([GradientClipping(args.clip)] if args.clip else [])
     schedule = WarmupCosine(args.warmup, args.steps, eta_min=MIN_LR_FRACTION * args.lr, base_lr=args.lr)
     trainer = training.make_trainer(args, lambda: Trainer(
@@ -372,7 +372,7 @@ def experiment(args, plt, settings):
         val_loss = trainer.evaluate(MiniBatchIterator(x_val, t_val, EVAL_BATCH, shuffle=False))["loss"]
         print(f"validation loss {val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits, perplexity "
               f"{math.exp(val_loss):.2f}) on the whole validation text after {steps_done} steps and "
-              f"{format_time(trained)} of training")
+              f"{training.format_time(trained)} of training")
         prompt = vocab.encode(args.prompt)
         for temperature in args.temperature:
             ids = net.generate(prompt, args.sample_length, temperature, args.top_k, rng=args.seed)
@@ -389,7 +389,7 @@ def experiment(args, plt, settings):
         shown = f"validation {val_loss:.3f} nats/char, " if val_loss is not None else ""
         figures["gpt_char.png"] = plot(plt, history, lines, f"{name}: GPT of {args.layers} blocks of {args.heads} "
                                        f"heads, {args.embed} wide, context {args.context}; {shown}{steps_done} steps, "
-                                       f"{format_time(trained)}")
+                                       f"{training.format_time(trained)}")
     if samples:
         path = outputs.output_dir(args.out) / "gpt_char_samples.txt"
         path.write_text("".join(f"--- temperature {t} ---\n{s}\n\n" for t, s in samples.items()), encoding="utf-8")

@@ -247,7 +247,8 @@ def plot_history(plt, history, title, val_name="test", train_name="train"):
     ax.set_ylabel("training loss")
     ax.set_title("loss of each mini-batch")
     for ax, key, label in ((axes[1], "loss", "loss"), (axes[2], "acc", "accuracy")):
-        ax.plot(history["epoch"], history[f"train_{key}"], "o-", ms=3, label=train_name)
+        if f"train_{key}" in history:  # not measured when the training batches are augmented
+            ax.plot(history["epoch"], history[f"train_{key}"], "o-", ms=3, label=train_name)
         ax.plot(history["epoch"], history[f"val_{key}"], "s--", ms=3, label=val_name)
         epoch_axis(ax, len(history["epoch"]))
         mark_lone_points(ax)

@@ -37,7 +37,6 @@ Examples:
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +48,8 @@ from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
+from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, variant_checkpoint,
+                          variant_history)
 import plots
 import training
 
@@ -92,9 +93,9 @@ def build_parser():
              "a file is trained; give the same options (--epochs may be raised): the results are an "
              "uninterrupted run's, bit for bit")
     parser.add_check(_check_sizes)
-    parser.add_check(_check_checkpoint)
+    parser.add_check(check_checkpoint)
     # each model's checkpoint holds the options; which models are trained may change on a resume
-    training.add_resume_check(parser, _checkpoints_to_resume, may_change=("variants",))
+    training.add_resume_check(parser, checkpoints_to_resume, may_change=("variants",))
     return parser
 
 
@@ -103,36 +104,6 @@ def _check_sizes(args):
     if total > 500000:  # make_addition: at most half of the 10**6 problems with three digits
         return (f"argument --train-size: {args.train_size} + --test-size {args.test_size} problems asked for; "
                 "there are 1,000,000 with three-digit operands, ask for at most 500000 together")
-    return None
-
-
-def variant_checkpoint(path, name):
-    """The checkpoint of the variant ``name``: ``path`` with ``_name`` before its suffix."""
-    path = Path(path)
-    return str(path.with_name(f"{path.stem}_{name}{path.suffix}"))
-
-
-def _checkpoints_to_resume(args):
-    if not args.resume:
-        return []
-    paths = [variant_checkpoint(args.checkpoint, name) for name in args.variants]
-    return [p for p in paths if os.path.isfile(p)]
-
-
-def _check_checkpoint(args):
-    if args.resume and not args.checkpoint:
-        return "argument --resume: needs --checkpoint PATH, the file to continue from"
-    if not args.checkpoint:
-        return None
-    if os.path.isdir(args.checkpoint):
-        return f"argument --checkpoint: {args.checkpoint!r} is a folder, not a file"
-    try:
-        cli.writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
-    except ValueError as err:
-        return f"argument --checkpoint: {err}"
-    paths = [variant_checkpoint(args.checkpoint, name) for name in args.variants]
-    if args.resume and not any(os.path.isfile(p) for p in paths):
-        return f"argument --resume: there is no checkpoint at {' or '.join(map(repr, paths))}"
     return None
 
 
@@ -158,23 +129,6 @@ def build_variant(name, data, args, settings):
     return model, x_test, trainer
 
 
-def variant_history(history):
-    """What the JSON and the figure keep of a Trainer's history, per epoch: the training loss
-    (the epoch's mini-batch losses), the test loss and accuracy, and the epoch's seconds."""
-    # a key of the epochs is in the history once an epoch is recorded
-    return {"epoch": list(history["epoch"]), "train_loss": list(history.get("train_loss", [])),
-            "test_loss": list(history.get("val_loss", [])), "test_accuracy": list(history.get("val_seq_acc", [])),
-            "time": np.diff(history.get("time", []), prepend=0.0).tolist()}
-
-
-def examples(model, x_test, t_test, vocab, reverse, n=8):
-    """The first ``n`` test questions with the model's answers and the right ones, as text."""
-    guess = model.generate(x_test[:n], int(t_test[0, 0]), t_test.shape[1] - 1)
-    questions = vocab.decode(x_test[:n, ::-1] if reverse else x_test[:n])
-    return [{"question": q.strip(), "answer": a.strip(), "right": r.strip(), "correct": a == r}
-            for q, a, r in zip(questions, vocab.decode(guess), vocab.decode(t_test[:n, 1:]))]
-
-
 def plot(plt, histories, title):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
     for i, (name, history) in enumerate(histories.items()):
@@ -196,16 +150,6 @@ def plot(plt, histories, title):
     fig.suptitle(title)
     plots.place_legends(fig, {axes[0]: {"spots": ("center right",) + plots.LEGEND_SPOTS}, axes[1]: {}})
     return fig
-
-
-def _diverged_line(errors, args):
-    """None, or the line that names the first model that diverged (and the others)."""
-    if not errors:
-        return None
-    first, *others = errors
-    also = f" (and {', '.join(others)})" if others else ""
-    return exits.diverged_line(errors[first], exits.lower("--lr", args.lr, errors[first].lr),
-                                what=f"training of the {first} model{also}")
 
 
 def shorten(args):
@@ -270,7 +214,7 @@ def experiment(args, plt, settings):
                    f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
                    f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
         figures["seq2seq_addition.png"] = fig
-    return Outcome(output, figures=figures, interrupted=interrupted, failure=_diverged_line(errors, args))
+    return Outcome(output, figures=figures, interrupted=interrupted, failure=diverged_line(errors, args))
 
 
 main = script(__doc__, "seq2seq_addition", experiment, parser=build_parser, shorten=shorten, settings=True)

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from bprop.datasets import MiniBatchIterator, random_subset
+from bprop.datasets.augment import AugmentedImages
 from bprop.layers import make_rng
 from bprop.networks.resnet import small_resnet
 from bprop.optim import AdamW, Trainer
@@ -53,6 +54,10 @@ def build_parser():
     add("--epochs", type=cli.positive_int, default=8, help="default: 8")
     add("--batch-size", type=cli.positive_int, default=128, help="default: 128")
     add("--train-size", type=cli.positive_int, default=None, help="train on a random subset of this many images")
+    add("--shift", type=cli.nonneg_int, default=2,
+        help="augmentation: move each training image by up to this many pixels each way, zeros coming in "
+             "(default: 2; 0: no move)")
+    add("--no-flip", action="store_true", help="augmentation: do not mirror half of the training images")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
     training.add_checkpoint_args(parser)
@@ -77,9 +82,15 @@ def experiment(args, plt, settings):
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     last_epoch = training.LastEpoch(net)
+    augment = args.shift > 0 or not args.no_flip
+    # Augmented batches are new pictures every time: the training accuracy is then measured
+    # on the Trainer's own mini-batches, not on a fixed subset.
+    train_data = (AugmentedImages(x_train, t_train, args.batch_size, flip=not args.no_flip, shift=args.shift, rng=rng)
+                  if augment else (x_train, t_train))
     trainer = training.make_trainer(args, lambda: Trainer(
-        net, optimizer, (x_train, t_train), MiniBatchIterator(x_test, t_test, 500, shuffle=False),
-        epochs=args.epochs, batch_size=args.batch_size, rng=rng, verbose=args.verbose, eval_train=train_eval_size,
+        net, optimizer, train_data, MiniBatchIterator(x_test, t_test, 500, shuffle=False),
+        epochs=args.epochs, batch_size=args.batch_size, rng=rng, verbose=args.verbose,
+        eval_train=False if augment else train_eval_size,
         schedule=OneCycleLR(args.lr, steps, pct_start=0.25), callbacks=[last_epoch, settings],
         checkpoint=args.checkpoint, resume=args.resume))
     print(f"{args.dataset}: ResNet width {args.width}, blocks {args.blocks} ({net.n_params()} parameters), "
@@ -99,7 +110,7 @@ def experiment(args, plt, settings):
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} ({len(x_test)} images) after {history.n_epochs} epochs; "
               f"training took {seconds:.0f} s, {np.mean(epoch_seconds):.1f} s per epoch (with the "
-              f"evaluation of {min(train_eval_size, len(x_train)) + len(x_test)} images)")
+              f"evaluation of {(0 if augment else min(train_eval_size, len(x_train))) + len(x_test)} images)")
 
     results = {
         "settings": {k: v for k, v in vars(args).items() if k not in ("show", "out")},

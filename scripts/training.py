@@ -269,3 +269,39 @@ def save_weights(net, out, name, history, stopped_early):
     net.save_params(path)
     print(f"wrote {path}" + (f" (the weights after epoch {history.n_epochs})" if stopped_early else ""))
     return path
+
+
+class TimeLimit(Callback):
+    """Stop after the epoch whose successor would end past ``seconds`` of training, judged by
+    the longest epoch so far (0: no limit).
+
+    The seconds are the Trainer's, the history's cumulative ``'time'``, which a resumed run
+    counts on from its checkpoint; each epoch's length is the difference of two of them. So
+    the callback keeps nothing of its own, and a resumed run stops where the uninterrupted
+    one would have, had its epochs taken as long.
+
+    Attributes
+    ----------
+    reason : None, or why training stopped, in words.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.reason = None
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        # the history gets this epoch after every callback of the caller's (RecordHistory is last)
+        times = [*trainer.history.get("time", []), logs["time"]]
+        longest = float(np.max(np.diff(times, prepend=0.0)))
+        if self.seconds and epoch < trainer.n_epochs and times[-1] + longest > self.seconds:
+            trainer.stop_training = True
+            self.reason = (f"another epoch would end past the --time-limit of {self.seconds:g} s "
+                           f"({times[-1]:.0f} s of training so far, the longest epoch {longest:.0f} s)")
+
+    def __repr__(self):
+        return f"TimeLimit(seconds={self.seconds!r})"
+
+
+def format_time(seconds):
+    """``'95 s'`` below two minutes, else ``'4.2 min'``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

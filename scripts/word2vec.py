@@ -42,6 +42,7 @@ from bprop.networks.word_vectors import analogy, most_similar, pca_2d
 from bprop.optim import Adam, Trainer
 import cli
 import exits
+from experiment import Outcome, script
 import outputs
 import plots
 import training
@@ -146,13 +147,12 @@ def plot(plt, vecs, vocab, history, title, chance):
     return fig
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.words = min(args.words or QUICK["words"], QUICK["words"])
-        args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
-    plt = plots.pyplot(args.show)
+def shorten(args):
+    args.words = min(args.words or QUICK["words"], QUICK["words"])
+    args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
+
+
+def experiment(args, plt):
 
     corpus, name = load_corpus(args)
     vocab = corpus.vocab
@@ -195,19 +195,19 @@ def main(argv=None):
         "diverged": None if error is None else str(error),
         "neighbours": neighbours, "analogies": analogies, "history": dict(history),
     }
+    figures = {}
     if done:
         title = (f"{name}: {args.model}, {args.hidden}-dimensional vectors, window {args.window}; loss "
                  f"{loss:.3f} after {done} epoch(s)")
-        outputs.save_figure(plot(plt, vecs, vocab, history, title, chance), args.out, "word2vec.png")
-    outputs.save_json(results, args.out, "word2vec.json")
-    if done:
+        figures["word2vec.png"] = plot(plt, vecs, vocab, history, title, chance)
         path = outputs.output_dir(args.out) / "word2vec_vectors.npz"
         save_npz(path, {"words": np.array(vocab.words), "W_in": model.params["W_in"],
                         "W_out": model.params["W_out"], "counts": vocab.counts})
         print(f"wrote {path}")
-    failure = None if error is None else exits.diverged_line(error, exits.lower("--lr", args.lr, error.lr))
-    exits.finish(plt, args.show, interrupted, args.out, failure=failure)
-    return results
+    return Outcome(results, figures=figures, interrupted=interrupted, failure=exits.lr_failure(error, args.lr))
+
+
+main = script(__doc__, "word2vec", experiment, parser=build_parser, shorten=shorten)
 
 
 if __name__ == "__main__":

@@ -118,11 +118,11 @@ def test_char_lm_on_the_real_corpus_beats_the_bigram_baseline_in_seconds(tmp_pat
 
 
 def test_char_lm_baselines_of_the_whole_training_text(shakespeare_root):
-    import char_lm
+    import text_runs
     from bprop.datasets import load_tiny_shakespeare
 
     corpus = load_tiny_shakespeare(root=shakespeare_root, download=False, verbose=0)
-    baselines = char_lm.ngram_baselines(corpus.train, len(corpus.vocab))
+    baselines = text_runs.ngram_baselines(corpus.train, len(corpus.vocab))
     assert baselines == pytest.approx({"unigram": 3.309, "bigram": 2.452}, abs=1e-3)
 
 
