@@ -15,6 +15,7 @@
 - :mod:`datasets.addition`: ``make_addition``, a generated sequence-to-sequence task.
 """
 
+from bprop.datasets.augment import AugmentedImages
 from bprop.datasets.batching import MiniBatchIterator, random_subset, train_val_split
 from bprop.datasets.bptt import BPTTBatches
 from bprop.datasets.download import DownloadError, download_file
@@ -46,6 +47,7 @@ from bprop.datasets.word2vec_data import create_contexts_target
 from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
+    "AugmentedImages",
     "WordCorpus", "WordVocabulary", "load_shakespeare_words", "tokenize_words", "words_corpus",
     "create_contexts_target", "DATE_FORMATS", "DATES_VOCAB", "DateProblems", "make_dates", "write_date",
     "BPTTBatches",
