@@ -107,6 +107,9 @@ BAD_VALUES = {
         (["--train-size", "0"], "--train-size", "0"), (["--test-size", "-3"], "--test-size", "-3"),
         (["--dtype", "float16"], "--dtype", "float16"), (["--verbose", "3"], "--verbose", "3"),
         (["--train-size", "600000"], "--train-size", "ask for at most 500000 together")],
+    "word2vec": COMMON_BAD + [(["--hidden", "0"], "--hidden", "0"), (["--window", "0"], "--window", "0")],
+    "attention_dates": COMMON_BAD + [(["--hidden", "0"], "--hidden", "0"), (["--epochs", "0"], "--epochs", "0")],
+    "gpt_char": COMMON_BAD + [(["--steps", "0"], "--steps", "0"), (["--lr", "-1"], "--lr", "-1")],
     "train_resnet": COMMON_BAD + [
         (["--width", "0"], "--width", "0"), (["--blocks", "1", "0", "1"], "--blocks", "0"),
         (["--lr", "-1"], "--lr", "-1"), (["--weight-decay", "-1"], "--weight-decay", "-1"),
