@@ -13,8 +13,8 @@ distinct, 194,566 samples; 5 epochs of 1,946 batches) train in about 2 minutes o
 skip-gram does 2 x --window times the work of CBOW per sample.
 
 Then it prints, by cosine similarity of the learnt input vectors, the nearest neighbours
-of "king", "love", "good" and "lord", and answers a few analogies "a is to b as c is to ?" with the word
-nearest to b - a + c (the three excluded), whatever it finds.
+of "king", "love", "good" and "lord", and answers a few analogies ("a is to b as c is to ?")
+with the word nearest to b - a + c (the three excluded), whatever it finds.
 
 Writes word2vec.png (the 200 most frequent words on the first two principal axes of their
 vectors, and the loss of every mini-batch), word2vec.json (settings, corpus sizes,
