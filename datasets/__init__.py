@@ -18,6 +18,7 @@
 from bprop.datasets.augment import AugmentedImages
 from bprop.datasets.batching import MiniBatchIterator, random_subset, train_val_split
 from bprop.datasets.bptt import BPTTBatches
+from bprop.datasets.windows import RandomWindows
 from bprop.datasets.download import DownloadError, download_file
 from bprop.datasets.idx import ChecksumError, clear_cache, parse_idx, read_idx
 from bprop.datasets.labels import one_hot
@@ -47,7 +48,7 @@ from bprop.datasets.word2vec_data import create_contexts_target
 from bprop.datasets.synthetic import LOGIC_GATES, make_blobs, make_logic_gate, make_moons, make_spiral
 
 __all__ = [
-    "AugmentedImages",
+    "AugmentedImages", "RandomWindows",
     "WordCorpus", "WordVocabulary", "load_shakespeare_words", "tokenize_words", "words_corpus",
     "create_contexts_target", "DATE_FORMATS", "DATES_VOCAB", "DateProblems", "make_dates", "write_date",
     "BPTTBatches",

@@ -142,6 +142,12 @@ class Sequential(GradientCheckMixin, StateDictMixin):
         for layer in self.layers.values():
             layer.reset_parameters(init, rng)
 
+    @property
+    def decay_keys(self):
+        """The keys of ``params`` whose layers list them in ``decay_names`` (the weights, not
+        the biases or the normalisations' gamma and beta): what weight decay applies to."""
+        return list(self._decay_keys)
+
     # --- forward ---------------------------------------------------------------
     def _as_input(self, x):
         x = np.asarray(x)

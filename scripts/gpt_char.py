@@ -41,8 +41,7 @@ import time
 
 import numpy as np
 
-from bprop.datasets import MiniBatchIterator
-from bprop.layers import make_rng
+from bprop.datasets import MiniBatchIterator, RandomWindows
 from bprop.networks.gpt import GPT
 from bprop.optim import GradientClipping, Trainer
 from bprop.optim.adam_family import AdamW
@@ -125,45 +124,6 @@ def _check_options(args):
     if not args.prompt:
         return "argument --prompt: expected at least one character"
     return None
-
-
-class RandomWindows:
-    """``batches`` batches of ``batch_size`` windows of ``window`` ids, each at a random start
-    ``s`` drawn uniformly from ``0 .. L - window - 1``: ``x = ids[s : s + window]`` and its
-    targets ``t = ids[s + 1 : s + window + 1]`` (windows may overlap). One pass is one round of
-    the Trainer; the starts come from ``rng``, whose state a checkpoint keeps.
-
-    Shape
-    -----
-    x, t : (batch_size, window) int ids.
-    """
-
-    unit = "step"
-
-    def __init__(self, ids, batch_size, window, batches, rng=None):
-        self.ids = np.asarray(ids)
-        self.batch_size, self.window, self.batches = batch_size, window, batches
-        if len(self.ids) < window + 1:
-            raise ValueError(f"RandomWindows: {len(self.ids)} ids are too few for windows of {window}; "
-                             f"at least {window + 1} are needed")
-        self.rng = make_rng(rng)
-
-    def __len__(self):
-        return self.batches
-
-    def __iter__(self):
-        for _ in range(self.batches):
-            index = self.rng.integers(0, len(self.ids) - self.window, self.batch_size)[:, None] + np.arange(self.window)
-            yield self.ids[index], self.ids[index + 1]
-
-    def state_dict(self):
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state):
-        self.rng.bit_generator.state = state["rng"]
-
-    def __repr__(self):
-        return f"RandomWindows(batch_size={self.batch_size}, window={self.window}, batches={self.batches})"
 
 
 class AdamWOnWeights:
@@ -329,7 +289,7 @@ def experiment(args, plt, settings):
         lines["LSTM (char_lm.py)"] = LSTM_VAL_LOSS
     net = GPT(len(vocab), args.context, args.embed, args.heads, args.layers, tie_weights=args.tie,
               dropout=args.dropout, rng=args.seed, dtype=np.dtype(args.dtype))
-    optimizer = AdamWOnWeights(net._decay_keys, args.lr, *BETAS, weight_decay=args.weight_decay)
+    optimizer = AdamWOnWeights(net.decay_keys, args.lr, *BETAS, weight_decay=args.weight_decay)
     x_val, t_val = windows(val, args.context)
     every = np.unique(np.linspace(0, len(x_val) - 1, min(args.eval_windows, len(x_val))).round().astype(int))
     try:

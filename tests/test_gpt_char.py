@@ -16,6 +16,7 @@ import pytest
 
 import exits
 import gpt_char
+from bprop.datasets import RandomWindows
 from bprop.networks.gpt import GPT
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpt_char.py"
@@ -63,7 +64,7 @@ def same_weights(a, b):
 
 def test_random_windows_give_each_window_and_the_characters_that_follow_it():
     ids = np.arange(100) * 3
-    source = gpt_char.RandomWindows(ids, 5, 8, 4, rng=0)
+    source = RandomWindows(ids, 5, 8, 4, rng=0)
     batches = list(source)
     assert len(source) == len(batches) == 4
     for x, t in batches:
@@ -75,11 +76,11 @@ def test_random_windows_give_each_window_and_the_characters_that_follow_it():
 
 
 def test_random_windows_resumed_from_their_state_draw_the_same_windows():
-    source = gpt_char.RandomWindows(np.arange(50), 3, 4, 2, rng=1)
+    source = RandomWindows(np.arange(50), 3, 4, 2, rng=1)
     list(source)
     state = json.loads(json.dumps(source.state_dict()))  # as a checkpoint keeps it
     expected = list(source)
-    other = gpt_char.RandomWindows(np.arange(50), 3, 4, 2, rng=99)
+    other = RandomWindows(np.arange(50), 3, 4, 2, rng=99)
     other.load_state_dict(state)
     for (x, t), (xe, te) in zip(other, expected):
         np.testing.assert_array_equal(x, xe)
@@ -88,15 +89,15 @@ def test_random_windows_resumed_from_their_state_draw_the_same_windows():
 
 def test_random_windows_refuse_a_text_shorter_than_a_window_and_its_target():
     with pytest.raises(ValueError, match="RandomWindows: 8 ids are too few for windows of 8; at least 9"):
-        gpt_char.RandomWindows(np.arange(8), 2, 8, 1)
+        RandomWindows(np.arange(8), 2, 8, 1)
 
 
 def test_adamw_on_weights_decays_the_weight_matrices_and_embeddings_only():
     net = GPT(11, 6, embed_dim=8, num_heads=2, num_layers=1, rng=0)
     decayed = {"W1", "P1", "Wqkv1", "Wo1", "W2", "W3", "W4"}  # embedding, positions, attention, MLP, output
-    assert set(net._decay_keys) == decayed
+    assert set(net.decay_keys) == decayed
     before = {k: v.copy() for k, v in net.params.items()}
-    opt = gpt_char.AdamWOnWeights(net._decay_keys, 0.01, 0.9, 0.99, weight_decay=0.5)
+    opt = gpt_char.AdamWOnWeights(net.decay_keys, 0.01, 0.9, 0.99, weight_decay=0.5)
     opt.update(net.params, {k: np.zeros_like(v) for k, v in net.params.items()})  # no gradient: decay alone
     for k, v in net.params.items():
         np.testing.assert_array_equal(v, before[k] * (1 - 0.01 * 0.5) if k in decayed else before[k], err_msg=k)
