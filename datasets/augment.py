@@ -14,6 +14,8 @@ import numpy as np
 from bprop.layers.checks import check_int
 from bprop.layers.rng import make_rng
 
+from .batching import SeededBatches
+
 __all__ = ["AugmentedImages", "flip_and_shift"]
 
 
@@ -31,7 +33,7 @@ def flip_and_shift(x, flip, dy, dx):
                   rows[:, None, :, None], cols[:, None, None, :]]
 
 
-class AugmentedImages:
+class AugmentedImages(SeededBatches):
     """Batches ``(flip_and_shift(x[b]), t[b])`` over a new permutation every pass.
 
     Parameters
@@ -69,12 +71,6 @@ class AugmentedImages:
             flip = self.rng.random(n) < 0.5 if self.flip else np.zeros(n, dtype=bool)
             dy, dx = self.rng.integers(-self.shift, self.shift + 1, (2, n))
             yield flip_and_shift(self.x[index], flip, dy, dx), self.t[index]
-
-    def state_dict(self):
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state):
-        self.rng.bit_generator.state = state["rng"]
 
     def __repr__(self):
         return f"AugmentedImages(batch_size={self.batch_size}, flip={self.flip}, shift={self.shift})"

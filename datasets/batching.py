@@ -19,7 +19,34 @@ def _check_pair(x, t):
     return x, t
 
 
-class MiniBatchIterator:
+class SeededBatches:
+    """A batch source whose batches come from one random stream, ``self.rng``: its
+    ``state_dict`` is where that stream is, so that a resumed run draws the batches of the
+    run never stopped (:class:`MiniBatchIterator`, :class:`~bprop.datasets.AugmentedImages`,
+    :class:`~bprop.datasets.RandomWindows`)."""
+
+    def state_dict(self):
+        """Where the random stream is: every later batch follows from it."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Put the random stream back where :meth:`state_dict` found it.
+
+        The state is first set on a new bit generator of the stream's class: one that
+        NumPy refuses raises a ValueError naming the class, and the stream is untouched.
+        """
+        current = self.rng.bit_generator
+        trial = type(current)()
+        try:
+            trial.state = state["rng"]
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as err:
+            raise ValueError(f"{type(self).__name__}: the state's rng is not a {type(current).__name__} state "
+                             f"({type(err).__name__}: {err}): got {str(state)[:120]}") from None
+        current.state = trial.state
+
+
+
+class MiniBatchIterator(SeededBatches):
     """Mini-batches of ``(x, t)``; each pass over the iterator is one epoch.
 
     Every epoch draws a fresh permutation from ``rng``, so each sample appears
@@ -84,25 +111,6 @@ class MiniBatchIterator:
         for start in range(0, stop, size):
             index = order[start:start + size]
             yield self.x[index], self.t[index]
-
-    def state_dict(self):
-        """Where the shuffling stream is: the order of every later epoch follows from it."""
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state):
-        """Put the shuffling stream back where :meth:`state_dict` found it.
-
-        The state is first set on a new bit generator of the stream's class: one that
-        NumPy refuses raises a ValueError naming the class, and the stream is untouched.
-        """
-        current = self.rng.bit_generator
-        trial = type(current)()
-        try:
-            trial.state = state["rng"]
-        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as err:
-            raise ValueError(f"MiniBatchIterator: the state's rng is not a {type(current).__name__} state "
-                             f"({type(err).__name__}: {err}): got {str(state)[:120]}") from None
-        current.state = trial.state
 
     def __repr__(self):
         return (f"MiniBatchIterator(n_samples={self.n_samples}, batch_size={self.batch_size}, "

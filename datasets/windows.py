@@ -4,10 +4,12 @@ import numpy as np
 
 from bprop.layers.rng import make_rng
 
+from .batching import SeededBatches
+
 __all__ = ["RandomWindows"]
 
 
-class RandomWindows:
+class RandomWindows(SeededBatches):
     """``batches`` batches of ``batch_size`` windows of ``window`` ids, each at a random start
     ``s`` drawn uniformly from ``0 .. L - window - 1``: ``x = ids[s : s + window]`` and its
     targets ``t = ids[s + 1 : s + window + 1]`` (windows may overlap). One pass is one round of
@@ -35,12 +37,6 @@ class RandomWindows:
         for _ in range(self.batches):
             index = self.rng.integers(0, len(self.ids) - self.window, self.batch_size)[:, None] + np.arange(self.window)
             yield self.ids[index], self.ids[index + 1]
-
-    def state_dict(self):
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state):
-        self.rng.bit_generator.state = state["rng"]
 
     def __repr__(self):
         return f"RandomWindows(batch_size={self.batch_size}, window={self.window}, batches={self.batches})"
