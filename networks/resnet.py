@@ -7,7 +7,7 @@ first block of the second and third stages halves the map with stride 2 and wide
 shortcut is a 1x1 convolution with stride 2 followed by batch norm (option B of the paper).
 """
 
-from bprop.layers import Affine, BatchNormalization, Convolution, Relu
+from bprop.layers import Affine, BatchNormalization, Convolution, Relu, SoftmaxWithLoss
 from bprop.layers.checks import check_dtype, check_int
 from bprop.layers.global_pool import GlobalAvgPool
 
@@ -57,8 +57,11 @@ def resnet_layers(width=16, blocks=(1, 1, 1), in_channels=1, classes=10, dtype="
     return layers + [GlobalAvgPool(), Affine(c, classes, dtype=dtype)]
 
 
-def small_resnet(width=16, blocks=(1, 1, 1), input_shape=(1, 28, 28), classes=10, dtype="float32", rng=None):
-    """A :class:`Sequential` of :func:`resnet_layers` with a softmax loss, He-initialised
-    from ``rng`` (batch norm's gamma 1 and beta 0)."""
+def small_resnet(width=16, blocks=(1, 1, 1), input_shape=(1, 28, 28), classes=10, dtype="float32", rng=None,
+                 label_smoothing=0.0):
+    """A :class:`Sequential` of :func:`resnet_layers` with a softmax cross-entropy loss
+    (``label_smoothing`` as :class:`~bprop.layers.SoftmaxWithLoss`), He-initialised from
+    ``rng`` (batch norm's gamma 1 and beta 0)."""
     layers = resnet_layers(width, blocks, input_shape[0], classes, dtype)
-    return Sequential(layers, input_shape=input_shape, dtype=dtype, rng=rng, init="he")
+    return Sequential(layers, loss=SoftmaxWithLoss(label_smoothing=label_smoothing), input_shape=input_shape,
+                      dtype=dtype, rng=rng, init="he")

@@ -6,10 +6,13 @@ blocks (conv3x3 - BN - ReLU - conv3x3 - BN, plus the shortcut, then ReLU) at wid
 4x channels on 28x28, 14x14 and 7x7 maps (the first block of stages 2 and 3 has stride 2
 and a 1x1 convolution with batch norm as its shortcut), global average pooling and one
 affine layer. It is trained in float32 with AdamW and the 1cycle schedule (the rate rises
-from max-lr/25 to --lr over the first 25%% of the updates, then falls as a cosine), batch
+from max-lr/25 to --lr over the first 25% of the updates, then falls as a cosine), batch
 128, on shuffled passes over the 60000 training images. After each epoch the loss and
 accuracy are measured on a fixed random 10000 training images and on the 10000 test
-images (the curves only: nothing is chosen with the test set).
+images (the curves only: nothing is chosen with the test set). --label-smoothing smooths the
+targets; --flip and --shift N augment the training images (datasets.AugmentedImages: each
+mirrored with probability 1/2, moved by up to N pixels), at the price of the training curve
+(then the loss of the training mini-batches only).
 
 Writes PREFIX.png (mini-batch loss, loss and accuracy per epoch), PREFIX.json (settings,
 history, test accuracy, seconds per epoch) and PREFIX_weights.npz, with PREFIX
@@ -54,10 +57,12 @@ def build_parser():
     add("--epochs", type=cli.positive_int, default=8, help="default: 8")
     add("--batch-size", type=cli.positive_int, default=128, help="default: 128")
     add("--train-size", type=cli.positive_int, default=None, help="train on a random subset of this many images")
-    add("--shift", type=cli.nonneg_int, default=2,
+    add("--label-smoothing", type=cli.fraction, default=0.0, metavar="EPS",
+        help="cross-entropy against (1 - EPS) one-hot + EPS / 10, in [0, 1) (default: 0)")
+    add("--shift", type=cli.nonneg_int, default=0,
         help="augmentation: move each training image by up to this many pixels each way, zeros coming in "
-             "(default: 2; 0: no move)")
-    add("--no-flip", action="store_true", help="augmentation: do not mirror half of the training images")
+             "(default: 0, no move)")
+    add("--flip", action="store_true", help="augmentation: mirror half of the training images left to right")
     add("--verbose", type=int, choices=(0, 1, 2), default=1,
         help="0 silent, 1 progress bar (a line per epoch in a log), 2 a line per epoch (default: 1)")
     training.add_checkpoint_args(parser)
@@ -78,14 +83,14 @@ def experiment(args, plt, settings):
     x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
     x_test, t_test = random_subset(x_test, t_test, test_size, rng)
 
-    net = small_resnet(args.width, args.blocks, rng=rng)
+    net = small_resnet(args.width, args.blocks, rng=rng, label_smoothing=args.label_smoothing)
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     last_epoch = training.LastEpoch(net)
-    augment = args.shift > 0 or not args.no_flip
+    augment = args.shift > 0 or args.flip
     # Augmented batches are new pictures every time: the training accuracy is then measured
     # on the Trainer's own mini-batches, not on a fixed subset.
-    train_data = (AugmentedImages(x_train, t_train, args.batch_size, flip=not args.no_flip, shift=args.shift, rng=rng)
+    train_data = (AugmentedImages(x_train, t_train, args.batch_size, flip=args.flip, shift=args.shift, rng=rng)
                   if augment else (x_train, t_train))
     trainer = training.make_trainer(args, lambda: Trainer(
         net, optimizer, train_data, MiniBatchIterator(x_test, t_test, 500, shuffle=False),
