@@ -59,3 +59,9 @@ def test_resnet_20_has_three_blocks_per_stage():
 def test_bad_resnet_arguments_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
         resnet_layers(**kwargs)
+
+
+def test_small_resnet_passes_label_smoothing_to_its_loss():
+    net = small_resnet(width=2, label_smoothing=0.1, rng=0)
+    assert net.last_layer.label_smoothing == 0.1
+    assert small_resnet(width=2, rng=0).last_layer.label_smoothing == 0.0
