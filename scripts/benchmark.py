@@ -368,7 +368,8 @@ def bench_gpt(dtype, repeats, seed, quick=False, layers=False):
     """The "gpt" configuration: an epoch of steps on windows of random ids (:func:`bench_sequences`)."""
     c = GPT_LM
     rng = np.random.default_rng(seed)
-    net = GPT(c["vocab"], c["context"], c["embed"], c["heads"], c["layers"], dtype=dtype, rng=rng)
+    net = GPT(c["vocab"], c["context"], c["embed"], c["heads"], c["layers"], gelu_approximate="tanh", dtype=dtype,
+              rng=rng)
     opt = get_optimizer("adamw", lr=LR["adamw"], weight_decay=c["weight_decay"])
     steps = c["steps"] // 25 if quick else c["steps"]
     ids = rng.integers(0, c["vocab"], (steps * c["batch"], c["context"] + 1))
