@@ -268,7 +268,7 @@ def test_a_positive_number_is_the_std_of_gaussian_weights_with_zero_biases():
 
 # --- refusals --------------------------------------------------------------------------
 
-CHOICES = r"\['he', 'kaiming_normal', 'kaiming_uniform', .*'xavier_uniform', 'zeros'\]"
+CHOICES = r"\['elu', 'gelu', 'he', 'kaiming_normal', 'kaiming_uniform', .*'xavier_uniform', 'zeros'\]"
 
 
 @pytest.mark.parametrize("build", [
