@@ -199,7 +199,7 @@ def test_numerical_gradient_leaves_running_statistics_alone():
     ({"hidden_size_list": [5, 0]}, r"hidden_size_list\[1\] must be an integer >= 1, got 0"),
     ({"hidden_size_list": [2.5]}, r"hidden_size_list\[0\] must be an integer >= 1, got 2.5"),
     ({"input_size": 0}, r"input_size must be an integer >= 1, got 0"),
-    ({"activation": "softplus"}, r"unknown activation 'softplus'"),
+    ({"activation": "mish"}, r"unknown activation 'mish'"),
     ({"weight_init_std": "lecun"}, r"weight_init_std: unknown name 'lecun'"),
     ({"weight_init_std": -1.0}, r"weight_init_std must be a positive number"),
     ({"weight_decay_lambda": -0.1}, r"weight_decay_lambda must be >= 0, got -0.1"),
