@@ -51,3 +51,15 @@ def real_data_folder(name):
 def mnist_root():
     """$BPROP_DATA, after checking that it holds MNIST (see :func:`real_data_folder`)."""
     return str(real_data_folder("mnist").parent)
+
+
+@pytest.fixture
+def shakespeare_root():
+    """$BPROP_DATA when it holds Tiny Shakespeare (skips without it; fails under CI)."""
+    root = os.environ.get("BPROP_DATA")
+    if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
+        return root
+    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
+    pytest.skip(why)

@@ -7,7 +7,6 @@ bad command-line values and the --help are in test_scripts_cli.py with every oth
 
 import importlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +14,6 @@ import pytest
 
 import exits
 from bprop.networks import RnnLM
-
-
-@pytest.fixture
-def shakespeare_root():
-    """$BPROP_DATA when it holds Tiny Shakespeare (skips without it; fails under CI)."""
-    root = os.environ.get("BPROP_DATA")
-    if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
-        return root
-    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
-    pytest.skip(why)
 
 
 @pytest.fixture

@@ -29,18 +29,6 @@ def run_program(args, tmp_path, data=None):
                           text=True, timeout=TIMEOUT)
 
 
-@pytest.fixture
-def shakespeare_root():
-    """$BPROP_DATA when it holds Tiny Shakespeare (skips without it; fails under CI)."""
-    root = os.environ.get("BPROP_DATA")
-    if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
-        return root
-    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
-    pytest.skip(why)
-
-
 def check_outputs(out, vocab_size, hidden):
     data = (out / "word2vec.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -1,6 +1,3 @@
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -63,18 +60,6 @@ def test_words_corpus_drops_the_rare_words_from_the_text():
 def test_words_corpus_refuses_a_string():
     with pytest.raises(ValueError, match="words_corpus: words must be a list of words, got a str"):
         words_corpus("to be or not")
-
-
-@pytest.fixture
-def shakespeare_root():
-    """$BPROP_DATA when it holds Tiny Shakespeare (skips without it; fails under CI)."""
-    root = os.environ.get("BPROP_DATA")
-    if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
-        return root
-    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
-    pytest.skip(why)
 
 
 def test_load_shakespeare_words_counts_its_words(shakespeare_root):
