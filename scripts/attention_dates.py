@@ -50,9 +50,8 @@ from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
-from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, variant_checkpoint,
-                          variant_history)
-import plots
+from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, plot_variants,
+                          variant_checkpoint, variant_history)
 import training
 
 #: variant -> (model class, label in the figures)
@@ -171,29 +170,6 @@ def plot_maps(plt, maps):
     return fig
 
 
-def plot(plt, histories, title):
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
-    for i, (name, history) in enumerate(histories.items()):
-        label = VARIANTS[name][1]
-        axes[0].plot(history["epoch"], history["test_accuracy"], "o-", ms=4, color=f"C{i}", label=label)
-        axes[1].plot(history["epoch"], history["train_loss"], "o-", ms=4, color=f"C{i}", label=label)
-    axes[0].axhline(0.99, color="gray", ls=":", lw=1.2, label="99%")
-    axes[0].set_ylim(-0.02, 1.02)
-    axes[0].set_ylabel("test accuracy (whole date right)")
-    axes[0].set_title("accuracy on dates never seen in training")
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel("training loss (nats per output character)")
-    axes[1].set_title("training loss, mean over each epoch")
-    n_epochs = max((len(h["epoch"]) for h in histories.values()), default=1)
-    for ax in axes:
-        plots.epoch_axis(ax, n_epochs)
-        plots.mark_lone_points(ax)
-        ax.grid(True, which="both")
-    fig.suptitle(title)
-    plots.place_legends(fig, {axes[0]: {"spots": ("center right",) + plots.LEGEND_SPOTS}, axes[1]: {}})
-    return fig
-
-
 def shorten(args):
     args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
     args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
@@ -258,9 +234,12 @@ def experiment(args, plt, settings):
     if plotted:
         best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
         epochs = plotted[best]["epoch"][-1]
-        fig = plot(plt, plotted, f"dates to ISO 8601 ({args.train_size} training problems, {args.hidden} hidden "
-                   f"units): best {VARIANTS[best][1]} {plotted[best]['test_accuracy'][-1]:.2%} after {epochs} "
-                   f"epoch{'s' if epochs > 1 else ''}")
+        title = (f"dates to ISO 8601 ({args.train_size} training problems, {args.hidden} hidden units): best "
+                 f"{VARIANTS[best][1]} {plotted[best]['test_accuracy'][-1]:.2%} after {epochs} "
+                 f"epoch{'s' if epochs > 1 else ''}")
+        fig = plot_variants(plt, plotted, {k: v[1] for k, v in VARIANTS.items()}, title, 0.99,
+                            ("test accuracy (whole date right)", "accuracy on dates never seen in training",
+                             "training loss (nats per output character)"))
         figures["attention_dates.png"] = fig
     if maps:
         figures["attention_dates_maps.png"] = plot_maps(plt, maps)

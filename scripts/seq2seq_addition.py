@@ -48,9 +48,8 @@ from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
-from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, variant_checkpoint,
-                          variant_history)
-import plots
+from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, plot_variants,
+                          variant_checkpoint, variant_history)
 import training
 
 #: variant -> (model class, reverse the questions, label in the figure)
@@ -129,29 +128,6 @@ def build_variant(name, data, args, settings):
     return model, x_test, trainer
 
 
-def plot(plt, histories, title):
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
-    for i, (name, history) in enumerate(histories.items()):
-        label = VARIANTS[name][2]
-        axes[0].plot(history["epoch"], history["test_accuracy"], "o-", ms=4, color=f"C{i}", label=label)
-        axes[1].plot(history["epoch"], history["train_loss"], "o-", ms=4, color=f"C{i}", label=label)
-    axes[0].axhline(0.9, color="gray", ls=":", lw=1.2, label="90%")
-    axes[0].set_ylim(-0.02, 1.02)  # a point at 0 or 1 whole, not cut by the frame
-    axes[0].set_ylabel("test accuracy (whole answer right)")
-    axes[0].set_title("accuracy on held-out problems")
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel("training loss (nats per answer character)")
-    axes[1].set_title("training loss, mean over each epoch")
-    n_epochs = max((len(h["epoch"]) for h in histories.values()), default=1)
-    for ax in axes:
-        plots.epoch_axis(ax, n_epochs)
-        plots.mark_lone_points(ax)
-        ax.grid(True, which="both")
-    fig.suptitle(title)
-    plots.place_legends(fig, {axes[0]: {"spots": ("center right",) + plots.LEGEND_SPOTS}, axes[1]: {}})
-    return fig
-
-
 def shorten(args):
     args.train_size, args.test_size = QUICK["train_size"], QUICK["test_size"]
     args.hidden, args.epochs = QUICK["hidden"], min(args.epochs, QUICK["epochs"])
@@ -210,9 +186,12 @@ def experiment(args, plt, settings):
     figures = {}
     if plotted:
         best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
-        fig = plot(plt, plotted, f"addition with seq2seq ({args.train_size} training problems): best "
-                   f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
-                   f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
+        title = (f"addition with seq2seq ({args.train_size} training problems): best "
+                 f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
+                 f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
+        fig = plot_variants(plt, plotted, {k: v[2] for k, v in VARIANTS.items()}, title, 0.9,
+                            ("test accuracy (whole answer right)", "accuracy on held-out problems",
+                             "training loss (nats per answer character)"))
         figures["seq2seq_addition.png"] = fig
     return Outcome(output, figures=figures, interrupted=interrupted, failure=diverged_line(errors, args))
 

@@ -9,6 +9,7 @@ import numpy as np
 
 import cli
 import exits
+import plots
 
 
 def variant_checkpoint(path, name):
@@ -69,3 +70,29 @@ def diverged_line(errors, args):
     also = f" (and {', '.join(others)})" if others else ""
     return exits.diverged_line(errors[first], exits.lower("--lr", args.lr, errors[first].lr),
                                 what=f"training of the {first} model{also}")
+
+
+def plot_variants(plt, histories, labels, title, target, texts):
+    """Test accuracy (whole answers) and training loss per epoch of each variant, in two panels;
+    ``labels`` names each variant, ``target`` is the accuracy drawn as a dotted line, ``texts``
+    the accuracy panel's axis label and title and the loss panel's axis label."""
+    accuracy_label, accuracy_title, loss_label = texts
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    for i, (name, history) in enumerate(histories.items()):
+        axes[0].plot(history["epoch"], history["test_accuracy"], "o-", ms=4, color=f"C{i}", label=labels[name])
+        axes[1].plot(history["epoch"], history["train_loss"], "o-", ms=4, color=f"C{i}", label=labels[name])
+    axes[0].axhline(target, color="gray", ls=":", lw=1.2, label=f"{target:.0%}")
+    axes[0].set_ylim(-0.02, 1.02)  # a point at 0 or 1 whole, not cut by the frame
+    axes[0].set_ylabel(accuracy_label)
+    axes[0].set_title(accuracy_title)
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel(loss_label)
+    axes[1].set_title("training loss, mean over each epoch")
+    n_epochs = max((len(h["epoch"]) for h in histories.values()), default=1)
+    for ax in axes:
+        plots.epoch_axis(ax, n_epochs)
+        plots.mark_lone_points(ax)
+        ax.grid(True, which="both")
+    fig.suptitle(title)
+    plots.place_legends(fig, {axes[0]: {"spots": ("center right",) + plots.LEGEND_SPOTS}, axes[1]: {}})
+    return fig
