@@ -247,7 +247,9 @@ def test_seq2seq_legends_stay_off_the_curves():
     histories = {name: {"epoch": list(epoch), "test_accuracy": list(np.minimum(1, top * epoch / 10)),
                         "train_loss": list(np.exp(-rate * epoch))}
                  for name, top, rate in zip(seq2seq.VARIANTS, (0.16, 0.9, 0.97), (0.1, 0.3, 0.45))}
-    fig = seq2seq.plot(plt, histories, "addition")
+    seq2seq_runs = importlib.import_module("seq2seq_runs")
+    fig = seq2seq_runs.plot_variants(plt, histories, {k: v[2] for k, v in seq2seq.VARIANTS.items()}, "addition",
+                                     0.9, ("test accuracy", "held-out problems", "training loss"))
     assert_nothing_on_data(fig)
     assert_whole_number_ticks(fig)
 
