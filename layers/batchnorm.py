@@ -3,6 +3,7 @@
 import numpy as np
 
 from .base import Layer, check_dout
+from .channel_rows import ChannelRows
 from .checks import check_dtype, check_int, is_size
 
 
@@ -82,16 +83,17 @@ class BatchNormalization(Layer):
         return tuple(input_shape)
 
     def _as_2d(self, x):
-        """(N, C, H, W) -> (N*H*W, C) so that every channel is one column."""
-        if x.ndim == 4:
-            return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
-        return x
+        """(N, C, H, W) -> (N*H*W, C) so that every channel is one column (a view of
+        channels-last memory), seen through :class:`~bprop.layers.channel_rows.ChannelRows`."""
+        x2 = x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1]) if x.ndim == 4 else x
+        cols = ChannelRows(*x2.shape)
+        return cols.wide(x2), cols
 
     def _from_2d(self, y, shape):
         if len(shape) == 4:
             n, c, h, w = shape
             return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        return y
+        return y.reshape(shape)
 
     def forward(self, x, train=True):
         x = np.asarray(x)
@@ -101,45 +103,47 @@ class BatchNormalization(Layer):
                 f"{self!r}: input must be a non-empty (N, {d}) or (N, {d}, H, W) batch, got shape {x.shape}"
             )
         self._shape = x.shape
-        x2 = self._as_2d(x)
+        # x2 : the (M, D) matrix, one column per feature; cols.expand(v) repeats a
+        # per-feature vector along its rows, cols.sum/cols.dot sum each feature's column
+        x2, cols = self._as_2d(x)
         if train:
-            m = x2.shape[0]
+            m = cols.m
             if m < 2:
                 raise ValueError(
                     f"{self!r}: training needs at least 2 values per feature to estimate a variance, "
                     f"got input of shape {x.shape}"
                 )
-            mu = x2.mean(axis=0)
-            xc = x2 - mu
-            var = np.einsum("ij,ij->j", xc, xc) / m
+            mu = cols.sum(x2) / m
+            xc = x2 - cols.expand(mu)
+            var = cols.dot(xc, xc) / m
             mom = self.momentum
             self.running_mean *= mom
             self.running_mean += (1.0 - mom) * mu
             self.running_var *= mom
             self.running_var += (1.0 - mom) * var
         else:
-            xc = x2 - self.running_mean
+            xc = x2 - cols.expand(self.running_mean)
             var = self.running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        xhat = xc * inv_std
+        xhat = xc * cols.expand(inv_std)
         self._xhat = xhat
         self._inv_std = inv_std
         self._train = train
-        out = xhat * self.gamma
-        out += self.beta
+        out = xhat * cols.expand(self.gamma)
+        out += cols.expand(self.beta)
         return self._from_2d(out, x.shape)
 
     def backward(self, dout):
         xhat = self._need_cache(self._xhat)
         check_dout(self, dout, self._shape)
-        d2 = self._as_2d(dout)
-        self.dbeta = np.sum(d2, axis=0, out=self._grad_out("beta"))
-        self.dgamma = np.einsum("ij,ij->j", d2, xhat, out=self._grad_out("gamma"))
-        g = self.gamma * self._inv_std
+        d2, cols = self._as_2d(dout)
+        self.dbeta = cols.sum(d2, out=self._grad_out("beta"))
+        self.dgamma = cols.dot(d2, xhat, out=self._grad_out("gamma"))
+        g = cols.expand(self.gamma * self._inv_std)
         if self._train:
             # d/dx of the normalised batch: the mean and variance depend on every x too.
-            m = xhat.shape[0]
-            dx = d2 - (self.dbeta / m) - xhat * (self.dgamma / m)
+            m = cols.m
+            dx = d2 - cols.expand(self.dbeta / m) - xhat * cols.expand(self.dgamma / m)
             dx *= g
         else:
             dx = d2 * g
