@@ -15,50 +15,72 @@ these by moving its column blocks ``[f, g, i, o]`` to ``[i, f, g, o]``.
 import numpy as np
 
 from .base import check_dout
-from .functional import sigmoid_into
 from .recurrent import RecurrentCell
 from .time_recurrent import TimeRecurrent
 
 
-def lstm_step(ax, h_prev, c_prev, Wh, gates=None):
+def gate_scale(hs, dtype):
+    """``s`` (4H,): 1/2 on the sigmoid gates' columns (i, f, o), 1 on g's.
+
+    Every gate is then ``s * tanh(s * a) + (1 - s)``: ``sigmoid(a) = (1 + tanh(a / 2)) / 2``
+    for i, f, o and ``tanh(a)`` for g, so one tanh over the whole ``(N, 4H)`` activates all four.
+    """
+    s = np.full(4 * hs, 0.5, dtype=dtype)
+    s[2 * hs: 3 * hs] = 1.0
+    return s
+
+
+def lstm_step(ax, h_prev, c_prev, Wh, out=None, scale=None):
     """One LSTM step from ``ax = x Wx + b``, computed beforehand.
 
     Returns ``(h, c, gates, tanh_c)``: the new state ``h, c (N, H)``, the activated
-    gates ``(N, 4H)`` in the order i, f, g, o (written into ``gates`` when given) and
-    ``tanh(c)``, which is all the backward step needs besides ``c_prev``.
+    gates ``(N, 4H)`` in the order i, f, g, o and ``tanh(c)``, which is all the backward
+    step needs besides ``c_prev``. ``out``, optional, is the four arrays to write them
+    into (a sequence's buffers), ``scale`` the :func:`gate_scale` of H and the dtype.
     """
     hs = Wh.shape[0]
-    a = h_prev @ Wh
+    if out is None:
+        out = (np.empty_like(c_prev), np.empty_like(c_prev), np.empty_like(ax), np.empty_like(c_prev))
+    h, c, gates, tanh_c = out
+    s = gate_scale(hs, gates.dtype) if scale is None else scale
+    # a = h_prev Wh + ax; i, f, o = sigmoid(a) and g = tanh(a), as s * tanh(s * a) + (1 - s)
+    a = np.matmul(h_prev, Wh, out=gates)
     a += ax
-    if gates is None:
-        gates = np.empty_like(a)
-    sigmoid_into(a[:, : 2 * hs], out=gates[:, : 2 * hs])
-    np.tanh(a[:, 2 * hs: 3 * hs], out=gates[:, 2 * hs: 3 * hs])
-    sigmoid_into(a[:, 3 * hs:], out=gates[:, 3 * hs:])
+    a *= s
+    np.tanh(a, out=a)
+    a *= s
+    a += 1.0 - s
     i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
-    c = f * c_prev
-    c += i * g
-    tanh_c = np.tanh(c)
-    return o * tanh_c, c, gates, tanh_c
+    np.multiply(f, c_prev, out=c)  # c = f * c_prev + i * g
+    c += np.multiply(i, g, out=tanh_c)
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)  # h = o * tanh(c)
+    return h, c, gates, tanh_c
 
 
 def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh, out=None):
     """Backward of :func:`lstm_step`: ``dh``, ``dc`` are the gradients of its outputs.
 
     Returns ``(da, dh_prev, dc_prev)``: ``da (N, 4H)`` the gradient of the
-    pre-activation ``a`` (written into ``out`` when given), ``dh_prev = da Wh^T`` and
-    ``dc_prev = f * (dc + dh * o * (1 - tanh(c)**2))``.
+    pre-activation ``a``, ``dh_prev = da Wh^T`` and ``dc_prev = f * (dc + dh * o * (1 -
+    tanh(c)**2))``. ``out``, optional, is the three arrays to write them into; its
+    ``dc_prev`` may be ``dc`` itself. (Each gate's product is formed in a contiguous
+    temporary and written into its columns of ``da`` once: products computed in place
+    over those strided columns were slower.)
     """
     hs = Wh.shape[0]
+    if out is None:
+        out = (np.empty_like(gates), np.empty_like(dh), np.empty_like(dh))
+    da, dh_prev, dc_prev = out
     i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
     # the gradient reaching c: from the next step, and through h = o * tanh(c)
     dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-    da = np.empty_like(gates) if out is None else out
     da[:, :hs] = dc * g * i * (1.0 - i)
     da[:, hs: 2 * hs] = dc * c_prev * f * (1.0 - f)
     da[:, 2 * hs: 3 * hs] = dc * i * (1.0 - g * g)
     da[:, 3 * hs:] = dh * tanh_c * o * (1.0 - o)
-    return da, da @ Wh.T, dc * f
+    np.matmul(da, Wh.T, out=dh_prev)
+    return da, dh_prev, np.multiply(dc, f, out=dc_prev)
 
 
 class LSTM(RecurrentCell):
@@ -135,15 +157,15 @@ class TimeLSTM(TimeRecurrent):
         x2d, ax, (h, c) = self._begin(x)
         n, t_size = ax.shape[:2]
         h0, c0 = h, c
-        gates = np.empty_like(ax)
+        # every step writes into these: its h into hs (N, T, H), its cache into rows t of
+        # the step-major (T, N, .) buffers, whose rows are contiguous for the products
         hs = np.empty((n, t_size, self.hidden_size), dtype=ax.dtype)
-        cs = np.empty_like(hs)
-        tanh_cs = np.empty_like(hs)
+        gates = np.empty((t_size, n, ax.shape[2]), dtype=ax.dtype)
+        cs = np.empty((t_size, n, self.hidden_size), dtype=ax.dtype)
+        tanh_cs = np.empty_like(cs)
+        scale = gate_scale(self.hidden_size, ax.dtype)
         for t in range(t_size):
-            h, c, _, tanh_c = lstm_step(ax[:, t], h, c, self.Wh, gates=gates[:, t])
-            hs[:, t] = h
-            cs[:, t] = c
-            tanh_cs[:, t] = tanh_c
+            h, c, _, _ = lstm_step(ax[:, t], h, c, self.Wh, out=(hs[:, t], cs[t], gates[t], tanh_cs[t]), scale=scale)
         self._end_state(h, c)
         self._cache = (x2d, h0, c0, hs, cs, tanh_cs, gates)
         return hs
@@ -159,19 +181,20 @@ class TimeLSTM(TimeRecurrent):
         x2d, h0, c0, hs, cs, tanh_cs, gates = self._need_cache(self._cache)
         check_dout(self, dhs, hs.shape)
         n, t_size, _ = hs.shape
-        da = np.empty_like(gates)
+        da = np.empty((n, t_size, gates.shape[2]), dtype=gates.dtype)
         dh = np.zeros_like(h0)
+        dh_next = np.empty_like(h0)  # dh of the step, from the loss and from the step after it
         if dc is None:
             dc = np.zeros_like(c0)
         else:
-            dc = np.asarray(dc, dtype=c0.dtype)
+            dc = np.array(dc, dtype=c0.dtype)
             if dc.shape != c0.shape:
                 raise ValueError(f"{self!r}.backward: dc must have the shape of the final cell state "
                                  f"{c0.shape}, got {dc.shape}")
         for t in reversed(range(t_size)):
-            c_prev = cs[:, t - 1] if t > 0 else c0
-            _, dh, dc = lstm_step_backward(dhs[:, t] + dh, dc, gates[:, t], c_prev, tanh_cs[:, t], self.Wh,
-                                           out=da[:, t])
+            c_prev = cs[t - 1] if t > 0 else c0
+            np.add(dhs[:, t], dh, out=dh_next)
+            lstm_step_backward(dh_next, dc, gates[t], c_prev, tanh_cs[t], self.Wh, out=(da[:, t], dh, dc))
         self.dh0, self.dc0 = dh, dc
         h_prev = self._previous(h0, hs)
         da2d = da.reshape(n * t_size, -1)
