@@ -1,4 +1,5 @@
-"""The 2-D convolution layer, computed as im2col followed by a matrix product, in chunks."""
+"""The 2-D convolution layer, computed by im2col and a matrix product, or by Winograd's
+minimal filtering for 3x3 kernels, in chunks."""
 
 import numpy as np
 
@@ -8,6 +9,7 @@ from .conv_chunks import ChunkedCol
 from .im2col import batch_chunks, check_stride_pad, check_window, window_output
 from .init import init_, init_bias_, init_rule
 from .rng import make_rng
+from .winograd import ALGORITHMS, WinogradConv, can_use, default_algorithm
 
 
 #: an im2col matrix of the whole batch up to this size is built at once and kept for
@@ -29,6 +31,15 @@ class Convolution(Layer):
     ``KEEP_COL_BYTES``. The output is a (N, FN, OH, OW) view of channels-last memory (see
     :mod:`bprop.layers.im2col`).
 
+    A 3x3 convolution with stride 1 and ``pad <= 2`` is computed instead, by default, with
+    Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray 2016), the same ``y``, ``dx``,
+    ``dW`` and ``db`` up to rounding with fewer multiplications: see
+    :mod:`bprop.layers.winograd`. ``algorithm`` chooses: ``'auto'`` (default) uses Winograd
+    exactly for such layers, unless :func:`bprop.layers.winograd.set_default_algorithm`
+    (or the context manager ``conv_algorithm``) says ``'im2col'`` at the time of forward;
+    ``'winograd'`` always (a ValueError for any other kernel, stride or pad);
+    ``'im2col'`` never. :attr:`algorithm_used` tells which one forward runs.
+
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
     stride=1, pad=0, init='he', rng=None, dtype=np.float64)`` with ``kernel_size`` an
@@ -47,6 +58,7 @@ class Convolution(Layer):
         Whether ``backward`` computes ``dx``. A network turns it off on its first
         layer, whose input is data, to skip a GEMM and the col2im; ``backward`` then
         returns None.
+    algorithm : 'auto' (default), 'winograd' or 'im2col', keyword only; see above.
 
     Shape
     -----
@@ -65,15 +77,19 @@ class Convolution(Layer):
     splits_work = True
 
     def __init__(self, W, b, kernel_size=None, stride=None, pad=None, input_grad=True, *,
-                 init="he", rng=None, dtype=np.float64):
+                 init="he", rng=None, dtype=np.float64, algorithm="auto"):
         """The two forms, told apart by ``W``:
 
         - ``Convolution(in_channels, out_channels, kernel_size, stride=1, pad=0,
-          input_grad=True, *, init='he', rng=None, dtype=np.float64)``, from sizes;
-        - ``Convolution(W, b, stride=1, pad=0, input_grad=True)``, from arrays, where the
-          textbook's positional ``Convolution(W, b, stride, pad)`` fills the slots after
-          ``b`` in that order (``kernel_size`` is ``W``'s own shape).
+          input_grad=True, *, init='he', rng=None, dtype=np.float64, algorithm='auto')``,
+          from sizes;
+        - ``Convolution(W, b, stride=1, pad=0, input_grad=True, *, algorithm='auto')``, from
+          arrays, where the textbook's positional ``Convolution(W, b, stride, pad)`` fills
+          the slots after ``b`` in that order (``kernel_size`` is ``W``'s own shape).
         """
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"Convolution: algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
+        self.algorithm = algorithm
         if not is_size(W):
             if kernel_size is not None:  # the textbook's positional (W, b, stride, pad)
                 if stride is not None and pad is not None:
@@ -107,11 +123,25 @@ class Convolution(Layer):
         self.input_grad = input_grad
         self.dW = None
         self.db = None
-        self._unrolled = None
+        self._unrolled = None  # the im2col rows or the Winograd tiles of the last forward's input
+        fn, c, fh, fw = self.W.shape
+        if self.algorithm == "winograd" and not can_use((fh, fw), self.stride, self.pad):
+            raise ValueError(f"Convolution: algorithm='winograd' needs a 3x3 kernel, stride 1 and pad <= 2, "
+                             f"got kernel {fh}x{fw}, stride {self.stride}, pad {self.pad}")
+
+    @property
+    def algorithm_used(self):
+        """``'winograd'`` or ``'im2col'``: what forward runs now (see ``algorithm``)."""
+        if self.algorithm == "auto":
+            if can_use(self.W.shape[2:], self.stride, self.pad) and default_algorithm() == "winograd":
+                return "winograd"
+            return "im2col"
+        return self.algorithm
 
     def extra_repr(self):
         fn, c, fh, fw = self.W.shape
-        return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}"
+        winograd = ", winograd" if self.algorithm_used == "winograd" else ""
+        return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}{winograd}"
 
     @property
     def fan_in(self):
@@ -154,16 +184,19 @@ class Convolution(Layer):
                 f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
             )
         n, dtype = x.shape[0], np.result_type(x, self.W)
-        # col = im2col(x), a chunk of the batch at a time (kept whole for backward when small)
-        col = ChunkedCol(x, (fh, fw), (oh, ow), self.stride, self.pad, self.chunks(n, (oh, ow), dtype),
-                         self.keeps_col(n, (oh, ow), dtype), dtype)
-        self._unrolled = col
-        return col.affine(self.W, self.b)  # y = col @ W_col^T + b
+        if self.algorithm_used == "winograd":
+            # the tiles of x and their transforms, a chunk of the batch at a time
+            self._unrolled = WinogradConv(x, self.pad, dtype)
+        else:
+            # col = im2col(x), a chunk of the batch at a time (kept whole for backward when small)
+            self._unrolled = ChunkedCol(x, (fh, fw), (oh, ow), self.stride, self.pad, self.chunks(n, (oh, ow), dtype),
+                                        self.keeps_col(n, (oh, ow), dtype), dtype)
+        return self._unrolled.affine(self.W, self.b)  # y = conv(x, W) + b
 
     def backward(self, dout):
         col = self._need_cache(self._unrolled)
         check_dout(self, dout, (col.batch, self.W.shape[0]) + col.out_hw)
-        # dW = dout^T col, db = sum dout, dx = col2im(dout W_col)
+        # im2col: dW = dout^T col, db = sum dout, dx = col2im(dout W_col)
         dW, db, dx = col.gradients(dout, self.W, self.input_grad)
         self.dW = self._set_grad("W", dW)
         self.db = self._set_grad("b", db)

@@ -234,7 +234,8 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1)
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 0)
     rng = np.random.default_rng(sum(x_shape) + 7 * stride + pad)
-    layer = Convolution(rng.standard_normal(w_shape), rng.standard_normal(w_shape[0]), stride=stride, pad=pad)
+    layer = Convolution(rng.standard_normal(w_shape), rng.standard_normal(w_shape[0]), stride=stride, pad=pad,
+                        algorithm="im2col")  # the im2col path's chunks and kept matrix
     x = rng.standard_normal(x_shape)
     assert len(layer.chunks(x_shape[0], layer.output_shape(x_shape[1:])[1:], x.dtype)) == x_shape[0]
     analytic, numeric = check_layer_gradient(layer, x, rng=rng)
@@ -246,7 +247,7 @@ def test_convolution_in_chunks_of_the_batch_matches_numerical(monkeypatch, x_sha
     dx, dW, db = layer.backward(dout), layer.dW.copy(), layer.db.copy()
     monkeypatch.setattr(im2col_module, "CHUNK_BYTES", 1 << 30)
     monkeypatch.setattr(conv_module, "KEEP_COL_BYTES", 1 << 30)
-    whole = Convolution(layer.W, layer.b, stride=stride, pad=pad)
+    whole = Convolution(layer.W, layer.b, stride=stride, pad=pad, algorithm="im2col")
     np.testing.assert_allclose(whole.forward(x), y, rtol=1e-12, atol=1e-12)
     assert whole._unrolled.kept is not None
     np.testing.assert_allclose(whole.backward(dout), dx, rtol=1e-12, atol=1e-12)

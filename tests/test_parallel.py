@@ -84,7 +84,7 @@ def test_convolution_gives_the_same_bits_on_one_and_two_threads(monkeypatch, str
     x = rng.standard_normal((9, 3, 10, 10)).astype(np.float32)
     results = []
     for threads in (1, 2):
-        layer = Convolution(3, 5, 3, stride=stride, pad=pad, rng=1, dtype=np.float32)
+        layer = Convolution(3, 5, 3, stride=stride, pad=pad, rng=1, dtype=np.float32, algorithm="im2col")
         with threadpool_limits(threads, user_api="blas"):
             y = layer.forward(x)
             assert (layer._unrolled.kept is not None) == keep
