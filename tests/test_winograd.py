@@ -338,3 +338,22 @@ def test_winograd_helpers_refuse_bad_arguments():
         matrices(3)
     with pytest.raises(ValueError, match=r"winograd.conv2d: needs x \(N, C, H, W\) and W \(FN, C, 3, 3\)"):
         conv2d(np.zeros((1, 2, 4, 4)), np.zeros((1, 2, 5, 5)))
+
+
+# --- scripts/winograd_error.py ---------------------------------------------------------------
+
+def test_winograd_error_script_measures_every_convolution_of_deep_conv_net(mnist_root, tmp_path, capsys):
+    import json
+
+    import winograd_error
+
+    rows = winograd_error.main(["--quick", "--out", str(tmp_path)])
+    assert [(r["layer"], r["algorithm"]) for r in rows[:3]] == [
+        ("Conv1", "im2col"), ("Conv1", "winograd m=2"), ("Conv1", "winograd m=4")]
+    assert len(rows) == 6 * 3 and rows[-1]["shape"] == "64->64 8x8"
+    for r in rows:
+        bound = 2e-6 if r["algorithm"] == "winograd m=4" else 5e-7
+        assert all(0 < r[f"{w}_rel_rms"] < bound for w in ("y", "dx", "dW")), r
+    text = capsys.readouterr().out
+    assert "20 MNIST test images" in text and "winograd m=4" in text and "rel-RMS" in text
+    assert json.loads((tmp_path / "winograd_error.json").read_text())["rows"] == rows
