@@ -9,7 +9,7 @@ from .conv_chunks import ChunkedCol
 from .im2col import batch_chunks, check_stride_pad, check_window, window_output
 from .init import init_, init_bias_, init_rule
 from .rng import make_rng
-from .winograd import ALGORITHMS, WinogradConv, can_use, default_algorithm
+from .winograd import ALGORITHMS, WinogradConv, can_use
 
 
 #: an im2col matrix of the whole batch up to this size is built at once and kept for
@@ -31,14 +31,12 @@ class Convolution(Layer):
     ``KEEP_COL_BYTES``. The output is a (N, FN, OH, OW) view of channels-last memory (see
     :mod:`bprop.layers.im2col`).
 
-    A 3x3 convolution with stride 1 and ``pad <= 2`` is computed instead, by default, with
-    Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray 2016), the same ``y``, ``dx``,
-    ``dW`` and ``db`` up to rounding with fewer multiplications: see
-    :mod:`bprop.layers.winograd`. ``algorithm`` chooses: ``'auto'`` (default) uses Winograd
-    exactly for such layers, unless :func:`bprop.layers.winograd.set_default_algorithm`
-    (or the context manager ``conv_algorithm``) says ``'im2col'`` at the time of forward;
-    ``'winograd'`` always (a ValueError for any other kernel, stride or pad);
-    ``'im2col'`` never. :attr:`algorithm_used` tells which one forward runs.
+    With ``algorithm='winograd'``, a 3x3 convolution with stride 1 and ``pad <= 2`` is
+    computed instead with Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray 2016):
+    the same ``y``, ``dx``, ``dW`` and ``db`` up to rounding, with 2.25x fewer
+    multiplications but transforms around them (see :mod:`bprop.layers.winograd`; other
+    kernels, strides or pads are a ValueError). :func:`set_algorithm` sets it on every
+    layer of a network that can use it.
 
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
@@ -58,7 +56,7 @@ class Convolution(Layer):
         Whether ``backward`` computes ``dx``. A network turns it off on its first
         layer, whose input is data, to skip a GEMM and the col2im; ``backward`` then
         returns None.
-    algorithm : 'auto' (default), 'winograd' or 'im2col', keyword only; see above.
+    algorithm : 'im2col' (default) or 'winograd', keyword only; see above.
 
     Shape
     -----
@@ -77,13 +75,13 @@ class Convolution(Layer):
     splits_work = True
 
     def __init__(self, W, b, kernel_size=None, stride=None, pad=None, input_grad=True, *,
-                 init="he", rng=None, dtype=np.float64, algorithm="auto"):
+                 init="he", rng=None, dtype=np.float64, algorithm="im2col"):
         """The two forms, told apart by ``W``:
 
         - ``Convolution(in_channels, out_channels, kernel_size, stride=1, pad=0,
-          input_grad=True, *, init='he', rng=None, dtype=np.float64, algorithm='auto')``,
+          input_grad=True, *, init='he', rng=None, dtype=np.float64, algorithm='im2col')``,
           from sizes;
-        - ``Convolution(W, b, stride=1, pad=0, input_grad=True, *, algorithm='auto')``, from
+        - ``Convolution(W, b, stride=1, pad=0, input_grad=True, *, algorithm='im2col')``, from
           arrays, where the textbook's positional ``Convolution(W, b, stride, pad)`` fills
           the slots after ``b`` in that order (``kernel_size`` is ``W``'s own shape).
         """
@@ -129,18 +127,9 @@ class Convolution(Layer):
             raise ValueError(f"Convolution: algorithm='winograd' needs a 3x3 kernel, stride 1 and pad <= 2, "
                              f"got kernel {fh}x{fw}, stride {self.stride}, pad {self.pad}")
 
-    @property
-    def algorithm_used(self):
-        """``'winograd'`` or ``'im2col'``: what forward runs now (see ``algorithm``)."""
-        if self.algorithm == "auto":
-            if can_use(self.W.shape[2:], self.stride, self.pad) and default_algorithm() == "winograd":
-                return "winograd"
-            return "im2col"
-        return self.algorithm
-
     def extra_repr(self):
         fn, c, fh, fw = self.W.shape
-        winograd = ", winograd" if self.algorithm_used == "winograd" else ""
+        winograd = ", winograd" if self.algorithm == "winograd" else ""
         return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}{winograd}"
 
     @property
@@ -184,7 +173,7 @@ class Convolution(Layer):
                 f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
             )
         n, dtype = x.shape[0], np.result_type(x, self.W)
-        if self.algorithm_used == "winograd":
+        if self.algorithm == "winograd":
             # the tiles of x and their transforms, a chunk of the batch at a time
             self._unrolled = WinogradConv(x, self.pad, dtype)
         else:
@@ -210,3 +199,20 @@ class Convolution(Layer):
             return grad.copy()
         buf[...] = grad
         return buf
+
+
+def set_algorithm(network, algorithm):
+    """Run every :class:`Convolution` of ``network`` (a Sequential, or any layer, containers
+    walked) that can use ``algorithm`` on it: ``'winograd'`` for the 3x3, stride-1, ``pad <=
+    2`` ones, ``'im2col'`` for all. Returns the number of layers set."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"set_algorithm: algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
+    layers = network.walk() if hasattr(network, "walk") else (
+        sub for layer in network.layers.values() for sub in layer.walk())
+    count = 0
+    for layer in layers:
+        if isinstance(layer, Convolution) and (algorithm == "im2col" or can_use(
+                layer.W.shape[2:], layer.stride, layer.pad)):
+            layer.algorithm = algorithm
+            count += 1
+    return count

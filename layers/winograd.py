@@ -22,13 +22,13 @@ partial per chunk added in chunk order, so the bits do not depend on the thread 
 Forward keeps every chunk's ``V`` for backward when all of them take at most
 ``KEEP_V_BYTES``; otherwise backward transforms each chunk of ``x`` again.
 
-Which convolutions use it: a layer built with ``algorithm='auto'`` asks
-:func:`default_algorithm` at every forward. It is ``'winograd'`` unless changed, for the whole
-process, with :func:`set_default_algorithm`, or for a block of code with
-``with conv_algorithm('im2col'): ...``; layers that cannot use Winograd always use im2col.
+Which convolutions use it: a layer built with ``algorithm='winograd'`` (see
+:class:`~bprop.layers.convolution.Convolution`, and :func:`bprop.layers.convolution.set_algorithm`
+for every layer of a network). On this project's machine im2col is faster at the channel
+counts of DeepConvNet and the small ResNet (16 to 64): the transforms, copies with 16 to 64
+contiguous values each, cost more than the 2.25x fewer multiplications save (see
+scripts/BENCHMARKS.md), so im2col is the default.
 """
-
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -45,9 +45,7 @@ TILE = 2
 #: forward keeps the whole batch's transformed tiles ``V`` for backward up to this size
 KEEP_V_BYTES = 6 << 20
 #: what ``Convolution(..., algorithm=...)`` accepts
-ALGORITHMS = ("auto", "winograd", "im2col")
-
-_default = {"algorithm": "winograd"}
+ALGORITHMS = ("im2col", "winograd")
 
 
 def can_use(kernel, stride, pad):
@@ -55,32 +53,6 @@ def can_use(kernel, stride, pad):
     Winograd's F(m x m, 3x3): a 3x3 kernel, stride 1 and ``pad <= 2`` (so that ``dx`` is a
     3x3 convolution of ``dout`` too)."""
     return tuple(kernel) == (3, 3) and stride == 1 and 0 <= pad <= 2
-
-
-def default_algorithm():
-    """``'winograd'`` or ``'im2col'``: what ``algorithm='auto'`` layers that can use
-    Winograd run."""
-    return _default["algorithm"]
-
-
-def set_default_algorithm(name):
-    """Set what ``algorithm='auto'`` layers run, process-wide: ``'winograd'`` (the
-    default) or ``'im2col'``. Returns the previous setting."""
-    if name not in ("winograd", "im2col"):
-        raise ValueError(f"set_default_algorithm: name must be 'winograd' or 'im2col', got {name!r}")
-    previous, _default["algorithm"] = _default["algorithm"], name
-    return previous
-
-
-@contextmanager
-def conv_algorithm(name):
-    """``with conv_algorithm('im2col'):`` runs the ``'auto'`` layers' forward passes inside on
-    ``name`` (``'winograd'`` or ``'im2col'``), then restores the previous default."""
-    previous = set_default_algorithm(name)
-    try:
-        yield
-    finally:
-        set_default_algorithm(previous)
 
 
 class WinogradConv:

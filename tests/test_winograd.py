@@ -6,11 +6,12 @@ from threadpoolctl import threadpool_limits
 
 from bprop.layers import Affine, Convolution, Relu
 from bprop.layers.conv_chunks import ChunkedCol
+from bprop.layers.convolution import set_algorithm
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
-from bprop.layers.winograd import (TILE, WinogradConv, conv2d, conv_algorithm, default_algorithm,
-                                   set_default_algorithm)
+from bprop.layers.winograd import TILE, WinogradConv, conv2d
 from bprop.layers.winograd_transforms import matrices
 from bprop.networks import Sequential
+from bprop.networks.residual import Residual
 
 im2col_module = importlib.import_module("bprop.layers.im2col")  # the module: bprop.layers.im2col is also a function
 winograd_module = importlib.import_module("bprop.layers.winograd")
@@ -206,14 +207,15 @@ def test_winograd_writes_into_a_networks_gradient_buffers_and_equals_im2col():
     x, t = rng.standard_normal((6, 2, 7, 7)), rng.integers(0, 3, 6)
     net = Sequential([Convolution(2, 4, 3, pad=1), Relu(), Convolution(4, 3, 3, pad=0), Relu(), Affine(75, 3)],
                      input_shape=(2, 7, 7), rng=0)
-    assert [net.layers[k].algorithm_used for k in ("Conv1", "Conv2")] == ["winograd", "winograd"]
+    assert set_algorithm(net, "winograd") == 2
+    assert [net.layers[k].algorithm for k in ("Conv1", "Conv2")] == ["winograd", "winograd"]
     grads = net.gradient(x, t)
     for i in (1, 2):  # the layers wrote into the network's bound gradient buffers
         assert np.shares_memory(net.layers[f"Conv{i}"].dW, grads[f"W{i}"])
     grads = {k: v.copy() for k, v in grads.items()}
-    with conv_algorithm("im2col"):
-        assert net.layers["Conv1"].algorithm_used == "im2col"
-        ref = net.gradient(x, t)
+    assert set_algorithm(net, "im2col") == 2
+    ref = net.gradient(x, t)
+    assert isinstance(net.layers["Conv1"]._unrolled, ChunkedCol)
     for key in grads:
         np.testing.assert_allclose(grads[key], ref[key], rtol=1e-11, atol=1e-13, err_msg=key)
 
@@ -274,44 +276,31 @@ def test_winograd_float32_error_stays_near_im2col(c, fn, hw):
 
 # --- choosing the algorithm ------------------------------------------------------------------
 
-def test_auto_uses_winograd_exactly_for_3x3_stride_1_and_pad_at_most_2():
-    assert default_algorithm() == "winograd"
-    assert [Convolution(1, 2, 3, pad=p).algorithm_used for p in (0, 1, 2, 3)] == ["winograd"] * 3 + ["im2col"]
-    assert Convolution(1, 2, 3, stride=2, pad=1).algorithm_used == "im2col"
-    assert Convolution(1, 2, 5, pad=2).algorithm_used == "im2col"
-    assert Convolution(1, 2, (3, 1)).algorithm_used == "im2col"
-    assert Convolution(np.zeros((2, 1, 3, 3)), np.zeros(2), 1, 1).algorithm_used == "winograd"  # textbook form
-    assert Convolution(1, 2, 3, algorithm="im2col").algorithm_used == "im2col"
-
-
-def test_the_default_algorithm_is_read_at_forward_and_restored_after_the_block():
-    rng = np.random.default_rng(0)
-    layer = Convolution(2, 3, 3, pad=1, rng=0)
-    fixed = Convolution(layer.W, layer.b, pad=1, algorithm="winograd")
-    x = rng.standard_normal((1, 2, 4, 4))
-    with conv_algorithm("im2col"):
-        assert default_algorithm() == "im2col"
-        layer.forward(x)
-        assert isinstance(layer._unrolled, ChunkedCol) and repr(layer).endswith("pad=1)")
-        fixed.forward(x)
-        assert isinstance(fixed._unrolled, WinogradConv)  # an explicit choice is kept
-    assert default_algorithm() == "winograd"
-    with pytest.raises(RuntimeError), conv_algorithm("im2col"):
-        raise RuntimeError("inside the block")
-    assert default_algorithm() == "winograd"
-    assert set_default_algorithm("im2col") == "winograd"
-    try:
-        assert layer.algorithm_used == "im2col"
-    finally:
-        set_default_algorithm("winograd")
-    layer.forward(x)
-    assert isinstance(layer._unrolled, WinogradConv)
+def test_im2col_is_the_default_and_set_algorithm_picks_the_layers_winograd_can_run():
+    assert Convolution(1, 2, 3, pad=1).algorithm == "im2col"
+    assert Convolution(np.zeros((2, 1, 3, 3)), np.zeros(2), 1, 1, algorithm="winograd").algorithm == "winograd"
+    inner = Residual([Convolution(2, 2, 3, pad=1), Relu(), Convolution(2, 2, 3, pad=1)])
+    layers = [Convolution(1, 2, 3, pad=p) for p in (0, 1, 2, 3)] + [Convolution(1, 2, 3, stride=2, pad=1),
+                                                                      Convolution(1, 2, 5, pad=2)]
+    for layer in layers:
+        assert set_algorithm(layer, "winograd") == (layer.pad <= 2 and layer.stride == 1 and layer.W.shape[2] == 3)
+    assert [layer.algorithm for layer in layers] == ["winograd"] * 3 + ["im2col"] * 3
+    assert set_algorithm(inner, "winograd") == 2  # containers are walked
+    assert all(layer.algorithm == "winograd" for layer in inner.walk() if isinstance(layer, Convolution))
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
+    inner.forward(x)
+    assert all(isinstance(layer._unrolled, WinogradConv) for layer in inner.walk() if isinstance(layer, Convolution))
+    assert set_algorithm(inner, "im2col") == 2
+    with pytest.raises(ValueError, match="set_algorithm: algorithm must be one of .*got 'fft'"):
+        set_algorithm(inner, "fft")
 
 
 def test_repr_and_summary_show_winograd():
-    assert repr(Convolution(1, 2, 3, pad=1)) == "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1, winograd)"
-    assert repr(Convolution(1, 2, 3, pad=1, algorithm="im2col")) == "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1)"
+    assert repr(Convolution(1, 2, 3, pad=1, algorithm="winograd")) == \
+        "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1, winograd)"
+    assert repr(Convolution(1, 2, 3, pad=1)) == "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1)"
     net = Sequential([Convolution(1, 2, 3, pad=1), Convolution(2, 2, 3, stride=2)], input_shape=(1, 6, 6), rng=0)
+    set_algorithm(net, "winograd")
     text = net.summary()
     assert "Conv1: Convolution(1 -> 2, kernel=3x3, stride=1, pad=1, winograd)" in text
     assert "Conv2: Convolution(2 -> 2, kernel=3x3, stride=2, pad=0)" in text
@@ -319,7 +308,7 @@ def test_repr_and_summary_show_winograd():
 
 @pytest.mark.parametrize("args, kwargs, match", [
     ((1, 2, 3), {"algorithm": "fft"},
-     r"Convolution: algorithm must be one of \['auto', 'winograd', 'im2col'\], got 'fft'"),
+     r"Convolution: algorithm must be one of \['im2col', 'winograd'\], got 'fft'"),
     ((np.zeros((2, 1, 3, 3)), np.zeros(2)), {"algorithm": None}, "algorithm must be one of .*got None"),
     ((1, 2, 5), {"algorithm": "winograd"}, r"algorithm='winograd' needs a 3x3 kernel.*got kernel 5x5, stride 1, pad 0"),
     ((1, 2, 3), {"stride": 2, "algorithm": "winograd"}, r"needs a 3x3 kernel, stride 1 .*got kernel 3x3, stride 2"),
@@ -331,9 +320,6 @@ def test_convolution_refuses_a_bad_algorithm(args, kwargs, match):
 
 
 def test_winograd_helpers_refuse_bad_arguments():
-    with pytest.raises(ValueError, match="set_default_algorithm: name must be 'winograd' or 'im2col', got 'auto'"):
-        set_default_algorithm("auto")
-    assert default_algorithm() == "winograd"
     with pytest.raises(ValueError, match=r"winograd: tile must be one of \[2, 4\], got 3"):
         matrices(3)
     with pytest.raises(ValueError, match=r"winograd.conv2d: needs x \(N, C, H, W\) and W \(FN, C, 3, 3\)"):
