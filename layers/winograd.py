@@ -159,6 +159,25 @@ def conv2d(x, W, b=None, pad=1, tile=TILE):
     return WinogradConv(x, pad, dtype, tile).affine(W, np.zeros(W.shape[0], dtype) if b is None else b)
 
 
+def step_products(c, fn, in_hw, pad, batch, dtype, input_grad=True, tile=TILE):
+    """The matrix products a training step of a ``C -> FN`` Winograd convolution on a batch
+    of ``batch`` images ``in_hw`` (H, W) runs, as ``(m, k, n, layout, alpha^2)``: for each
+    chunk of the batch, forward ``V @ U`` (P, C) @ (C, FN), ``dU = V^T dM`` (C, P) @ (P, FN)
+    and, with ``input_grad``, the flipped convolution of ``dout`` (P', FN) @ (FN, C), each a
+    stack of ``alpha^2`` products (``P`` tiles of the chunk's output, ``P'`` of its input)."""
+    h, w = in_hw
+    plan = _Plan(tile, (h + 2 * pad - 2, w + 2 * pad - 2), pad, c, fn, batch, dtype)
+    back = _Plan(tile, (h, w), 2 - pad, fn, c, batch, dtype, plan.chunks)
+    stack = plan.alpha ** 2
+    products = []
+    for s in plan.chunks:
+        p, p_in = (s.stop - s.start) * plan.th * plan.tw, (s.stop - s.start) * back.th * back.tw
+        products += [(p, c, fn, "nn", stack), (c, p, fn, "tn", stack)]
+        if input_grad:
+            products.append((p_in, fn, c, "nn", stack))
+    return products
+
+
 class _Plan:
     """The tiles of one convolution shape: ``out_hw`` outputs from a (N, H, W, C) channels-last
     input placed at row and column ``top`` of a zero image that whole tiles cover.

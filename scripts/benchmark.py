@@ -10,6 +10,11 @@ products). The ratio epoch / floor says how much time goes to everything that is
 a matrix product: activations, softmax, bias sums, the optimizer, Python,
 im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
+With --conv-algorithm winograd, DeepConvNet's 3x3 convolutions run on Winograd's F(2x2, 3x3)
+(bprop.layers.winograd) and its floor counts the products that path runs: per chunk of the
+batch, 16 stacked products each for forward (tiles x filters), dW and dx; run it beside the
+default (im2col) to see both floors and epochs.
+
 The configuration "lstm" is the character language model of char_lm.py instead (65 ids,
 embedding 64, one LSTM of 256, 64 streams x 50 steps, Adam, clipping to norm 5): an epoch
 is 100 windows of truncated BPTT over random ids (320,000 characters), and its floor
@@ -30,6 +35,7 @@ Usage:
   python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
   python scripts/benchmark.py --json out.json --config a b-sgd
   python scripts/benchmark.py --threads 1 2   # each configuration on 1 and 2 BLAS threads
+  python scripts/benchmark.py --config deep --conv-algorithm winograd --layers
 
 Runs on MNIST when BPROP_DATA (or ~/.cache/bprop) holds it, else on random data of the
 same shape (the timing does not depend on the values). The table names the BLAS library,
@@ -52,7 +58,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from bprop.datasets import BPTTBatches, MiniBatchIterator, load_mnist
 from bprop.layers import Affine, Convolution, TimeLSTM
+from bprop.layers.convolution import set_algorithm
 from bprop.layers.transformer_block import TransformerBlock
+from bprop.layers.winograd import ALGORITHMS, step_products
 from bprop.networks import DeepConvNet, MultiLayerNet, RnnLM, SimpleConvNet
 from bprop.networks.gpt import GPT
 from bprop.networks.files import atomic_write
@@ -127,7 +135,9 @@ def net_products(net, batch, time_size=1):
     """
     products, first = [], True
     rows = batch * time_size
+    out_shape = getattr(net, "input_shape", None)  # one sample's shape before each layer
     for name, layer in net.layers.items():
+        in_shape, out_shape = out_shape, getattr(net, "shapes", {}).get(name)
         if isinstance(layer, TimeLSTM):
             d, h = layer.input_size, layer.hidden_size
             products += [(rows, d, 4 * h, "nn")] + [(batch, h, 4 * h, "nn")] * time_size
@@ -136,6 +146,9 @@ def net_products(net, batch, time_size=1):
                 products.append((rows, 4 * h, d, "nt"))
         elif isinstance(layer, TransformerBlock):
             products += block_products(layer, batch, time_size)
+        elif isinstance(layer, Convolution) and layer.algorithm == "winograd":
+            fn, c = layer.W.shape[:2]
+            products += step_products(c, fn, in_shape[1:], layer.pad, batch, net.dtype, input_grad=not first)
         elif isinstance(layer, Convolution):
             # the products the layer runs: one set per chunk of the batch it unrolls
             fn, c, fh, fw = layer.W.shape
@@ -214,8 +227,9 @@ def time_epoch(net, opt, batches, max_norm=None):
     return time.perf_counter() - start
 
 
-def build(name, dtype, batch, rng):
-    """``(network, optimizer name, products of one step, description)`` of a configuration."""
+def build(name, dtype, batch, rng, algorithm="im2col"):
+    """``(network, optimizer name, products of one step, description)`` of a configuration;
+    a conv net's convolutions run on ``algorithm`` where they can (see ``set_algorithm``)."""
     if name == "conv":
         net = SimpleConvNet(conv_param={"filter_num": CONV["filters"], "filter_size": CONV["kernel"],
                                         "pad": 0, "stride": 1},
@@ -224,7 +238,8 @@ def build(name, dtype, batch, rng):
     if name == "deep":
         # dropout on, as in training: loss_and_gradient runs in training mode
         net = DeepConvNet(dtype=dtype, rng=rng)
-        return net, "sgd", net_products(net, batch), "DeepConvNet (6 conv 3x3)"
+        set_algorithm(net, algorithm)
+        return net, "sgd", net_products(net, batch), f"DeepConvNet, {algorithm}"
     sizes, opt_name = MLP_CONFIGS[name]
     net = MultiLayerNet(sizes[0], sizes[1:-1], sizes[-1], dtype=dtype, rng=rng)
     return net, opt_name, net_products(net, batch), "-".join(map(str, sizes))
@@ -272,9 +287,9 @@ def print_layers(name, rows):
     print(f"  {'step':<{width}} {total:>18.2f}")
 
 
-def bench(name, dtype, x, t, repeats, batch, seed, layers=False):
+def bench(name, dtype, x, t, repeats, batch, seed, layers=False, algorithm="im2col"):
     rng = np.random.default_rng(seed)
-    net, opt_name, products, description = build(name, dtype, batch, rng)
+    net, opt_name, products, description = build(name, dtype, batch, rng, algorithm)
     if name in ("conv", "deep"):
         x = x.reshape(-1, 1, 28, 28)
     opt = get_optimizer(opt_name, lr=LR[opt_name])
@@ -399,6 +414,8 @@ def main(argv=None):
                         help="BLAS thread counts to time each configuration with; 0 is the BLAS "
                              "default (default: 0). Epoch and floor always run with the same count")
     parser.add_argument("--seed", type=cli.nonneg_int, default=0, help="default: 0")
+    parser.add_argument("--conv-algorithm", choices=ALGORITHMS, default="im2col",
+                        help="what DeepConvNet's 3x3 convolutions run on, and its floor counts (default: im2col)")
     parser.add_argument("--layers", action="store_true",
                         help="also print the forward and backward time of each layer of a step")
     args = parser.parse_args(argv)
@@ -428,7 +445,8 @@ def main(argv=None):
                             bench_model = bench_lm if name == "lstm" else bench_gpt
                             r = bench_model(dtype, repeats, args.seed, args.quick, args.layers)
                         else:
-                            r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers)
+                            r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers,
+                                      args.conv_algorithm)
                         r["threads"] = blas_threads()
                     results.append(r)
                     print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "

@@ -131,3 +131,31 @@ def test_float32_training_matches_float64_accuracy(mnist_root):
         accuracies[dtype] = net.accuracy(xt, tt)
     assert accuracies[np.float64] > 0.9
     assert abs(accuracies[np.float32] - accuracies[np.float64]) <= 0.003, accuracies
+
+
+def test_benchmark_winograd_floor_holds_every_stacked_product_of_a_deep_conv_net_step(monkeypatch):
+    """With --conv-algorithm winograd, DeepConvNet's floor counts the 16-deep stacked products
+    its convolutions run in one loss_and_gradient, chunk by chunk: none left out, none twice."""
+    from collections import Counter
+
+    from bprop.layers.convolution import set_algorithm
+    from bprop.networks import DeepConvNet
+
+    original, made = np.matmul, []
+
+    def recording(a, b, *args, **kwargs):
+        if np.ndim(a) == 3:  # the stacked products: only Winograd's in this network
+            made.append((a.shape[1], a.shape[2], b.shape[-1], a.shape[0]))
+        return original(a, b, *args, **kwargs)
+
+    net = DeepConvNet(dtype=np.float32, rng=0)
+    assert set_algorithm(net, "winograd") == 6
+    x = np.random.default_rng(0).random((7, 1, 28, 28), dtype=np.float32)
+    monkeypatch.setattr(np, "matmul", recording)
+    net.loss_and_gradient(x, np.arange(7))
+    monkeypatch.setattr(np, "matmul", original)
+    counted = Counter((m, k, n, stack[0]) for m, k, n, _, *stack in benchmark.net_products(net, 7) if stack)
+    assert len(made) > 18 and Counter(made) == counted
+    _, _, products, description = benchmark.build("deep", np.float32, 7, np.random.default_rng(0), "winograd")
+    assert description == "DeepConvNet, winograd" and Counter(
+        (m, k, n, stack[0]) for m, k, n, _, *stack in products if stack) == counted
