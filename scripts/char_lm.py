@@ -41,7 +41,6 @@ Examples:
 
 import math
 import sys
-import time
 
 import numpy as np
 
@@ -187,17 +186,10 @@ def experiment(args, plt, settings):
           f"clip {args.clip:g}; {args.batch_size} streams x {args.time_size} steps, {len(train_batches)} "
           f"windows per epoch")
 
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
+    history, error, interrupted, seconds = training.run_training(trainer, last_epoch, args, "epoch", args.epochs)
     diverged = None if error is None else str(error)
-    seconds = time.perf_counter() - start
     done = history.n_epochs
-    if interrupted or diverged:
-        done = last_epoch.restore(history)
-    if interrupted:
-        training.resume_hint(args, trainer)
-        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
-    elif time_limit.reason and args.verbose:
+    if not interrupted and time_limit.reason and args.verbose:
         print(f"stopped after epoch {done}: {time_limit.reason}")
 
     samples = {}

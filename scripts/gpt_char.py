@@ -37,7 +37,6 @@ Examples:
 
 import math
 import sys
-import time
 
 import numpy as np
 
@@ -314,17 +313,10 @@ def experiment(args, plt, settings):
           f"({net.n_params()} parameters, {args.dtype}); {optimizer!r}, {schedule!r}, clip {args.clip:g}; "
           f"{args.steps} steps of {args.batch_size} windows, rounds of {args.eval_interval}")
 
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
+    history, error, interrupted, seconds = training.run_training(trainer, last_round, args, "round")
     diverged = None if error is None else str(error)
-    seconds = time.perf_counter() - start
     done = history.n_epochs
-    if interrupted or diverged:
-        done = last_round.restore(history)
-    if interrupted:
-        training.resume_hint(args, trainer)
-        exits.interrupted(f"during round {done + 1}", finished=done > 0)
-    elif time_limit.reason and args.verbose:
+    if not interrupted and time_limit.reason and args.verbose:
         print(f"stopped after round {done}: {time_limit.reason}")
     steps_done = history["iteration"][-1] if done else 0
     trained = history["time"][done - 1] if done else 0.0  # seconds of training, all processes of the run

@@ -59,9 +59,7 @@ def train_xor(hidden, lr, steps, seed):
     last_step = training.LastEpoch(net)
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=4, rng=seed, verbose=0,
                       callbacks=[last_step])
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
-    if interrupted or error:
-        last_step.restore(history)
+    history, error, interrupted = training.fit_to_last_epoch(trainer, last_step)
     return net, history, error, interrupted
 
 

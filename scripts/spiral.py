@@ -59,9 +59,7 @@ def train(x, t, hidden, steps, lr, reg, seed, report_every=None):
     # One batch of all the points: every epoch is one full-batch step.
     trainer = Trainer(net, SGD(lr=lr), (x, t), epochs=steps, batch_size=len(x), rng=seed, verbose=0,
                       callbacks=callbacks)
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
-    if interrupted or error:
-        last_step.restore(history)
+    history, error, interrupted = training.fit_to_last_epoch(trainer, last_step)
     return net, history, error, interrupted
 
 

@@ -118,17 +118,12 @@ def experiment(args, plt, settings):
           f"{len(x_train)} training images")
     if args.verbose:
         print(net.summary())
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
+    history, error, interrupted, seconds = training.run_training(trainer, last_epoch, args, "epoch", args.epochs)
     diverged = None if error is None else str(error)
-    seconds = time.perf_counter() - start
     epoch_seconds = np.diff([0.0] + history.get("time", [])).tolist()
     test_acc = None
-    if interrupted or diverged:
-        done = last_epoch.restore(history)
+    done = history.n_epochs
     if interrupted:
-        training.resume_hint(args, trainer)
-        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
         # The test set is the per-epoch validation set: its accuracy after the last
         # completed epoch is already measured.
         test_acc = history["val_acc"][-1]

@@ -32,7 +32,6 @@ Examples:
   python scripts/train_mnist.py --hidden 64 --activation sigmoid --init xavier --batch-size 60000 --epochs 1000
 """
 
-import time
 
 import numpy as np
 
@@ -140,15 +139,8 @@ def experiment(args, plt, settings):
     print(f"{args.dataset}: {layers} {args.activation} net ({net.n_params()} parameters, init {init}), "
           f"{optimizer!r}, batch {args.batch_size}, {args.epochs} epochs, {args.dtype}, "
           f"{len(x_train)} training images")
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
+    history, error, interrupted, seconds = training.run_training(trainer, last_epoch, args, "epoch", args.epochs)
     diverged = None if error is None else str(error)
-    seconds = time.perf_counter() - start
-    if interrupted or diverged:
-        done = last_epoch.restore(history)
-    if interrupted:
-        training.resume_hint(args, trainer)
-        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     test_acc = net.accuracy(x_test, t_test) if diverged is None else None
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} ({len(x_test)} images)"

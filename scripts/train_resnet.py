@@ -26,7 +26,6 @@ Examples:
   python scripts/train_resnet.py --width 8 --epochs 4   # a smaller, faster net
 """
 
-import time
 
 import numpy as np
 
@@ -101,15 +100,8 @@ def experiment(args, plt, settings):
     print(f"{args.dataset}: ResNet width {args.width}, blocks {args.blocks} ({net.n_params()} parameters), "
           f"{optimizer!r} with 1cycle to lr {args.lr:g}, batch {args.batch_size}, {args.epochs} epochs, "
           f"{len(x_train)} training images")
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
-    seconds = time.perf_counter() - start
+    history, error, interrupted, seconds = training.run_training(trainer, last_epoch, args, "epoch", args.epochs)
     epoch_seconds = np.diff([0.0] + history.get("time", [])).tolist()
-    if interrupted or error:
-        last_epoch.restore(history)
-    if interrupted:
-        training.resume_hint(args, trainer)
-        exits.interrupted(f"during epoch {history.n_epochs + 1} of {args.epochs}", finished=history.n_epochs > 0)
     # the test set is the per-epoch validation set: its accuracy after the last epoch is measured
     test_acc = history["val_acc"][-1] if history.n_epochs and error is None else None
     if test_acc is not None:

@@ -10,6 +10,7 @@ by Ctrl-C, and :class:`LastEpoch` puts the network back to the last completed ep
 
 import json
 import os
+import time
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from bprop.optim import Callback
 from bprop.optim.early_stopping import network_arrays
 
 from cli import writable_dir
+import exits
 from exits import USAGE_STATUS, fail, say
 import outputs
 
@@ -211,6 +213,31 @@ def fit(trainer, catch_interrupt=False):
         if not catch_interrupt:
             raise
         return completed_epochs(trainer.history), None, True
+
+
+def fit_to_last_epoch(trainer, last):
+    """:func:`fit` with Ctrl-C caught; after a Ctrl-C or a divergence ``last`` (the trainer's
+    :class:`LastEpoch`) puts the network back to the epoch the history ends with. Returns
+    ``(history, error, interrupted)`` as :func:`fit`."""
+    history, error, interrupted = fit(trainer, catch_interrupt=True)
+    if interrupted or error is not None:
+        last.restore(history)
+    return history, error, interrupted
+
+
+def run_training(trainer, last, args, unit="epoch", total=None):
+    """A script's training: :func:`fit_to_last_epoch`, timed; after a Ctrl-C, where the
+    checkpoint is (:func:`resume_hint`) and which ``unit`` ("epoch", "round") of ``total`` it
+    stopped in (:func:`exits.interrupted`, which exits at once if none was finished).
+    Returns ``(history, error, interrupted, seconds)``."""
+    start = time.perf_counter()
+    history, error, interrupted = fit_to_last_epoch(trainer, last)
+    seconds = time.perf_counter() - start
+    if interrupted:
+        done = history.n_epochs
+        resume_hint(args, trainer)
+        exits.interrupted(f"during {unit} {done + 1}" + (f" of {total}" if total else ""), finished=done > 0)
+    return history, error, interrupted, seconds
 
 
 def completed_epochs(history):

@@ -29,7 +29,6 @@ Examples:
   python scripts/word2vec.py --text my_corpus.txt --min-count 1
 """
 
-import time
 
 import numpy as np
 
@@ -171,14 +170,8 @@ def experiment(args, plt):
     print(f"{model!r}: {model.n_params()} parameters; Adam(lr={args.lr:g}), batches of {args.batch_size}, "
           f"{trainer.steps_per_epoch} per epoch; knowing nothing scores {chance:.3f}")
 
-    start = time.perf_counter()
-    history, error, interrupted = training.fit(trainer, catch_interrupt=True)
-    seconds = time.perf_counter() - start
+    history, error, interrupted, seconds = training.run_training(trainer, last_epoch, args, "epoch", args.epochs)
     done = history.n_epochs
-    if interrupted or error is not None:
-        done = last_epoch.restore(history)
-    if interrupted:
-        exits.interrupted(f"during epoch {done + 1} of {args.epochs}", finished=done > 0)
     loss = history["train_loss"][-1] if done else None
     if done:
         print(f"loss {loss:.4f} after {done} epoch(s) (first mini-batch {history['iter_loss'][0]:.4f}); "
