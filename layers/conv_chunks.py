@@ -123,8 +123,8 @@ class ChunkedCol:
                 dx.add(s, d)
 
         run_chunks(chunk, len(chunks))
-        dw = _sum_in_order(parts).reshape((fn,) + self.kernel + (-1,)).transpose(0, 3, 1, 2)
-        return dw, _sum_in_order(parts_b), (None if dx is None else dx.result())
+        dw = sum_in_order(parts).reshape((fn,) + self.kernel + (-1,)).transpose(0, 3, 1, 2)
+        return dw, sum_in_order(parts_b), (None if dx is None else dx.result())
 
 
 def filters_as_columns(W):
@@ -134,7 +134,7 @@ def filters_as_columns(W):
     return W.transpose(2, 3, 1, 0).reshape(-1, fn)
 
 
-def _sum_in_order(parts):
+def sum_in_order(parts):
     """``parts[0] + parts[1] + ...`` added in that order, into ``parts[0]``."""
     total = parts[0]
     for part in parts[1:]:

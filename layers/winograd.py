@@ -32,7 +32,7 @@ scripts/BENCHMARKS.md), so im2col is the default.
 
 import numpy as np
 
-from .conv_chunks import _sum_in_order
+from .conv_chunks import sum_in_order
 from .im2col import batch_chunks, windows
 from .parallel import run_chunks
 from .winograd_transforms import (filter_grad_transform, filter_transform, input_transform, matrices,
@@ -142,8 +142,8 @@ class WinogradConv:
                 back.forward(d_cl, i, u_flip, dx, None)
 
         run_chunks(chunk, len(chunks))
-        dW = filter_grad_transform(_sum_in_order(parts), self.g, gdtype)
-        return dW, _sum_in_order(parts_b), (dx.transpose(0, 3, 1, 2) if input_grad else None)
+        dW = filter_grad_transform(sum_in_order(parts), self.g, gdtype)
+        return dW, sum_in_order(parts_b), (dx.transpose(0, 3, 1, 2) if input_grad else None)
 
 
 def conv2d(x, W, b=None, pad=1, tile=TILE):
