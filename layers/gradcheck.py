@@ -98,3 +98,15 @@ def assert_gradients_close(analytic, numeric, atol=ATOL, rtol=RTOL):
                 f"gradient {k!r} differs from the numerical one: max abs diff "
                 f"{np.max(np.abs(a - n)):.3e}, relative error {relative_error(a, n):.3e}"
             )
+
+
+def check_without_input_grad(full, first, x, dout):
+    """Assert that ``first``, built as ``full`` but with ``input_grad=False`` (a network's
+    first layer), returns None from ``backward`` and sets the same parameter gradients."""
+    full.forward(x)
+    first.forward(x)
+    full.backward(dout)
+    if first.backward(dout) is not None:
+        raise AssertionError(f"{first!r} with input_grad=False returned an input gradient")
+    for name in full.param_names:
+        np.testing.assert_array_equal(getattr(first, "d" + name), getattr(full, "d" + name), err_msg=name)
