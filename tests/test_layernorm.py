@@ -1,27 +1,13 @@
 """LayerNorm: hand values, gradient checks, PyTorch's numbers (stored by
 tests/data/make_transformer_reference.py), bad inputs."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from bprop.layers import BackwardBeforeForwardError
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.layers.layernorm import LayerNorm
-
-REFERENCE = Path(__file__).parent / "data" / "transformer_reference.npz"
-#: how close bprop must come to PyTorch: max |a - b| over max |b|, forward and every gradient
-TORCH_RTOL = 1e-10
-
-
-def reference(case):
-    with np.load(REFERENCE, allow_pickle=False) as data:
-        return {k[len(case) + 1:]: data[k] for k in data.files if k.startswith(case + ".")}
-
-
-def normwise_error(a, b):
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+from torch_reference import TORCH_RTOL, normwise_error, reference
 
 
 def test_layernorm_forward_hand_values():

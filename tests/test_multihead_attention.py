@@ -2,8 +2,6 @@
 dropout, PyTorch's numbers (tests/data/make_transformer_reference.py), the key/value cache,
 bad inputs."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,26 +10,11 @@ from bprop.layers.attention_mask import attention_bias, causal_bias
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.layers.multihead_attention import MultiHeadAttention
 from bprop.layers.transformer_weights import attention_to_torch
-
-REFERENCE = Path(__file__).parent / "data" / "transformer_reference.npz"
-#: how close bprop must come to PyTorch: max |a - b| over max |b|, forward and every gradient
-TORCH_RTOL = 1e-10
-
-
-def reference(case):
-    with np.load(REFERENCE, allow_pickle=False) as data:
-        return {k[len(case) + 1:]: data[k] for k in data.files if k.startswith(case + ".")}
-
-
-def normwise_error(a, b):
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+from torch_reference import TORCH_RTOL, normwise_error, randomize, reference
 
 
 def random_attention(rng, e=6, h=2, **kwargs):
-    layer = MultiHeadAttention(e, h, rng=rng, **kwargs)
-    for p in layer.params().values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return layer
+    return randomize(MultiHeadAttention(e, h, rng=rng, **kwargs), rng)
 
 
 def identity_attention(causal=False):
@@ -88,9 +71,7 @@ def test_attention_backward_matches_numerical_with_float_bool_and_padding_masks(
         def forward(self, x, train=True):
             return super().forward(x, train, attn_mask=float_mask, key_padding_mask=padding)
 
-    layer = Masked(e, h, rng=rng)
-    for p in layer.params().values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
+    layer = randomize(Masked(e, h, rng=rng), rng)
     float_mask = rng.standard_normal((n * h, t, t))
     float_mask[:, 0, 2] = -np.inf
     padding = np.zeros((n, t), dtype=bool)

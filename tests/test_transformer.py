@@ -2,7 +2,6 @@
 (tests/data/make_transformer_reference.py), gradient checks, hand values, the cache, bad inputs."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,26 +11,11 @@ from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.layers.transformer_block import TransformerBlock
 from bprop.layers.transformer_weights import block_to_torch
 from bprop.networks import Sequential
-
-REFERENCE = Path(__file__).parent / "data" / "transformer_reference.npz"
-#: how close bprop must come to PyTorch: max |a - b| over max |b|, forward and every gradient
-TORCH_RTOL = 1e-10
-
-
-def reference(case):
-    with np.load(REFERENCE, allow_pickle=False) as data:
-        return {k[len(case) + 1:]: data[k] for k in data.files if k.startswith(case + ".")}
-
-
-def normwise_error(a, b):
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+from torch_reference import TORCH_RTOL, normwise_error, randomize, reference
 
 
 def random_block(rng, e=6, h=2, **kwargs):
-    block = TransformerBlock(e, h, rng=rng, **kwargs)
-    for p in block.params().values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return block
+    return randomize(TransformerBlock(e, h, rng=rng, **kwargs), rng)
 
 
 def grads_in_torch_names(block):
