@@ -110,3 +110,13 @@ def check_without_input_grad(full, first, x, dout):
         raise AssertionError(f"{first!r} with input_grad=False returned an input gradient")
     for name in full.param_names:
         np.testing.assert_array_equal(getattr(first, "d" + name), getattr(full, "d" + name), err_msg=name)
+
+
+def randomize(model, rng, scale=0.5):
+    """Every parameter of ``model`` (a layer, or a network's ``params`` dict) drawn from
+    ``N(0, scale^2)`` in place, biases and gains included, so that a gradient check sees no
+    zero or one that could hide an error; returns ``model``."""
+    params = model.params() if callable(model.params) else model.params
+    for p in params.values():
+        p[...] = scale * rng.standard_normal(p.shape)
+    return model

@@ -1,9 +1,10 @@
 """Shared test helpers: one BLAS thread for the whole session, where the real datasets
-are, and what to do when they are not."""
+are, what to do when they are not, and a small text for the text scripts."""
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -63,3 +64,14 @@ def shakespeare_root():
     if os.environ.get("CI"):
         pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
     pytest.skip(why)
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    """A small text of our own for the text scripts: 600 lines of 8 words drawn from 11
+    (about 24000 characters)."""
+    rng = np.random.default_rng(0)
+    words = np.array(["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler"])
+    path = tmp_path / "text.txt"
+    path.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(600)), encoding="utf-8")
+    return path

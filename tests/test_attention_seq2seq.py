@@ -13,17 +13,14 @@ import pytest
 from bprop.datasets.dates import make_dates
 from bprop.layers import TimeLSTM
 from bprop.layers.attention import Attention
-from bprop.layers.gradcheck import assert_gradients_close
+from bprop.layers.gradcheck import assert_gradients_close, randomize
 from bprop.networks import PeekySeq2seq
 from bprop.networks.attention_seq2seq import AttentionSeq2seq
 from bprop.optim import Adam, GradientClipping, Trainer
 
 
 def random_model(rng, vocab=6, embed=3, hidden=4, dtype=np.float64):
-    net = AttentionSeq2seq(vocab, embed, hidden, dtype=dtype, rng=rng)
-    for p in net.params.values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return net
+    return randomize(AttentionSeq2seq(vocab, embed, hidden, dtype=dtype, rng=rng), rng)
 
 
 def problems(rng, n, t_in, t_out, vocab=6, start=1):

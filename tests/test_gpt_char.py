@@ -22,16 +22,6 @@ from bprop.networks.gpt import GPT
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpt_char.py"
 
 
-@pytest.fixture
-def text_file(tmp_path):
-    """A small text of our own: words drawn from a few, in lines (about 24000 characters)."""
-    rng = np.random.default_rng(0)
-    words = np.array(["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler"])
-    path = tmp_path / "text.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(600)), encoding="utf-8")
-    return path
-
-
 def program(*args, cwd):
     env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True,

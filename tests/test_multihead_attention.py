@@ -7,10 +7,10 @@ import pytest
 
 from bprop.layers import BackwardBeforeForwardError
 from bprop.layers.attention_mask import attention_bias, causal_bias
-from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient, randomize
 from bprop.layers.multihead_attention import MultiHeadAttention
 from bprop.layers.transformer_weights import attention_to_torch
-from torch_reference import TORCH_RTOL, normwise_error, randomize, reference
+from torch_reference import TORCH_RTOL, normwise_error, reference
 
 
 def random_attention(rng, e=6, h=2, **kwargs):

@@ -27,16 +27,6 @@ WAIT = 60
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-@pytest.fixture
-def text_file(tmp_path):
-    """A small text of our own: words drawn from a few, in lines (about 24000 characters)."""
-    rng = np.random.default_rng(0)
-    words = np.array(["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler"])
-    path = tmp_path / "text.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(600)), encoding="utf-8")
-    return path
-
-
 def start(name, *args):
     """The script ``name`` as a program, with SIGINT at its default (a shell may start a
     background job with it ignored, and Python then never raises KeyboardInterrupt)."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bprop.layers import TiedTimeAffine, TimeAffine, TimeDropout, TimeEmbedding, TimeLSTM
-from bprop.layers.gradcheck import assert_gradients_close
+from bprop.layers.gradcheck import assert_gradients_close, randomize
 from bprop.networks import RnnLM
 from bprop.networks.rnnlm import sample_id
 from bprop.optim import Adam
@@ -12,10 +12,7 @@ from bprop.optim import Adam
 
 def random_lm(rng, vocab=7, embed=4, hidden=5, **kwargs):
     """A float64 RnnLM with every parameter random, biases included."""
-    net = RnnLM(vocab, embed, hidden, rng=rng, **kwargs)
-    for p in net.params.values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return net
+    return randomize(RnnLM(vocab, embed, hidden, rng=rng, **kwargs), rng)
 
 
 @pytest.mark.parametrize("num_layers, dropout, tie, n, t", [

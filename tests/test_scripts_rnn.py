@@ -16,17 +16,6 @@ import exits
 from bprop.networks import RnnLM
 
 
-@pytest.fixture
-def text_file(tmp_path):
-    """A small text of our own: words drawn from a few, in lines."""
-    rng = np.random.default_rng(0)
-    words = np.array(["to", "be", "or", "not", "that", "is", "the", "question", "whether", "tis", "nobler"])
-    lines = [" ".join(rng.choice(words, 8)) for _ in range(600)]
-    path = tmp_path / "text.txt"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
 def run(name, out, *args):
     return importlib.import_module(name).main(["--out", str(out), "--seed", "0", *args])
 

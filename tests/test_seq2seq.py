@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bprop.layers import Peek, TimeLSTM
-from bprop.layers.gradcheck import assert_gradients_close
+from bprop.layers.gradcheck import assert_gradients_close, randomize
 from bprop.networks import PeekySeq2seq, Seq2seq
 from bprop.optim import Adam, clip_grads
 
@@ -12,10 +12,7 @@ MODELS = {"plain": Seq2seq, "peeky": PeekySeq2seq}
 
 
 def random_model(kind, rng, vocab=6, embed=3, hidden=4, dtype=np.float64):
-    net = MODELS[kind](vocab, embed, hidden, dtype=dtype, rng=rng)
-    for p in net.params.values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return net
+    return randomize(MODELS[kind](vocab, embed, hidden, dtype=dtype, rng=rng), rng)
 
 
 def problems(rng, n, t_in, t_out, vocab=6, start=1):

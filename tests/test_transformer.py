@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from bprop.layers import BackwardBeforeForwardError, TimeAffine, TimeSoftmaxWithLoss
-from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
+from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient, randomize
 from bprop.layers.transformer_block import TransformerBlock
 from bprop.layers.transformer_weights import block_to_torch
 from bprop.networks import Sequential
-from torch_reference import TORCH_RTOL, normwise_error, randomize, reference
+from torch_reference import TORCH_RTOL, normwise_error, reference
 
 
 def random_block(rng, e=6, h=2, **kwargs):

@@ -23,10 +23,3 @@ def reference(case):
 def normwise_error(a, b):
     """``max |a - b| / max |b|``."""
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
-
-
-def randomize(layer, rng, scale=0.5):
-    """Every parameter of ``layer`` drawn from ``N(0, scale^2)``, in place; returns ``layer``."""
-    for p in layer.params().values():
-        p[...] = scale * rng.standard_normal(p.shape)
-    return layer
