@@ -50,6 +50,8 @@ def build_parser():
     add("--width", type=cli.positive_int, default=16, help="channels of the first stage (default: 16)")
     add("--blocks", type=cli.positive_int, nargs=3, default=[1, 1, 1], metavar="N",
         help="basic blocks in each of the three stages (default: 1 1 1; 3 3 3 is ResNet-20)")
+    add("--stem-stride", type=cli.positive_int, default=1,
+        help="stride of the first convolution; 2 runs the stages on 14x14, 7x7 and 4x4 maps (default: 1)")
     add("--lr", type=cli.positive_float, default=0.004, help="peak learning rate of the 1cycle schedule (default: 0.004)")
     add("--weight-decay", type=cli.nonneg_float, default=0.01,
         help="AdamW's decoupled weight decay, >= 0 (default: 0.01)")
@@ -82,7 +84,8 @@ def experiment(args, plt, settings):
     x_train, t_train = random_subset(x_train, t_train, args.train_size, rng)
     x_test, t_test = random_subset(x_test, t_test, test_size, rng)
 
-    net = small_resnet(args.width, args.blocks, rng=rng, label_smoothing=args.label_smoothing)
+    net = small_resnet(args.width, args.blocks, rng=rng, label_smoothing=args.label_smoothing,
+                       stem_stride=args.stem_stride)
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     last_epoch = training.LastEpoch(net)

@@ -37,6 +37,18 @@ def test_small_resnet_maps_28x28_images_through_three_stages_to_ten_scores():
     assert scores.shape == (2, 10) and scores.dtype == np.float32
 
 
+def test_a_strided_stem_runs_the_stages_on_14x14_7x7_and_4x4_maps():
+    net = small_resnet(width=4, stem_stride=2, rng=0)
+    assert net.shapes["Conv1"] == (4, 14, 14)
+    assert [shape for name, shape in net.shapes.items() if name.startswith("Residual")] == [
+        (4, 14, 14), (8, 7, 7), (16, 4, 4)]  # 7 -> 4: (7 + 2 - 3) // 2 + 1
+    first = small_resnet(width=4, strides=(2, 2, 2), rng=0)
+    assert [shape for name, shape in first.shapes.items() if name.startswith("Residual")] == [
+        (4, 14, 14), (8, 7, 7), (16, 4, 4)]
+    assert first.layers["Residual1"].projection is not None  # the first block now halves the map
+    assert net.predict(np.zeros((2, 1, 28, 28), np.float32)).shape == (2, 10)
+
+
 def test_small_resnet_backprop_equals_numerical_gradients_in_float64():
     net = small_resnet(width=2, blocks=(1, 2, 1), input_shape=(1, 8, 8), dtype=np.float64, rng=0)
     rng = np.random.default_rng(1)
@@ -55,6 +67,9 @@ def test_resnet_20_has_three_blocks_per_stage():
     ({"blocks": (1, 1)}, r"resnet_layers: blocks must be three counts"),
     ({"blocks": (1, 0, 1)}, r"resnet_layers: blocks"),
     ({"dtype": "int32"}, r"resnet_layers"),
+    ({"strides": (1, 2)}, r"resnet_layers: strides must be three strides"),
+    ({"strides": (1, 0, 2)}, r"resnet_layers: strides"),
+    ({"stem_stride": 0}, r"resnet_layers: stem_stride"),
 ])
 def test_bad_resnet_arguments_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
