@@ -82,8 +82,12 @@ class Checkpoint(Callback):
         self.epoch = None
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.epoch = epoch  # before the write: the file says which epoch it holds
-        trainer.save_checkpoint(self.path)
+        previous, self.epoch = self.epoch, epoch  # before the write: the file says which epoch it holds
+        try:
+            trainer.save_checkpoint(self.path)
+        except BaseException:  # a Ctrl-C or an error during the write: the file holds the previous one
+            self.epoch = previous
+            raise
 
     def __repr__(self):
         return f"Checkpoint({self.path!r})"

@@ -439,6 +439,24 @@ def test_a_checkpoint_loads_into_a_trainer_without_a_checkpoint_path(checkpoint)
     assert build("adam", checkpoint=checkpoint, resume=True).checkpoint_epoch == 2
 
 
+def test_a_ctrl_c_while_a_checkpoint_is_written_leaves_the_previous_epoch_said_and_on_disk(tmp_path, monkeypatch):
+    path = tmp_path / "ck.npz"
+    trainer = build("adam", checkpoint=path)
+    real, writes = trainer.save_checkpoint, []
+
+    def interrupted_second_write(target):
+        writes.append(target)
+        if len(writes) == 2:
+            raise KeyboardInterrupt  # as a Ctrl-C inside the atomic write: the file is left as it was
+        real(target)
+
+    monkeypatch.setattr(trainer, "save_checkpoint", interrupted_second_write)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert trainer.checkpoint_epoch == 1  # not 2: the resume hint names the epoch the file holds
+    assert build("adam", checkpoint=path, resume=True).epochs_done == 1
+
+
 def test_resume_from_a_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         build("adam", checkpoint=tmp_path / "none.npz", resume=True)
