@@ -151,8 +151,17 @@ class Optimizer:
         self._elementwise = ElementwiseUpdate()
         # key -> shape a loaded state expects of the next update's parameters
         self._expected_shapes = None
+        self.decay_keys = None  # None: the weight decay reaches every parameter (see decay_only)
         for name in self.state_names:
             setattr(self, name, {})
+
+    def decay_only(self, keys):
+        """Let the weight decay reach only the parameters ``keys`` (a network's
+        ``decay_keys``: its weight matrices and embeddings, not its biases or normalisation
+        gains); the others take the same step without decay, as PyTorch's second parameter
+        group with ``weight_decay=0``. ``None``: every parameter again. Returns the optimizer."""
+        self.decay_keys = None if keys is None else frozenset(keys)
+        return self
 
     @classmethod
     def states_of(cls, hyper):
@@ -175,11 +184,20 @@ class Optimizer:
             check_fit(self, self._expected_shapes, params, "update")
             self._expected_shapes = None
         stores = self._stores()
+        some = self.decay_keys is not None and self.weight_decay != 0.0
+        if some:  # two groups of separate arrays: the flat buffer as one would decay both
+            params = {k: params[k] for k in params}
         params, grads = self._elementwise.match(type(self).__name__, params, grads, stores)
         self._begin_step()
         decay = self.weight_decay
         l2, shrink = (0.0, 1.0 - self.lr * decay) if self.decoupled_weight_decay else (decay, 1.0)
-        self._elementwise.apply(self._step_rule(), params, grads, stores, self.CHUNK, self.scratch, l2, shrink)
+        if not some:
+            self._elementwise.apply(self._step_rule(), params, grads, stores, self.CHUNK, self.scratch, l2, shrink)
+            return
+        for decayed, (l2_k, shrink_k) in ((True, (l2, shrink)), (False, (0.0, 1.0))):
+            keys = [k for k in params if (k in self.decay_keys) == decayed]
+            self._elementwise.apply(self._step_rule(), {k: params[k] for k in keys}, grads, stores, self.CHUNK,
+                                    self.scratch, l2_k, shrink_k)
 
     def _stores(self):
         """The state dicts of :attr:`active_state_names`. One a switch has just turned on

@@ -127,58 +127,6 @@ def _check_options(args):
     return None
 
 
-class AdamWOnWeights:
-    """AdamW whose decoupled weight decay reaches only ``decay_keys`` (a network's weight
-    matrices and embeddings, the parameters its layers list in ``decay_names``): the other
-    parameters (biases, LayerNorm's gamma and beta) take the same Adam step without decay.
-    Two :class:`AdamW` of one ``lr`` (which a schedule sets on both), each on its share of
-    ``params``; ``state_dict`` holds both states."""
-
-    def __init__(self, decay_keys, lr, beta1, beta2, weight_decay):
-        self.decay_keys = frozenset(decay_keys)
-        self.parts = {"decayed": AdamW(lr, beta1, beta2, weight_decay=weight_decay),
-                      "plain": AdamW(lr, beta1, beta2, weight_decay=0.0)}
-
-    @property
-    def lr(self):
-        return self.parts["decayed"].lr
-
-    @lr.setter
-    def lr(self, value):
-        for part in self.parts.values():
-            part.lr = value
-
-    def _split(self, arrays):
-        if arrays is None:
-            return {"decayed": None, "plain": None}
-        return {"decayed": {k: a for k, a in arrays.items() if k in self.decay_keys},
-                "plain": {k: a for k, a in arrays.items() if k not in self.decay_keys}}
-
-    def update(self, params, grads):
-        params, grads = self._split(params), self._split(grads)
-        for name, part in self.parts.items():
-            part.update(params[name], grads[name])
-
-    def state_dict(self):
-        return {name: part.state_dict() for name, part in self.parts.items()}
-
-    def check_state_dict(self, state, params=None):
-        if not isinstance(state, dict) or set(state) != set(self.parts):
-            raise ValueError(f"AdamWOnWeights: the state must hold {sorted(self.parts)}, got {str(state)[:120]}")
-        shares = self._split(params)
-        for name, part in self.parts.items():
-            part.check_state_dict(state[name], shares[name])
-
-    def load_state_dict(self, state, params=None):
-        self.check_state_dict(state, params)  # both parts checked before either changes
-        shares = self._split(params)
-        for name, part in self.parts.items():
-            part.load_state_dict(state[name], shares[name])
-
-    def __repr__(self):
-        return f"AdamWOnWeights({self.parts['decayed']!r} on {len(self.decay_keys)} weights, no decay on the rest)"
-
-
 def continue_after_time_limit(history, seconds):
     """Let a resumed run that its time limit stopped go on when ``seconds`` (the new
     --time-limit; 0: none) leaves room for another round as long as the longest so far.
@@ -290,7 +238,7 @@ def experiment(args, plt, settings):
         lines["LSTM (char_lm.py)"] = LSTM_VAL_LOSS
     net = GPT(len(vocab), args.context, args.embed, args.heads, args.layers, tie_weights=args.tie,
               dropout=args.dropout, gelu_approximate=args.gelu, rng=args.seed, dtype=np.dtype(args.dtype))
-    optimizer = AdamWOnWeights(net.decay_keys, args.lr, *BETAS, weight_decay=args.weight_decay)
+    optimizer = AdamW(args.lr, *BETAS, weight_decay=args.weight_decay).decay_only(net.decay_keys)
     x_val, t_val = windows(val, args.context)
     every = np.unique(np.linspace(0, len(x_val) - 1, min(args.eval_windows, len(x_val))).round().astype(int))
     try:

@@ -82,44 +82,15 @@ def test_random_windows_refuse_a_text_shorter_than_a_window_and_its_target():
         RandomWindows(np.arange(8), 2, 8, 1)
 
 
-def test_adamw_on_weights_decays_the_weight_matrices_and_embeddings_only():
+def test_the_gpt_optimizer_decays_the_weight_matrices_and_embeddings_only():
     net = GPT(11, 6, embed_dim=8, num_heads=2, num_layers=1, rng=0)
     decayed = {"W1", "P1", "Wqkv1", "Wo1", "W2", "W3", "W4"}  # embedding, positions, attention, MLP, output
     assert set(net.decay_keys) == decayed
     before = {k: v.copy() for k, v in net.params.items()}
-    opt = gpt_char.AdamWOnWeights(net.decay_keys, 0.01, 0.9, 0.99, weight_decay=0.5)
+    opt = gpt_char.AdamW(0.01, 0.9, 0.99, weight_decay=0.5).decay_only(net.decay_keys)
     opt.update(net.params, {k: np.zeros_like(v) for k, v in net.params.items()})  # no gradient: decay alone
     for k, v in net.params.items():
         np.testing.assert_array_equal(v, before[k] * (1 - 0.01 * 0.5) if k in decayed else before[k], err_msg=k)
-    opt.lr = 0.002  # as a schedule sets it: both parts
-    assert opt.parts["decayed"].lr == opt.parts["plain"].lr == opt.lr == 0.002
-
-
-def test_adamw_on_weights_resumed_from_its_state_steps_as_the_one_never_stopped():
-    rng = np.random.default_rng(0)
-    params = {"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=4)}
-    grads = [{k: rng.normal(size=v.shape) for k, v in params.items()} for _ in range(4)]
-    a, pa = gpt_char.AdamWOnWeights(["W1"], 0.1, 0.9, 0.99, 0.1), {k: v.copy() for k, v in params.items()}
-    b, pb = gpt_char.AdamWOnWeights(["W1"], 0.1, 0.9, 0.99, 0.1), {k: v.copy() for k, v in params.items()}
-    for g in grads[:2]:
-        a.update(pa, g)
-        b.update(pb, g)
-    resumed = gpt_char.AdamWOnWeights(["W1"], 0.1, 0.9, 0.99, 0.1)
-    resumed.load_state_dict(b.state_dict(), params=pb)
-    for g in grads[2:]:
-        a.update(pa, g)
-        resumed.update(pb, g)
-    for k in params:
-        np.testing.assert_array_equal(pa[k], pb[k])
-    with pytest.raises(ValueError, match=r"AdamWOnWeights: the state must hold \['decayed', 'plain'\]"):
-        resumed.load_state_dict({"decayed": b.state_dict()["decayed"]})
-    wrong = b.state_dict()
-    wrong["plain"]["arrays"]["m/b1"] = np.zeros(5)
-    kept = {k: v.copy() for k, v in resumed.state_dict()["decayed"]["arrays"].items()}
-    with pytest.raises(ValueError, match="b1"):
-        resumed.load_state_dict(wrong, params=pb)
-    for k, v in resumed.state_dict()["decayed"]["arrays"].items():  # the first part was not loaded either
-        np.testing.assert_array_equal(v, kept[k])
 
 
 def test_validation_windows_cover_the_text_without_overlap():
@@ -244,7 +215,7 @@ def test_a_run_stopped_by_ctrl_c_resumes_to_the_uninterrupted_result(tmp_path, f
     class AdamW(gpt_char.AdamW):  # the name the checkpoint keeps
         def update(self, params, grads):
             calls.append(1)
-            if len(calls) == 2 * 25 + 1:  # the step's first part (of two) in step 26, round 2
+            if len(calls) == 26:  # step 26, in round 2
                 raise KeyboardInterrupt
             return super().update(params, grads)
 

@@ -204,6 +204,34 @@ def test_weight_decay_on_a_chunked_flat_buffer_equals_the_whole_dict_update_bit_
         np.testing.assert_array_equal(flat[k], plain[k])
 
 
+@pytest.mark.parametrize("flat", [False, True], ids=["dict", "flat"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_decay_only_decays_those_keys_and_steps_the_rest_without_decay_bit_for_bit(name, flat):
+    """``decay_only(keys)``: the keys take the steps of an optimizer with the decay, the
+    others those of one without it (PyTorch's two parameter groups), state saved as one."""
+    rng = np.random.default_rng(10)
+    shapes = {"W1": (5, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)}
+    params = FlatParams.allocate(shapes, np.float64)
+    params.flat[:] = rng.standard_normal(params.flat.size)
+    if not flat:
+        params = {k: p.copy() for k, p in params.items()}
+    decayed = {k: params[k].copy() for k in ("W1", "W2")}
+    plain = {k: params[k].copy() for k in ("b1", "b2")}
+    kwargs = {"lr": 0.01, "weight_decay": 0.2}
+    grouped = get_optimizer(name, **kwargs).decay_only(["W1", "W2"])
+    with_decay, without = get_optimizer(name, **kwargs), get_optimizer(name, **{**kwargs, "weight_decay": 0.0})
+    for _ in range(3):
+        grads = {k: rng.standard_normal(shape) for k, shape in shapes.items()}
+        grouped.update(params, grads)
+        with_decay.update(decayed, {k: grads[k] for k in decayed})
+        without.update(plain, {k: grads[k] for k in plain})
+    for k, p in {**decayed, **plain}.items():
+        np.testing.assert_array_equal(params[k], p, err_msg=k)
+    arrays = grouped.state_dict()["arrays"]  # one optimizer's state, every key in it
+    assert sorted(arrays) == sorted(f"{s}/{k}" for s in grouped.active_state_names for k in shapes)
+    assert grouped.decay_only(None).decay_keys is None
+
+
 def test_adamw_without_weight_decay_is_adam_bit_for_bit():
     assert np.array_equal(one_step(AdamW(lr=0.1, weight_decay=0.0), 3), one_step(Adam(lr=0.1), 3))
     assert np.array_equal(one_step(AdamW(lr=0.1, amsgrad=True, weight_decay=0.0), 3),
