@@ -207,10 +207,8 @@ def set_algorithm(network, algorithm):
     2`` ones, ``'im2col'`` for all. Returns the number of layers set."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"set_algorithm: algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
-    layers = network.walk() if hasattr(network, "walk") else (
-        sub for layer in network.layers.values() for sub in layer.walk())
     count = 0
-    for layer in layers:
+    for layer in network.walk():
         if isinstance(layer, Convolution) and (algorithm == "im2col" or can_use(
                 layer.W.shape[2:], layer.stride, layer.pad)):
             layer.algorithm = algorithm

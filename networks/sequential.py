@@ -127,9 +127,15 @@ class Sequential(GradientCheckMixin, StateDictMixin):
         arrays (running statistics) to the network's dtype."""
         self._buffers = ParamBuffer(self.layers.values(), self.dtype)
         self.params, self._decay_keys = self._buffers.params, self._buffers.decay_keys
-        for layer in (inner for top in self.layers.values() for inner in top.walk()):
+        for layer in self.walk():
             for name in layer.buffer_names:
                 setattr(layer, name, np.array(getattr(layer, name), dtype=self.dtype))
+
+    def walk(self):
+        """Every layer of the network, each of its own followed by the layers inside it
+        (:meth:`bprop.layers.Layer.walk`); the loss layer is not one of them."""
+        for layer in self.layers.values():
+            yield from layer.walk()
 
     def init_weights(self, init=None, rng=None):
         """(Re)draw every parameter in place, layer by layer, from ``rng`` (default: the
