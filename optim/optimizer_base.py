@@ -184,20 +184,20 @@ class Optimizer:
             check_fit(self, self._expected_shapes, params, "update")
             self._expected_shapes = None
         stores = self._stores()
-        some = self.decay_keys is not None and self.weight_decay != 0.0
-        if some:  # two groups of separate arrays: the flat buffer as one would decay both
+        split = self.decay_keys is not None and self.weight_decay != 0.0
+        if split:  # two groups of separate arrays: the flat buffer as one would decay both
             params = {k: params[k] for k in params}
         params, grads = self._elementwise.match(type(self).__name__, params, grads, stores)
         self._begin_step()
         decay = self.weight_decay
         l2, shrink = (0.0, 1.0 - self.lr * decay) if self.decoupled_weight_decay else (decay, 1.0)
-        if not some:
-            self._elementwise.apply(self._step_rule(), params, grads, stores, self.CHUNK, self.scratch, l2, shrink)
-            return
-        for decayed, (l2_k, shrink_k) in ((True, (l2, shrink)), (False, (0.0, 1.0))):
-            keys = [k for k in params if (k in self.decay_keys) == decayed]
-            self._elementwise.apply(self._step_rule(), {k: params[k] for k in keys}, grads, stores, self.CHUNK,
-                                    self.scratch, l2_k, shrink_k)
+        groups = [(params, l2, shrink)]
+        if split:
+            groups = [({k: p for k, p in params.items() if k in self.decay_keys}, l2, shrink),
+                      ({k: p for k, p in params.items() if k not in self.decay_keys}, 0.0, 1.0)]
+        rule = self._step_rule()
+        for group, group_l2, group_shrink in groups:
+            self._elementwise.apply(rule, group, grads, stores, self.CHUNK, self.scratch, group_l2, group_shrink)
 
     def _stores(self):
         """The state dicts of :attr:`active_state_names`. One a switch has just turned on
