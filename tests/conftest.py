@@ -42,7 +42,11 @@ def real_data_folder(name):
     folder = Path(root) / name if root else None
     if folder is not None and all((folder / f).is_file() for f in FILENAMES):
         return folder
-    why = f"real {name} files not found (BPROP_DATA={root!r})"
+    missing_data(f"real {name} files not found (BPROP_DATA={root!r})")
+
+
+def missing_data(why):
+    """Fail under CI (which must provide the data through BPROP_DATA), else skip, saying ``why``."""
     if os.environ.get("CI"):
         pytest.fail(f"{why}; CI must provide them through BPROP_DATA")
     pytest.skip(why)
@@ -60,10 +64,7 @@ def shakespeare_root():
     root = os.environ.get("BPROP_DATA")
     if root and (Path(root) / "tinyshakespeare" / "input.txt").is_file():
         return root
-    why = f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
-    pytest.skip(why)
+    missing_data(f"tinyshakespeare/input.txt not found (BPROP_DATA={root!r})")
 
 
 @pytest.fixture

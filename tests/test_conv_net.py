@@ -1,6 +1,4 @@
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +7,7 @@ from bprop.layers import BatchNormalization, Convolution, Layer
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient
 from bprop.networks import DeepConvNet, SimpleConvNet
 from bprop.optim import Adam
+from conftest import real_data_folder
 
 
 def tiny_simple(**kw):
@@ -203,16 +202,10 @@ def test_deep_conv_net_rejects_bad_arguments(kw, match):
 
 
 def mnist_or_skip():
-    """MNIST from $BPROP_DATA; skip without it, except under CI, where it must be there."""
+    """MNIST from $BPROP_DATA (:func:`conftest.real_data_folder`: skips without it, fails under CI)."""
     from bprop.datasets import load_mnist
 
-    root = os.environ.get("BPROP_DATA")
-    folder = Path(root) / "mnist" if root else None
-    if folder is None or not folder.is_dir():
-        why = f"MNIST not found (BPROP_DATA={root!r})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why}; CI must provide it through BPROP_DATA")
-        pytest.skip(why)
+    root = real_data_folder("mnist").parent
     return load_mnist(flatten=False, dtype=np.float32, root=root, download=False, verbose=0)
 
 
