@@ -50,8 +50,8 @@ from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
-from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, plot_variants,
-                          variant_checkpoint, variant_history)
+from seq2seq_runs import (best_variant, check_checkpoint, checkpoints_to_resume, diverged_line, examples,
+                          plot_variants, variant_checkpoint, variant_history)
 import training
 
 #: variant -> (model class, label in the figures)
@@ -232,12 +232,10 @@ def experiment(args, plt, settings):
     plotted = {k: h for k, h in histories.items() if h["epoch"]}
     figures = {}
     if plotted:
-        best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
-        epochs = plotted[best]["epoch"][-1]
-        title = (f"dates to ISO 8601 ({args.train_size} training problems, {args.hidden} hidden units): best "
-                 f"{VARIANTS[best][1]} {plotted[best]['test_accuracy'][-1]:.2%} after {epochs} "
-                 f"epoch{'s' if epochs > 1 else ''}")
-        fig = plot_variants(plt, plotted, {k: v[1] for k, v in VARIANTS.items()}, title, 0.99,
+        labels = {k: v[1] for k, v in VARIANTS.items()}
+        title = (f"dates to ISO 8601 ({args.train_size} training problems, {args.hidden} hidden units): "
+                 + best_variant(plotted, labels, 2))
+        fig = plot_variants(plt, plotted, labels, title, 0.99,
                             ("test accuracy (whole date right)", "accuracy on dates never seen in training",
                              "training loss (nats per output character)"))
         figures["attention_dates.png"] = fig

@@ -48,8 +48,8 @@ from bprop.optim.schedules import ExponentialLR
 import cli
 import exits
 from experiment import Outcome, script
-from seq2seq_runs import (check_checkpoint, checkpoints_to_resume, diverged_line, examples, plot_variants,
-                          variant_checkpoint, variant_history)
+from seq2seq_runs import (best_variant, check_checkpoint, checkpoints_to_resume, diverged_line, examples,
+                          plot_variants, variant_checkpoint, variant_history)
 import training
 
 #: variant -> (model class, reverse the questions, label in the figure)
@@ -185,11 +185,9 @@ def experiment(args, plt, settings):
     plotted = {k: h for k, h in histories.items() if h["epoch"]}
     figures = {}
     if plotted:
-        best = max(plotted, key=lambda k: plotted[k]["test_accuracy"][-1])
-        title = (f"addition with seq2seq ({args.train_size} training problems): best "
-                 f"{VARIANTS[best][2]} {plotted[best]['test_accuracy'][-1]:.1%} after "
-                 f"{plotted[best]['epoch'][-1]} epoch{'s' if plotted[best]['epoch'][-1] > 1 else ''}")
-        fig = plot_variants(plt, plotted, {k: v[2] for k, v in VARIANTS.items()}, title, 0.9,
+        labels = {k: v[2] for k, v in VARIANTS.items()}
+        title = f"addition with seq2seq ({args.train_size} training problems): " + best_variant(plotted, labels, 1)
+        fig = plot_variants(plt, plotted, labels, title, 0.9,
                             ("test accuracy (whole answer right)", "accuracy on held-out problems",
                              "training loss (nats per answer character)"))
         figures["seq2seq_addition.png"] = fig

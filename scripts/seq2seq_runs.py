@@ -72,6 +72,15 @@ def diverged_line(errors, args):
                                 what=f"training of the {first} model{also}")
 
 
+def best_variant(histories, labels, digits):
+    """``'best LABEL 99.94% after 4 epochs'``: the variant of ``histories`` whose last test
+    accuracy is highest, that accuracy with ``digits`` decimals of a percent, and its epochs."""
+    best = max(histories, key=lambda k: histories[k]["test_accuracy"][-1])
+    epochs = histories[best]["epoch"][-1]
+    return (f"best {labels[best]} {histories[best]['test_accuracy'][-1]:.{digits}%} after {epochs} "
+            f"epoch{'s' if epochs > 1 else ''}")
+
+
 def plot_variants(plt, histories, labels, title, target, texts):
     """Test accuracy (whole answers) and training loss per epoch of each variant, in two panels;
     ``labels`` names each variant, ``target`` is the accuracy drawn as a dotted line, ``texts``
