@@ -70,7 +70,7 @@ class WinogradConv:
     """
 
     def __init__(self, x, pad, dtype, tile=TILE):
-        self.bt, self.g, self.at = matrices(tile)
+        _, self.g, self.at = matrices(tile)  # (the input transform B^T is the plan's)
         self.tile, self.pad, self.dtype = tile, pad, np.dtype(dtype)
         self.x_cl = x.transpose(0, 2, 3, 1)  # (N, H, W, C), a view
         self.out_hw = (x.shape[2] + 2 * pad - 2, x.shape[3] + 2 * pad - 2)
