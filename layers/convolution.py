@@ -9,7 +9,7 @@ from .conv_chunks import ChunkedCol
 from .im2col import batch_chunks, check_stride_pad, check_window, window_output
 from .init import init_, init_bias_, init_rule
 from .rng import make_rng
-from .winograd import ALGORITHMS, WinogradConv, can_use
+from .winograd import ALGORITHMS, WinogradConv, can_use, resolve
 
 
 #: an im2col matrix of the whole batch up to this size is built at once and kept for
@@ -31,12 +31,13 @@ class Convolution(Layer):
     ``KEEP_COL_BYTES``. The output is a (N, FN, OH, OW) view of channels-last memory (see
     :mod:`bprop.layers.im2col`).
 
-    With ``algorithm='winograd'``, a 3x3 convolution with stride 1 and ``pad <= 2`` is
+    A 3x3 convolution with stride 1, ``pad <= 2`` and at least four input channels is
     computed instead with Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray 2016):
     the same ``y``, ``dx``, ``dW`` and ``db`` up to rounding, with 2.25x fewer
-    multiplications but transforms around them (see :mod:`bprop.layers.winograd`; other
-    kernels, strides or pads are a ValueError). :func:`set_algorithm` sets it on every
-    layer of a network that can use it.
+    multiplications but transforms around them (see :mod:`bprop.layers.winograd`). That is
+    ``algorithm='auto'``; ``'im2col'`` and ``'winograd'`` force one (``'winograd'`` on other
+    kernels, strides or pads is a ValueError), :attr:`runs_on` says which one runs, and
+    :func:`set_algorithm` sets it on every layer of a network.
 
     Built from arrays, as in the textbook, ``Convolution(W, b, stride=1, pad=0)``, or
     from sizes, as in PyTorch, ``Convolution(in_channels, out_channels, kernel_size,
@@ -56,7 +57,7 @@ class Convolution(Layer):
         Whether ``backward`` computes ``dx``. A network turns it off on its first
         layer, whose input is data, to skip a GEMM and the col2im; ``backward`` then
         returns None.
-    algorithm : 'im2col' (default) or 'winograd', keyword only; see above.
+    algorithm : 'auto' (default), 'im2col' or 'winograd', keyword only; see above.
 
     Shape
     -----
@@ -75,13 +76,13 @@ class Convolution(Layer):
     splits_work = True
 
     def __init__(self, W, b, kernel_size=None, stride=None, pad=None, input_grad=True, *,
-                 init="he", rng=None, dtype=np.float64, algorithm="im2col"):
+                 init="he", rng=None, dtype=np.float64, algorithm="auto"):
         """The two forms, told apart by ``W``:
 
         - ``Convolution(in_channels, out_channels, kernel_size, stride=1, pad=0,
-          input_grad=True, *, init='he', rng=None, dtype=np.float64, algorithm='im2col')``,
+          input_grad=True, *, init='he', rng=None, dtype=np.float64, algorithm='auto')``,
           from sizes;
-        - ``Convolution(W, b, stride=1, pad=0, input_grad=True, *, algorithm='im2col')``, from
+        - ``Convolution(W, b, stride=1, pad=0, input_grad=True, *, algorithm='auto')``, from
           arrays, where the textbook's positional ``Convolution(W, b, stride, pad)`` fills
           the slots after ``b`` in that order (``kernel_size`` is ``W``'s own shape).
         """
@@ -129,8 +130,15 @@ class Convolution(Layer):
 
     def extra_repr(self):
         fn, c, fh, fw = self.W.shape
-        winograd = ", winograd" if self.algorithm == "winograd" else ""
+        winograd = ", winograd" if self.runs_on == "winograd" else ""
         return f"{c} -> {fn}, kernel={fh}x{fw}, stride={self.stride}, pad={self.pad}{winograd}"
+
+    @property
+    def runs_on(self):
+        """``'winograd'`` or ``'im2col'``: what forward and backward compute with, from
+        :attr:`algorithm` and the layer's shape (see :func:`bprop.layers.winograd.resolve`)."""
+        fn, c, fh, fw = self.W.shape
+        return resolve(self.algorithm, (fh, fw), self.stride, self.pad, c)
 
     @property
     def fan_in(self):
@@ -173,7 +181,7 @@ class Convolution(Layer):
                 f"{self!r}: input has {x.shape[1]} channels (shape {x.shape}), W {self.W.shape} expects {c}"
             )
         n, dtype = x.shape[0], np.result_type(x, self.W)
-        if self.algorithm == "winograd":
+        if self.runs_on == "winograd":
             # the tiles of x and their transforms, a chunk of the batch at a time
             self._unrolled = WinogradConv(x, self.pad, dtype)
         else:
@@ -204,12 +212,12 @@ class Convolution(Layer):
 def set_algorithm(network, algorithm):
     """Run every :class:`Convolution` of ``network`` (a Sequential, or any layer, containers
     walked) that can use ``algorithm`` on it: ``'winograd'`` for the 3x3, stride-1, ``pad <=
-    2`` ones, ``'im2col'`` for all. Returns the number of layers set."""
+    2`` ones, ``'im2col'`` and ``'auto'`` for all. Returns the number of layers set."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"set_algorithm: algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
     count = 0
     for layer in network.walk():
-        if isinstance(layer, Convolution) and (algorithm == "im2col" or can_use(
+        if isinstance(layer, Convolution) and (algorithm != "winograd" or can_use(
                 layer.W.shape[2:], layer.stride, layer.pad)):
             layer.algorithm = algorithm
             count += 1

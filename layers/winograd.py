@@ -22,18 +22,19 @@ partial per chunk added in chunk order, so the bits do not depend on the thread 
 Forward keeps every chunk's ``V`` for backward when all of them take at most
 ``KEEP_V_BYTES``; otherwise backward transforms each chunk of ``x`` again.
 
-Which convolutions use it: a layer built with ``algorithm='winograd'`` (see
-:class:`~bprop.layers.convolution.Convolution`, and :func:`bprop.layers.convolution.set_algorithm`
-for every layer of a network). On this project's machine im2col is faster at the channel
-counts of DeepConvNet and the small ResNet (16 to 64): the transforms, copies with 16 to 64
-contiguous values each, cost more than the 2.25x fewer multiplications save (see
-scripts/BENCHMARKS.md), so im2col is the default.
+Which convolutions use it: with the default ``algorithm='auto'`` every 3x3, stride-1
+convolution with at least :data:`MIN_CHANNELS` input channels, and any that can with
+``algorithm='winograd'`` (see :class:`~bprop.layers.convolution.Convolution`, and
+:func:`bprop.layers.convolution.set_algorithm` for every layer of a network). F(2x2, 3x3)'s
+transforms run as compiled loops (:mod:`bprop.layers.winograd_kernels`), one pass over
+memory each; F(4x4, 3x3)'s as whole-array additions (:mod:`bprop.layers.winograd_transforms`).
 """
 
 import numpy as np
 
 from .conv_chunks import sum_in_order
 from .im2col import batch_chunks, windows
+from . import winograd_kernels as kernels
 from .parallel import run_chunks
 from .winograd_transforms import (filter_grad_transform, filter_transform, input_transform, matrices,
                                   output_grad_transform, output_transform, tiles_of)
@@ -45,7 +46,13 @@ TILE = 2
 #: forward keeps the whole batch's transformed tiles ``V`` for backward up to this size
 KEEP_V_BYTES = 6 << 20
 #: what ``Convolution(..., algorithm=...)`` accepts
-ALGORITHMS = ("im2col", "winograd")
+ALGORITHMS = ("auto", "im2col", "winograd")
+#: ``'auto'`` runs a convolution that can use Winograd on it from this many input channels
+#: up. Below, its ``(alpha^2, tiles, F)`` products outweigh im2col's ``9 C`` columns per
+#: output: with one input channel (a network's first layer on grey images) im2col is twice
+#: as fast, from 2 to 4 channels they tie, and from 16 up Winograd is faster (see
+#: scripts/BENCHMARKS.md)
+MIN_CHANNELS = 4
 
 
 def can_use(kernel, stride, pad):
@@ -53,6 +60,15 @@ def can_use(kernel, stride, pad):
     Winograd's F(m x m, 3x3): a 3x3 kernel, stride 1 and ``pad <= 2`` (so that ``dx`` is a
     3x3 convolution of ``dout`` too)."""
     return tuple(kernel) == (3, 3) and stride == 1 and 0 <= pad <= 2
+
+
+def resolve(algorithm, kernel, stride, pad, in_channels):
+    """What a convolution built with ``algorithm`` runs on, ``'winograd'`` or ``'im2col'``:
+    ``'auto'`` is Winograd when :func:`can_use` allows it and ``in_channels >=
+    MIN_CHANNELS``, im2col otherwise."""
+    if algorithm == "auto":
+        return "winograd" if can_use(kernel, stride, pad) and in_channels >= MIN_CHANNELS else "im2col"
+    return algorithm
 
 
 class WinogradConv:
@@ -134,8 +150,11 @@ class WinogradConv:
             s = chunks[i]
             d = d_cl[s]
             v = self.kept[i] if self.kept is not None else plan.transform(self.x_cl, i)
-            dm = np.empty((plan.alpha ** 2, v.shape[1], fn), dtype=gdtype)
-            output_grad_transform(tiles_of(plan.padded_output(d), self.tile), self.at, dm)
+            dm = kernels.stack(plan.alpha ** 2, v.shape[1], fn, gdtype)
+            if self.tile == 2:
+                kernels.output_grad_transform(d, dm)
+            else:
+                output_grad_transform(tiles_of(plan.padded_output(d), self.tile), self.at, dm)
             np.matmul(v.transpose(0, 2, 1), dm, out=parts[i])
             np.matmul(ones[:d.shape[0] * d.shape[1] * d.shape[2]], d.reshape(-1, fn), out=parts_b[i])
             if input_grad:
@@ -218,12 +237,20 @@ class _Plan:
         out[:, :d.shape[1], :d.shape[2]] = d
         return out
 
+    def tiles(self, s, cols):
+        """A ``(alpha^2, n*TH*TW, cols)`` array for the tiles of the chunk ``s`` (see
+        :func:`bprop.layers.winograd_kernels.stack`)."""
+        return kernels.stack(self.alpha ** 2, (s.stop - s.start) * self.th * self.tw, cols, self.dtype)
+
     def transform(self, src, i):
         """``V = B^T d B`` of chunk ``i``'s tiles: (alpha^2, n*TH*TW, C)."""
         s = self.chunks[i]
-        xp = self.padded_input(src, s)
-        v = np.empty((self.alpha ** 2, (s.stop - s.start) * self.th * self.tw, self.c), dtype=self.dtype)
-        input_transform(windows(xp, self.alpha, self.alpha, self.th, self.tw, self.tile), self.bt, v)
+        v = self.tiles(s, self.c)
+        if self.tile == 2:
+            kernels.input_transform(src[s], self.top, self.th, self.tw, v)
+        else:
+            xp = self.padded_input(src, s)
+            input_transform(windows(xp, self.alpha, self.alpha, self.th, self.tw, self.tile), self.bt, v)
         return v
 
     def forward(self, src, i, u, out, bias):
@@ -231,7 +258,10 @@ class _Plan:
         from ``src : (N, H, W, C)`` and ``U : (alpha^2, C, F)``; return the chunk's ``V``."""
         s = self.chunks[i]
         v = self.transform(src, i)
-        m = np.matmul(v, u)
+        m = np.matmul(v, u, out=self.tiles(s, self.fn))
+        if self.tile == 2:
+            kernels.output_transform(m, np.zeros(self.fn, out.dtype) if bias is None else bias, out[s])
+            return v
         oh, ow = self.out_hw
         target = out[s]
         whole = (oh, ow) == (self.th * self.tile, self.tw * self.tile)

@@ -10,10 +10,12 @@ products). The ratio epoch / floor says how much time goes to everything that is
 a matrix product: activations, softmax, bias sums, the optimizer, Python,
 im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
-With --conv-algorithm winograd, DeepConvNet's 3x3 convolutions run on Winograd's F(2x2, 3x3)
-(bprop.layers.winograd) and its floor counts the products that path runs: per chunk of the
-batch, 16 stacked products each for forward (tiles x filters), dW and dx; run it beside the
-default (im2col) to see both floors and epochs.
+DeepConvNet's 3x3 convolutions run as the layers choose by default (--conv-algorithm auto:
+Winograd's F(2x2, 3x3), bprop.layers.winograd, from 4 input channels up, im2col for the
+first layer), and its floor counts the products the network actually runs: for a Winograd
+layer, per chunk of the batch, 16 stacked products each for forward (tiles x filters), dW
+and dx. --conv-algorithm im2col auto times the network both ways, one row each, so the two
+floors and epochs stand side by side.
 
 The configuration "lstm" is the character language model of char_lm.py instead (65 ids,
 embedding 64, one LSTM of 256, 64 streams x 50 steps, Adam, clipping to norm 5): an epoch
@@ -35,7 +37,7 @@ Usage:
   python scripts/benchmark.py --quick         # seconds, a tenth of an epoch, one repeat
   python scripts/benchmark.py --json out.json --config a b-sgd
   python scripts/benchmark.py --threads 1 2   # each configuration on 1 and 2 BLAS threads
-  python scripts/benchmark.py --config deep --conv-algorithm winograd --layers
+  python scripts/benchmark.py --config deep --conv-algorithm im2col auto --layers
 
 Runs on MNIST when BPROP_DATA (or ~/.cache/bprop) holds it, else on random data of the
 same shape (the timing does not depend on the values). The table names the BLAS library,
@@ -146,7 +148,7 @@ def net_products(net, batch, time_size=1):
                 products.append((rows, 4 * h, d, "nt"))
         elif isinstance(layer, TransformerBlock):
             products += block_products(layer, batch, time_size)
-        elif isinstance(layer, Convolution) and layer.algorithm == "winograd":
+        elif isinstance(layer, Convolution) and layer.runs_on == "winograd":
             fn, c = layer.W.shape[:2]
             products += step_products(c, fn, in_shape[1:], layer.pad, batch, net.dtype, input_grad=not first)
         elif isinstance(layer, Convolution):
@@ -227,7 +229,7 @@ def time_epoch(net, opt, batches, max_norm=None):
     return time.perf_counter() - start
 
 
-def build(name, dtype, batch, rng, algorithm="im2col"):
+def build(name, dtype, batch, rng, algorithm="auto"):
     """``(network, optimizer name, products of one step, description)`` of a configuration;
     a conv net's convolutions run on ``algorithm`` where they can (see ``set_algorithm``)."""
     if name == "conv":
@@ -287,7 +289,7 @@ def print_layers(name, rows):
     print(f"  {'step':<{width}} {total:>18.2f}")
 
 
-def bench(name, dtype, x, t, repeats, batch, seed, layers=False, algorithm="im2col"):
+def bench(name, dtype, x, t, repeats, batch, seed, layers=False, algorithm="auto"):
     rng = np.random.default_rng(seed)
     net, opt_name, products, description = build(name, dtype, batch, rng, algorithm)
     if name in ("conv", "deep"):
@@ -414,8 +416,9 @@ def main(argv=None):
                         help="BLAS thread counts to time each configuration with; 0 is the BLAS "
                              "default (default: 0). Epoch and floor always run with the same count")
     parser.add_argument("--seed", type=cli.nonneg_int, default=0, help="default: 0")
-    parser.add_argument("--conv-algorithm", choices=ALGORITHMS, default="im2col",
-                        help="what DeepConvNet's 3x3 convolutions run on, and its floor counts (default: im2col)")
+    parser.add_argument("--conv-algorithm", nargs="+", choices=ALGORITHMS, default=["auto"],
+                        help="what DeepConvNet's convolutions run on, and its floor counts; several: one row "
+                             "each (default: auto)")
     parser.add_argument("--layers", action="store_true",
                         help="also print the forward and backward time of each layer of a step")
     args = parser.parse_args(argv)
@@ -438,7 +441,9 @@ def main(argv=None):
             x, t, source = load_data(dtype, rng)
             if args.quick:
                 x, t = x[:6000], t[:6000]
-            for name in args.config:
+            runs = [(name, algorithm) for name in args.config
+                    for algorithm in (args.conv_algorithm if name == "deep" else [None])]
+            for name, algorithm in runs:
                 for threads in args.threads:
                     with threadpool_limits(limits=threads or None, user_api="blas"):
                         if name in ("lstm", "gpt"):
@@ -446,7 +451,7 @@ def main(argv=None):
                             r = bench_model(dtype, repeats, args.seed, args.quick, args.layers)
                         else:
                             r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers,
-                                      args.conv_algorithm)
+                                      algorithm or "auto")
                         r["threads"] = blas_threads()
                     results.append(r)
                     print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "

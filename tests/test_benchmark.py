@@ -5,6 +5,7 @@ import numpy as np
 from bprop.datasets import MiniBatchIterator, load_mnist
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD
+from bprop.layers.winograd import step_products
 import benchmark
 
 
@@ -20,9 +21,12 @@ def test_benchmark_quick_prints_its_table_and_writes_json(tmp_path, capsys):
 
 
 def test_benchmark_deep_config_lists_its_products_and_times_each_layer(capsys):
+    from bprop.layers.convolution import set_algorithm
     from bprop.networks import DeepConvNet
 
-    products = benchmark.net_products(DeepConvNet(dtype=np.float32), 100)
+    net = DeepConvNet(dtype=np.float32)
+    set_algorithm(net, "im2col")  # the im2col floor (--conv-algorithm im2col)
+    products = benchmark.net_products(net, 100)
     # Conv1's im2col (2.8 MiB, kept for backward) is unrolled in chunks of 37 images (1 MiB),
     # Conv2's (45 MiB) 2 images at a time
     assert products[:6] == [(29008, 9, 16, "nt"), (16, 29008, 9, "tn")] * 2 + [(20384, 9, 16, "nt"),
@@ -159,3 +163,9 @@ def test_benchmark_winograd_floor_holds_every_stacked_product_of_a_deep_conv_net
     _, _, products, description = benchmark.build("deep", np.float32, 7, np.random.default_rng(0), "winograd")
     assert description == "DeepConvNet, winograd" and Counter(
         (m, k, n, stack[0]) for m, k, n, _, *stack in products if stack) == counted
+    # the default, auto: Conv1 (one input channel) on im2col, the five others on Winograd
+    _, _, products, description = benchmark.build("deep", np.float32, 7, np.random.default_rng(0))
+    assert description == "DeepConvNet, auto"
+    assert products[:2] == [(7 * 28 * 28, 9, 16, "nt"), (16, 7 * 28 * 28, 9, "tn")]
+    assert Counter((m, k, n, stack[0]) for m, k, n, _, *stack in products if stack) == counted - Counter(
+        (m, k, n, stack[0]) for m, k, n, _, *stack in step_products(1, 16, (28, 28), 1, 7, np.float32, False))

@@ -8,7 +8,7 @@ from bprop.layers import Affine, Convolution, Relu
 from bprop.layers.conv_chunks import ChunkedCol
 from bprop.layers.convolution import set_algorithm
 from bprop.layers.gradcheck import assert_gradients_close, check_layer_gradient, check_without_input_grad
-from bprop.layers.winograd import TILE, WinogradConv, conv2d
+from bprop.layers.winograd import MIN_CHANNELS, TILE, WinogradConv, conv2d
 from bprop.layers.winograd_transforms import matrices
 from bprop.networks import Sequential
 from bprop.networks.residual import Residual
@@ -271,21 +271,35 @@ def test_winograd_float32_error_stays_near_im2col(c, fn, hw):
 
 # --- choosing the algorithm ------------------------------------------------------------------
 
-def test_im2col_is_the_default_and_set_algorithm_picks_the_layers_winograd_can_run():
-    assert Convolution(1, 2, 3, pad=1).algorithm == "im2col"
+def test_auto_is_the_default_and_runs_winograd_from_four_input_channels():
+    assert MIN_CHANNELS == 4
+    for c, kwargs, runs_on in [(1, {"pad": 1}, "im2col"), (3, {"pad": 1}, "im2col"), (4, {"pad": 1}, "winograd"),
+                               (16, {}, "winograd"), (16, {"pad": 2}, "winograd"), (16, {"pad": 3}, "im2col"),
+                               (16, {"stride": 2}, "im2col"), (16, {"kernel_size": 5}, "im2col")]:
+        layer = Convolution(c, 2, kwargs.pop("kernel_size", 3), **kwargs)
+        assert (layer.algorithm, layer.runs_on) == ("auto", runs_on), (c, kwargs)
+        layer.forward(np.zeros((1, c, 6, 6)))
+        assert isinstance(layer._unrolled, WinogradConv if runs_on == "winograd" else ChunkedCol)
+    forced = Convolution(1, 2, 3, pad=1, algorithm="winograd")
+    assert forced.runs_on == "winograd" and Convolution(16, 2, 3, algorithm="im2col").runs_on == "im2col"
+
+
+def test_set_algorithm_picks_the_layers_winograd_can_run():
     assert Convolution(np.zeros((2, 1, 3, 3)), np.zeros(2), 1, 1, algorithm="winograd").algorithm == "winograd"
     inner = Residual([Convolution(2, 2, 3, pad=1), Relu(), Convolution(2, 2, 3, pad=1)])
     layers = [Convolution(1, 2, 3, pad=p) for p in (0, 1, 2, 3)] + [Convolution(1, 2, 3, stride=2, pad=1),
                                                                       Convolution(1, 2, 5, pad=2)]
     for layer in layers:
         assert set_algorithm(layer, "winograd") == (layer.pad <= 2 and layer.stride == 1 and layer.W.shape[2] == 3)
-    assert [layer.algorithm for layer in layers] == ["winograd"] * 3 + ["im2col"] * 3
+    assert [layer.algorithm for layer in layers] == ["winograd"] * 3 + ["auto"] * 3  # the others left as built
+    assert [layer.runs_on for layer in layers] == ["winograd"] * 3 + ["im2col"] * 3
     assert set_algorithm(inner, "winograd") == 2  # containers are walked
     assert all(layer.algorithm == "winograd" for layer in inner.walk() if isinstance(layer, Convolution))
     x = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
     inner.forward(x)
     assert all(isinstance(layer._unrolled, WinogradConv) for layer in inner.walk() if isinstance(layer, Convolution))
     assert set_algorithm(inner, "im2col") == 2
+    assert set_algorithm(layers[3], "auto") == 1 and layers[3].algorithm == "auto"
     with pytest.raises(ValueError, match="set_algorithm: algorithm must be one of .*got 'fft'"):
         set_algorithm(inner, "fft")
 
@@ -294,6 +308,7 @@ def test_repr_and_summary_show_winograd():
     assert repr(Convolution(1, 2, 3, pad=1, algorithm="winograd")) == \
         "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1, winograd)"
     assert repr(Convolution(1, 2, 3, pad=1)) == "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1)"
+    assert repr(Convolution(4, 2, 3)) == "Convolution(4 -> 2, kernel=3x3, stride=1, pad=0, winograd)"  # auto
     net = Sequential([Convolution(1, 2, 3, pad=1), Convolution(2, 2, 3, stride=2)], input_shape=(1, 6, 6), rng=0)
     set_algorithm(net, "winograd")
     text = net.summary()
@@ -303,7 +318,7 @@ def test_repr_and_summary_show_winograd():
 
 @pytest.mark.parametrize("args, kwargs, match", [
     ((1, 2, 3), {"algorithm": "fft"},
-     r"Convolution: algorithm must be one of \['im2col', 'winograd'\], got 'fft'"),
+     r"Convolution: algorithm must be one of \['auto', 'im2col', 'winograd'\], got 'fft'"),
     ((np.zeros((2, 1, 3, 3)), np.zeros(2)), {"algorithm": None}, "algorithm must be one of .*got None"),
     ((1, 2, 5), {"algorithm": "winograd"}, r"algorithm='winograd' needs a 3x3 kernel.*got kernel 5x5, stride 1, pad 0"),
     ((1, 2, 3), {"stride": 2, "algorithm": "winograd"}, r"needs a 3x3 kernel, stride 1 .*got kernel 3x3, stride 2"),
@@ -338,3 +353,55 @@ def test_winograd_error_script_measures_every_convolution_of_deep_conv_net(mnist
     text = capsys.readouterr().out
     assert "20 MNIST test images" in text and "winograd m=4" in text and "rel-RMS" in text
     assert json.loads((tmp_path / "winograd_error.json").read_text())["rows"] == rows
+
+
+# --- the compiled transforms ------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c, h, w, top", [(2, 3, 6, 6, 1), (1, 5, 7, 4, 0), (3, 1, 5, 9, 2), (2, 17, 3, 3, 2)])
+def test_compiled_transforms_give_the_bits_of_the_whole_array_ones(dtype, n, c, h, w, top):
+    """winograd_kernels' loops against winograd_transforms' additions over views: the padded
+    input read as bounds, the output cropped and the bias added in the loop, the output
+    gradient's tiles zero beyond its edge."""
+    from bprop.layers import winograd_kernels as kernels
+    from bprop.layers import winograd_transforms as transforms
+    from bprop.layers.im2col import windows
+
+    rng = np.random.default_rng(h * w + top)
+    bt, _, at = matrices(2)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    oh, ow = h + 2 * top - 2, w + 2 * top - 2
+    th, tw = -(-oh // 2), -(-ow // 2)
+    xp = np.zeros((n, 2 * th + 2, 2 * tw + 2, c), dtype)
+    xp[:, top:top + h, top:top + w] = x
+    expected = np.empty((16, n * th * tw, c), dtype)
+    transforms.input_transform(windows(xp, 4, 4, th, tw, 2), bt, expected)
+    v = kernels.stack(16, n * th * tw, c, dtype)
+    kernels.input_transform(x[:, ::-1][:, ::-1], top, th, tw, v)  # any strides (here a reversed view twice)
+    np.testing.assert_array_equal(v, expected)
+
+    m, bias = rng.standard_normal((16, n * th * tw, c)).astype(dtype), rng.standard_normal(c).astype(dtype)
+    whole = np.empty((n, 2 * th, 2 * tw, c), dtype)
+    transforms.output_transform(m, at, transforms.tiles_of(whole, 2))
+    y = np.full((n, oh, ow, c), np.nan, dtype)
+    kernels.output_transform(m, bias, y)
+    np.testing.assert_array_equal(y, whole[:, :oh, :ow] + bias)
+
+    dy = rng.standard_normal((n, oh, ow, c)).astype(dtype)
+    padded = np.zeros((n, 2 * th, 2 * tw, c), dtype)
+    padded[:, :oh, :ow] = dy
+    expected = np.empty((16, n * th * tw, c), dtype)
+    transforms.output_grad_transform(transforms.tiles_of(padded, 2), at, expected)
+    dm = kernels.stack(16, n * th * tw, c, dtype)
+    kernels.output_grad_transform(dy, dm)
+    np.testing.assert_array_equal(dm, expected)
+
+
+@pytest.mark.parametrize("count, rows, cols, dtype", [(16, 1600, 64, np.float32), (16, 1024, 1, np.float32),
+                                                      (4, 3, 5, np.float64), (16, 512, 1, np.float64)])
+def test_stack_keeps_its_matrices_contiguous_and_off_4k_strides(count, rows, cols, dtype):
+    from bprop.layers.winograd_kernels import stack
+
+    a = stack(count, rows, cols, dtype)
+    assert a.shape == (count, rows, cols) and a.dtype == dtype and a[0].flags.c_contiguous
+    assert a.strides[0] % 4096 != 0 and a.strides[0] % 64 == 0 and a.strides[0] >= rows * cols * a.itemsize
