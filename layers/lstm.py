@@ -15,6 +15,7 @@ these by moving its column blocks ``[f, g, i, o]`` to ``[i, f, g, o]``.
 import numpy as np
 
 from .base import check_dout
+from .compiled import compiled
 from .recurrent import RecurrentCell
 from .time_recurrent import TimeRecurrent
 
@@ -45,42 +46,82 @@ def lstm_step(ax, h_prev, c_prev, Wh, out=None, scale=None):
     s = gate_scale(hs, gates.dtype) if scale is None else scale
     # a = h_prev Wh + ax; i, f, o = sigmoid(a) and g = tanh(a), as s * tanh(s * a) + (1 - s)
     a = np.matmul(h_prev, Wh, out=gates)
-    a += ax
-    a *= s
+    scaled_sum(a, ax, s)  # s * a
     np.tanh(a, out=a)
-    a *= s
-    a += 1.0 - s
-    i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
-    np.multiply(f, c_prev, out=c)  # c = f * c_prev + i * g
-    c += np.multiply(i, g, out=tanh_c)
+    gates_and_cell(gates, s, c_prev, c)  # the gates, and c = f * c_prev + i * g
     np.tanh(c, out=tanh_c)
-    np.multiply(o, tanh_c, out=h)  # h = o * tanh(c)
+    np.multiply(gates[:, 3 * hs:], tanh_c, out=h)  # h = o * tanh(c)
     return h, c, gates, tanh_c
 
 
-def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh, out=None):
+@compiled
+def scaled_sum(a, ax, s):
+    """``a = (a + ax) * s`` in place, element by element; a, ax : (N, 4H), s : (4H,)."""
+    for r in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[r, j] = (a[r, j] + ax[r, j]) * s[j]
+
+
+@compiled
+def gates_and_cell(gates, s, c_prev, c):
+    """From ``gates = tanh(s * a)`` (N, 4H), in place, the activated gates
+    ``s * gates + (1 - s)`` (i, f, o = sigmoid(a), g = tanh(a)), and the new cell state
+
+        c = f * c_prev + i * g
+
+    into ``c`` (N, H), in one pass (:mod:`bprop.layers.compiled`)."""
+    n, hs = c.shape
+    one = np.ones(1, dtype=gates.dtype)[0]
+    for r in range(n):
+        for j in range(4 * hs):
+            gates[r, j] = gates[r, j] * s[j] + (one - s[j])
+        for j in range(hs):
+            c[r, j] = gates[r, hs + j] * c_prev[r, j] + gates[r, j] * gates[r, 2 * hs + j]
+
+
+def lstm_step_backward(dh, dc, gates, c_prev, tanh_c, Wh_t, out=None):
     """Backward of :func:`lstm_step`: ``dh``, ``dc`` are the gradients of its outputs.
 
     Returns ``(da, dh_prev, dc_prev)``: ``da (N, 4H)`` the gradient of the
-    pre-activation ``a``, ``dh_prev = da Wh^T`` and ``dc_prev = f * (dc + dh * o * (1 -
-    tanh(c)**2))``. ``out``, optional, is the three arrays to write them into; its
-    ``dc_prev`` may be ``dc`` itself. (Each gate's product is formed in a contiguous
-    temporary and written into its columns of ``da`` once: products computed in place
-    over those strided columns were slower.)
+    pre-activation ``a`` (:func:`gate_grads`), ``dh_prev = da Wh^T`` and ``dc_prev``.
+    ``Wh_t`` is ``Wh^T`` (4H, H): a sequence passes one C-contiguous copy for all its
+    steps, with which the product runs about a quarter faster than with the view ``Wh.T``.
+    ``out``, optional, is the three arrays to write them into; its ``dc_prev`` may be
+    ``dc`` itself.
     """
-    hs = Wh.shape[0]
     if out is None:
         out = (np.empty_like(gates), np.empty_like(dh), np.empty_like(dh))
     da, dh_prev, dc_prev = out
-    i, f, g, o = (gates[:, k * hs: (k + 1) * hs] for k in range(4))
-    # the gradient reaching c: from the next step, and through h = o * tanh(c)
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-    da[:, :hs] = dc * g * i * (1.0 - i)
-    da[:, hs: 2 * hs] = dc * c_prev * f * (1.0 - f)
-    da[:, 2 * hs: 3 * hs] = dc * i * (1.0 - g * g)
-    da[:, 3 * hs:] = dh * tanh_c * o * (1.0 - o)
-    np.matmul(da, Wh.T, out=dh_prev)
-    return da, dh_prev, np.multiply(dc, f, out=dc_prev)
+    gate_grads(dh, dc, gates, c_prev, tanh_c, da, dc_prev)
+    np.matmul(da, Wh_t, out=dh_prev)
+    return da, dh_prev, dc_prev
+
+
+@compiled
+def gate_grads(dh, dc, gates, c_prev, tanh_c, da, dc_prev):
+    """``da``, the gradient of the pre-activation, and ``dc_prev``, element by element:
+
+        dc_t = dc + dh * o * (1 - tanh(c)^2)     (from the next step, and through h = o tanh(c))
+        da_i = dc_t * g * i * (1 - i)            da_f = dc_t * c_prev * f * (1 - f)
+        da_g = dc_t * i * (1 - g^2)              da_o = dh * tanh(c) * o * (1 - o)
+        dc_prev = dc_t * f
+
+    dh, dc, c_prev, tanh_c : (N, H); gates : (N, 4H) activated, i, f, g, o; da : (N, 4H) and
+    dc_prev : (N, H) written (``dc_prev`` may be ``dc``). One compiled pass
+    (:mod:`bprop.layers.compiled`) instead of some twenty over whole arrays.
+    """
+    n, hs = dc.shape
+    one = np.ones(1, dtype=da.dtype)[0]
+    for r in range(n):
+        for j in range(hs):
+            i, f, g, o = gates[r, j], gates[r, hs + j], gates[r, 2 * hs + j], gates[r, 3 * hs + j]
+            tc = tanh_c[r, j]
+            dc_t = dc[r, j] + dh[r, j] * o * (one - tc * tc)
+            da[r, j] = dc_t * g * i * (one - i)
+            da[r, hs + j] = dc_t * c_prev[r, j] * f * (one - f)
+            da[r, 2 * hs + j] = dc_t * i * (one - g * g)
+            da[r, 3 * hs + j] = dh[r, j] * tc * o * (one - o)
+            dc_prev[r, j] = dc_t * f
 
 
 class LSTM(RecurrentCell):
@@ -120,7 +161,7 @@ class LSTM(RecurrentCell):
         if dc is None:
             dc = np.zeros_like(c_prev)
         check_dout(self, dc, c_prev.shape)
-        da, dh_prev, dc_prev = lstm_step_backward(dh, dc, gates, c_prev, tanh_c, self.Wh)
+        da, dh_prev, dc_prev = lstm_step_backward(dh, dc, gates, c_prev, tanh_c, self.Wh.T)
         self._param_grads(x, h_prev, da)
         return da @ self.Wx.T, dh_prev, dc_prev
 
@@ -191,10 +232,11 @@ class TimeLSTM(TimeRecurrent):
             if dc.shape != c0.shape:
                 raise ValueError(f"{self!r}.backward: dc must have the shape of the final cell state "
                                  f"{c0.shape}, got {dc.shape}")
+        Wh_t = np.ascontiguousarray(self.Wh.T)  # one copy for the T products da Wh^T
         for t in reversed(range(t_size)):
             c_prev = cs[t - 1] if t > 0 else c0
             np.add(dhs[:, t], dh, out=dh_next)
-            lstm_step_backward(dh_next, dc, gates[t], c_prev, tanh_cs[t], self.Wh, out=(da[:, t], dh, dc))
+            lstm_step_backward(dh_next, dc, gates[t], c_prev, tanh_cs[t], Wh_t, out=(da[:, t], dh, dc))
         self.dh0, self.dc0 = dh, dc
         h_prev = self._previous(h0, hs)
         da2d = da.reshape(n * t_size, -1)

@@ -4,29 +4,27 @@
 whole-array additions over strided views: each row of a matrix is a pass over all tiles,
 and the padded copy of the input and the cropped copy of the output are passes of their
 own. With 16 to 64 channels the contiguous runs of those views are short, and the passes
-cost more than the batched products they feed. Here numba compiles each transform into one
-loop over the tiles that reads a tile once, keeps it in registers, writes its 16 (or 4)
+cost more than the batched products they feed. Here each transform is one compiled loop
+(:mod:`bprop.layers.compiled`) over the tiles that reads a tile once, keeps it in registers, writes its 16 (or 4)
 results, and treats the zero padding and the crop as bounds, so no padded or cropped copy
 is made. The arithmetic is the same additions in the same order as the whole-array
 version, so both give the same bits (the tests compare them).
 
 Every function works on channels-last arrays, the innermost loop over the contiguous
-channels (which the compiler vectorises), releases the GIL (``nogil``) so that
-:func:`bprop.layers.parallel.run_chunks` runs chunks of the batch on several threads at
-once, and is compiled once per dtype and layout on its first call, then cached on disk.
+channels (which the compiler vectorises); chunks of the batch run on several threads at
+once (:func:`bprop.layers.parallel.run_chunks`).
 
 Tiles are numbered ``p = (n * TH + a) * TW + b`` for tile row ``a`` and column ``b`` of
 sample ``n``; tile ``(a, b)`` of the output covers rows ``2a, 2a + 1`` and columns
 ``2b, 2b + 1``, and reads rows ``2a - top .. 2a - top + 3`` of the input.
 """
 
-import numba
 import numpy as np
 
-_jit = numba.njit(nogil=True, cache=True)
+from .compiled import compiled, inlined
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
+@inlined
 def _bt_d_b(d, i, r, q, v, p):
     """``V = B^T d B`` of the 4x4 tile of ``d`` at sample ``i``, row ``r``, column ``q``,
     every channel, into ``v[:, p]``."""
@@ -47,7 +45,7 @@ def _bt_d_b(d, i, r, q, v, p):
         v[12, p, c], v[13, p, c], v[14, p, c], v[15, p, c] = t30 - t32, t31 + t32, t32 - t31, t31 - t33
 
 
-@_jit
+@compiled
 def input_transform(x, top, th, tw, v):
     """``V = B^T d B`` of every 4x4 input tile, the image read as if padded with zeros.
 
@@ -76,7 +74,7 @@ def input_transform(x, top, th, tw, v):
                 p += 1
 
 
-@_jit
+@compiled
 def output_transform(m, bias, y):
     """``y = A^T M A + bias`` of every tile, cropped to ``y``'s rows and columns.
 
@@ -113,7 +111,7 @@ def output_transform(m, bias, y):
                 p += 1
 
 
-@_jit
+@compiled
 def output_grad_transform(dy, dm):
     """``dM = A dY A^T`` of every 2x2 tile of ``dy``, zeros beyond its rows and columns (the
     adjoint of :func:`output_transform`'s crop).
