@@ -16,7 +16,7 @@ class EmbeddingDot(Embedding):
     ``s[n, k] = W[idx[n, k]] . h[n]`` (the true word and its negative samples at once).
 
     The backward pass is the product rule: ``dh[n] = sum_k ds[n, k] * W[idx[n, k]]``, and
-    row ``idx[n, k]`` of ``W`` receives ``ds[n, k] * h[n]``, added with ``np.add.at`` (an
+    row ``idx[n, k]`` of ``W`` receives ``ds[n, k] * h[n]``, added row by row (an
     :class:`Embedding`'s backward) so that an id picked several times gets all of its
     gradients.
 

@@ -167,7 +167,7 @@ class TimeGRU(TimeRecurrent):
         x2d, ax, (h,) = self._begin(x)
         n, t_size = ax.shape[:2]
         h0 = h
-        gates = np.empty_like(ax)
+        gates = np.empty(ax.shape, dtype=ax.dtype)
         hs = np.empty((n, t_size, self.hidden_size), dtype=ax.dtype)
         hns = np.empty_like(hs)
         for t in range(t_size):

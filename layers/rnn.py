@@ -94,7 +94,7 @@ class TimeRNN(TimeRecurrent):
         x2d, ax, (h,) = self._begin(x)
         n, t_size = ax.shape[:2]
         h0 = h
-        hs = np.empty_like(ax)
+        hs = np.empty(ax.shape, dtype=ax.dtype)
         for t in range(t_size):
             h = rnn_step(ax[:, t], h, self.Wh)
             hs[:, t] = h

@@ -102,13 +102,15 @@ class TimeRecurrent(RecurrentWeights):
     def _project(self, x):
         """``(x2d, ax)``: x (N, T, D) checked and flattened to (N*T, D), and the input
         projection of every step at once, ``ax = x Wx + b`` as (N, T, kH): one GEMM for
-        the whole sequence, so that only ``h Wh`` is left for the loop over time."""
+        the whole sequence, so that only ``h Wh`` is left for the loop over time. ``ax`` is
+        a view of step-major (T, N, kH) memory, in which each step's ``ax[:, t]`` is one
+        contiguous block."""
         x = self._check_input(x)
         n, t_size, d = x.shape
         x2d = x.reshape(n * t_size, d)
-        ax = x2d @ self.Wx
+        ax = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(t_size * n, d) @ self.Wx
         ax += self.b
-        return x2d, ax.reshape(n, t_size, -1)
+        return x2d, ax.reshape(t_size, n, -1).transpose(1, 0, 2)
 
     def _begin(self, x):
         """The start of a forward over a sequence: ``(x2d, ax, states)``, the checked input,

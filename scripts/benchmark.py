@@ -143,7 +143,8 @@ def net_products(net, batch, time_size=1):
         if isinstance(layer, TimeLSTM):
             d, h = layer.input_size, layer.hidden_size
             products += [(rows, d, 4 * h, "nn")] + [(batch, h, 4 * h, "nn")] * time_size
-            products += [(batch, 4 * h, h, "nt")] * time_size + [(d, rows, 4 * h, "tn"), (h, rows, 4 * h, "tn")]
+            # dh_prev = da Wh^T against a contiguous copy of Wh^T: "nn"
+            products += [(batch, 4 * h, h, "nn")] * time_size + [(d, rows, 4 * h, "tn"), (h, rows, 4 * h, "tn")]
             if layer.input_grad:
                 products.append((rows, 4 * h, d, "nt"))
         elif isinstance(layer, TransformerBlock):

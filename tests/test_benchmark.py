@@ -58,6 +58,7 @@ def test_benchmark_lstm_config_counts_the_steps_of_the_lstm_and_runs(capsys):
     # x Wx, 50 x h Wh, 50 x da Wh^T, dWx, dWh, dx (the embedding needs it); the output layer's three
     assert len(products) == 1 + 50 + 50 + 3 + 3
     assert products[:2] == [(3200, 64, 1024, "nn"), (64, 256, 1024, "nn")]
+    assert products[51:53] == [(64, 1024, 256, "nn")] * 2  # da Wh^T, against a contiguous Wh^T
     assert products[-3:] == [(3200, 256, 65, "nn"), (256, 3200, 65, "tn"), (3200, 65, 256, "nt")]
     results = benchmark.main(["--quick", "--config", "lstm", "--dtype", "float32", "--threads", "1"])
     assert results[0]["config"] == "lstm" and results[0]["samples"] == 64 * 50 * 4
