@@ -74,6 +74,23 @@ def input_transform(x, top, th, tw, v):
                 p += 1
 
 
+@inlined
+def _at_m_a(m, p, f):
+    """``A^T M A`` of tile ``p``, filter ``f``: its four outputs (top left, top right,
+    bottom left, bottom right)."""
+    # A^T M: rows M0 + M1 + M2 and M1 - M2 - M3
+    s0 = m[0, p, f] + m[4, p, f] + m[8, p, f]
+    s1 = m[1, p, f] + m[5, p, f] + m[9, p, f]
+    s2 = m[2, p, f] + m[6, p, f] + m[10, p, f]
+    s3 = m[3, p, f] + m[7, p, f] + m[11, p, f]
+    u0 = m[4, p, f] - m[8, p, f] - m[12, p, f]
+    u1 = m[5, p, f] - m[9, p, f] - m[13, p, f]
+    u2 = m[6, p, f] - m[10, p, f] - m[14, p, f]
+    u3 = m[7, p, f] - m[11, p, f] - m[15, p, f]
+    # (A^T M) A: the same combinations of the columns
+    return s0 + s1 + s2, s1 - s2 - s3, u0 + u1 + u2, u1 - u2 - u3
+
+
 @compiled
 def output_transform(m, bias, y):
     """``y = A^T M A + bias`` of every tile, cropped to ``y``'s rows and columns.
@@ -90,25 +107,37 @@ def output_transform(m, bias, y):
             for b in range(tw):
                 q = 2 * b
                 lower, right = r + 1 < oh, q + 1 < ow
-                for f in range(fn):
-                    # A^T M: rows M0 + M1 + M2 and M1 - M2 - M3
-                    s0 = m[0, p, f] + m[4, p, f] + m[8, p, f]
-                    s1 = m[1, p, f] + m[5, p, f] + m[9, p, f]
-                    s2 = m[2, p, f] + m[6, p, f] + m[10, p, f]
-                    s3 = m[3, p, f] + m[7, p, f] + m[11, p, f]
-                    u0 = m[4, p, f] - m[8, p, f] - m[12, p, f]
-                    u1 = m[5, p, f] - m[9, p, f] - m[13, p, f]
-                    u2 = m[6, p, f] - m[10, p, f] - m[14, p, f]
-                    u3 = m[7, p, f] - m[11, p, f] - m[15, p, f]
-                    # (A^T M) A, plus the bias
-                    y[i, r, q, f] = s0 + s1 + s2 + bias[f]
-                    if right:
-                        y[i, r, q + 1, f] = s1 - s2 - s3 + bias[f]
-                    if lower:
-                        y[i, r + 1, q, f] = u0 + u1 + u2 + bias[f]
+                if lower and right:  # (the loop without tests vectorises better)
+                    for f in range(fn):
+                        y00, y01, y10, y11 = _at_m_a(m, p, f)
+                        y[i, r, q, f] = y00 + bias[f]
+                        y[i, r, q + 1, f] = y01 + bias[f]
+                        y[i, r + 1, q, f] = y10 + bias[f]
+                        y[i, r + 1, q + 1, f] = y11 + bias[f]
+                else:  # a tile over the last row or column of an odd-sized output
+                    for f in range(fn):
+                        y00, y01, y10, y11 = _at_m_a(m, p, f)
+                        y[i, r, q, f] = y00 + bias[f]
                         if right:
-                            y[i, r + 1, q + 1, f] = u1 - u2 - u3 + bias[f]
+                            y[i, r, q + 1, f] = y01 + bias[f]
+                        if lower:
+                            y[i, r + 1, q, f] = y10 + bias[f]
                 p += 1
+
+
+@inlined
+def _a_dy_at(y00, y01, y10, y11, dm, p, f):
+    """``dM = A dY A^T`` of one 2x2 tile ``dY``, into ``dm[:, p, f]``."""
+    # A dY: rows y0, y0 + y1, y0 - y1, -y1
+    t00, t01 = y00, y01
+    t10, t11 = y00 + y10, y01 + y11
+    t20, t21 = y00 - y10, y01 - y11
+    t30, t31 = -y10, -y11
+    # (A dY) A^T: the same combinations of the columns
+    dm[0, p, f], dm[1, p, f], dm[2, p, f], dm[3, p, f] = t00, t00 + t01, t00 - t01, -t01
+    dm[4, p, f], dm[5, p, f], dm[6, p, f], dm[7, p, f] = t10, t10 + t11, t10 - t11, -t11
+    dm[8, p, f], dm[9, p, f], dm[10, p, f], dm[11, p, f] = t20, t20 + t21, t20 - t21, -t21
+    dm[12, p, f], dm[13, p, f], dm[14, p, f], dm[15, p, f] = t30, t30 + t31, t30 - t31, -t31
 
 
 @compiled
@@ -129,21 +158,14 @@ def output_grad_transform(dy, dm):
             for b in range(tw):
                 q = 2 * b
                 lower, right = r + 1 < oh, q + 1 < ow
-                for f in range(fn):
-                    y00 = dy[i, r, q, f]
-                    y01 = dy[i, r, q + 1, f] if right else zero
-                    y10 = dy[i, r + 1, q, f] if lower else zero
-                    y11 = dy[i, r + 1, q + 1, f] if lower and right else zero
-                    # A dY: rows y0, y0 + y1, y0 - y1, -y1
-                    t00, t01 = y00, y01
-                    t10, t11 = y00 + y10, y01 + y11
-                    t20, t21 = y00 - y10, y01 - y11
-                    t30, t31 = -y10, -y11
-                    # (A dY) A^T: the same combinations of the columns
-                    dm[0, p, f], dm[1, p, f], dm[2, p, f], dm[3, p, f] = t00, t00 + t01, t00 - t01, -t01
-                    dm[4, p, f], dm[5, p, f], dm[6, p, f], dm[7, p, f] = t10, t10 + t11, t10 - t11, -t11
-                    dm[8, p, f], dm[9, p, f], dm[10, p, f], dm[11, p, f] = t20, t20 + t21, t20 - t21, -t21
-                    dm[12, p, f], dm[13, p, f], dm[14, p, f], dm[15, p, f] = t30, t30 + t31, t30 - t31, -t31
+                if lower and right:
+                    for f in range(fn):
+                        _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f], dy[i, r + 1, q, f], dy[i, r + 1, q + 1, f],
+                                 dm, p, f)
+                else:
+                    for f in range(fn):
+                        _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f] if right else zero,
+                                 dy[i, r + 1, q, f] if lower else zero, zero, dm, p, f)
                 p += 1
 
 

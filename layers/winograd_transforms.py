@@ -155,12 +155,16 @@ def output_grad_transform(dy, at, out):
 def filter_transform(W, g_mat, dtype):
     """``U = G g G^T`` of every filter ``g = W[f, c]``, as (alpha^2, C, F) in ``dtype``.
 
-    Computed in float64 (``G`` holds 1/6 and 1/24 for F(4, 3)) and rounded once.
+    Computed in float64 (``G`` holds 1/6 and 1/24 for F(4, 3)) and rounded once; each side
+    is one matrix product over all filters at once (``W G^T`` over the rows of every
+    ``W[f, c]``, then ``G`` times that).
     """
     fn, c = W.shape[:2]
     alpha = g_mat.shape[0]
-    u = g_mat @ W.astype(np.float64) @ g_mat.T  # (F, C, alpha, alpha)
-    return np.ascontiguousarray(u.transpose(2, 3, 1, 0).reshape(alpha * alpha, c, fn), dtype=dtype)
+    t = W.astype(np.float64).reshape(fn * c * 3, 3) @ g_mat.T  # g G^T: rows (f, c, k)
+    t = t.reshape(fn * c, 3, alpha).transpose(1, 0, 2).reshape(3, fn * c * alpha)
+    u = (g_mat @ t).reshape(alpha, fn, c, alpha)  # G (g G^T): U[a, f, c, b]
+    return np.ascontiguousarray(u.transpose(0, 3, 2, 1).reshape(alpha * alpha, c, fn), dtype=dtype)
 
 
 def filter_grad_transform(du, g_mat, dtype):
@@ -170,5 +174,7 @@ def filter_grad_transform(du, g_mat, dtype):
     """
     alpha = g_mat.shape[0]
     _, c, fn = du.shape
-    du = du.astype(np.float64).reshape(alpha, alpha, c, fn).transpose(3, 2, 0, 1)
-    return (g_mat.T @ du @ g_mat).astype(dtype)
+    d = du.astype(np.float64).reshape(alpha, alpha * c * fn)  # dU[a, (b, c, f)]
+    t = (g_mat.T @ d).reshape(3, alpha, c, fn)  # G^T dU: [k, b, c, f]
+    t = t.transpose(3, 2, 0, 1).reshape(fn * c * 3, alpha)  # rows (f, c, k)
+    return (t @ g_mat).reshape(fn, c, 3, 3).astype(dtype)  # (G^T dU) G
