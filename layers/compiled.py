@@ -10,16 +10,51 @@ so both round alike.
 runs them on several threads at once), never change the rounding (no fast-math, no fused
 multiply-add contraction), and are compiled on their first call for each combination of
 dtypes and memory layouts, then cached on disk next to the module.
+
+Nothing is imported or compiled before the first call: importing numba takes about 0.35 s,
+which a program that never runs a compiled loop (an MLP, a script's ``--help``) does not
+pay. At the first call of any ``@compiled`` or ``@inlined`` function of a module, every such
+function of that module becomes a numba dispatcher, in the module's namespace too, so that
+compiled functions can call the module's ``@inlined`` ones.
 """
 
-import numba
+import functools
+import sys
+import threading
+
+_lock = threading.Lock()
+
+
+class _Deferred:
+    """A function to be compiled with numba ``options`` when one of its module's is first called."""
+
+    def __init__(self, function, options):
+        self.function, self.options = function, options
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args):
+        return _compile_module(self.function.__module__)[self.function.__name__](*args)
+
+
+def _compile_module(name):
+    """Replace every deferred function of module ``name`` by its numba dispatcher; return
+    the module's namespace."""
+    namespace = vars(sys.modules[name])
+    with _lock:
+        deferred = {key: value for key, value in namespace.items() if isinstance(value, _Deferred)}
+        if deferred:
+            import numba
+
+            for key, value in deferred.items():
+                namespace[key] = numba.njit(**value.options)(value.function)
+    return namespace
 
 
 def compiled(function):
     """``function`` compiled by numba in nopython mode, GIL released, cached on disk."""
-    return numba.njit(nogil=True, cache=True)(function)
+    return _Deferred(function, {"nogil": True, "cache": True})
 
 
 def inlined(function):
     """As :func:`compiled`, and inlined into the compiled functions that call it."""
-    return numba.njit(nogil=True, cache=True, inline="always")(function)
+    return _Deferred(function, {"nogil": True, "cache": True, "inline": "always"})

@@ -31,7 +31,7 @@ class Convolution(Layer):
     ``KEEP_COL_BYTES``. The output is a (N, FN, OH, OW) view of channels-last memory (see
     :mod:`bprop.layers.im2col`).
 
-    A 3x3 convolution with stride 1, ``pad <= 2`` and at least four input channels is
+    A 3x3 convolution with stride 1, ``pad <= 2`` and at least three input channels is
     computed instead with Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray 2016):
     the same ``y``, ``dx``, ``dW`` and ``db`` up to rounding, with 2.25x fewer
     multiplications but transforms around them (see :mod:`bprop.layers.winograd`). That is

@@ -46,7 +46,7 @@ def lstm_step(ax, h_prev, c_prev, Wh, out=None, scale=None):
     s = gate_scale(hs, gates.dtype) if scale is None else scale
     # a = h_prev Wh + ax; i, f, o = sigmoid(a) and g = tanh(a), as s * tanh(s * a) + (1 - s)
     a = np.matmul(h_prev, Wh, out=gates)
-    scaled_sum(a, ax, s)  # s * a
+    scaled_sum(a, ax, s)  # a = s * (h_prev Wh + ax)
     np.tanh(a, out=a)
     gates_and_cell(gates, s, c_prev, c)  # the gates, and c = f * c_prev + i * g
     np.tanh(c, out=tanh_c)

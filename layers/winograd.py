@@ -32,9 +32,9 @@ memory each; F(4x4, 3x3)'s as whole-array additions (:mod:`bprop.layers.winograd
 
 import numpy as np
 
+from . import winograd_kernels as kernels
 from .conv_chunks import sum_in_order
 from .im2col import batch_chunks, windows
-from . import winograd_kernels as kernels
 from .parallel import run_chunks
 from .winograd_transforms import (filter_grad_transform, filter_transform, input_transform, matrices,
                                   output_grad_transform, output_transform, tiles_of)
@@ -50,11 +50,11 @@ KEEP_V_BYTES = 32 << 20
 #: what ``Convolution(..., algorithm=...)`` accepts
 ALGORITHMS = ("auto", "im2col", "winograd")
 #: ``'auto'`` runs a convolution that can use Winograd on it from this many input channels
-#: up. Below, its ``(alpha^2, tiles, F)`` products outweigh im2col's ``9 C`` columns per
-#: output: with one input channel (a network's first layer on grey images) im2col is twice
-#: as fast, from 2 to 4 channels they tie, and from 16 up Winograd is faster (see
-#: scripts/BENCHMARKS.md)
-MIN_CHANNELS = 4
+#: (an RGB image) up. Below, its ``(alpha^2, tiles, F)`` products outweigh im2col's ``9 C``
+#: columns per output: for 1 -> 16 channels at 28x28 im2col is 2 to 3 times as fast, at 2
+#: they tie, from 3 up Winograd takes 0.67-0.89 of im2col's time (one thread, float32,
+#: forward and backward; scripts/BENCHMARKS.md)
+MIN_CHANNELS = 3
 
 
 def can_use(kernel, stride, pad):

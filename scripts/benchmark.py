@@ -11,7 +11,7 @@ a matrix product: activations, softmax, bias sums, the optimizer, Python,
 im2col/col2im and pooling bookkeeping, gathering each shuffled batch.
 
 DeepConvNet's 3x3 convolutions run as the layers choose by default (--conv-algorithm auto:
-Winograd's F(2x2, 3x3), bprop.layers.winograd, from 4 input channels up, im2col for the
+Winograd's F(2x2, 3x3), bprop.layers.winograd, from 3 input channels up, im2col for the
 first layer), and its floor counts the products the network actually runs: for a Winograd
 layer, per chunk of the batch, 16 stacked products each for forward (tiles x filters), dW
 and dx. --conv-algorithm im2col auto times the network both ways, one row each, so the two

@@ -271,9 +271,9 @@ def test_winograd_float32_error_stays_near_im2col(c, fn, hw):
 
 # --- choosing the algorithm ------------------------------------------------------------------
 
-def test_auto_is_the_default_and_runs_winograd_from_four_input_channels():
-    assert MIN_CHANNELS == 4
-    for c, kwargs, runs_on in [(1, {"pad": 1}, "im2col"), (3, {"pad": 1}, "im2col"), (4, {"pad": 1}, "winograd"),
+def test_auto_is_the_default_and_runs_winograd_from_three_input_channels():
+    assert MIN_CHANNELS == 3
+    for c, kwargs, runs_on in [(1, {"pad": 1}, "im2col"), (2, {"pad": 1}, "im2col"), (3, {"pad": 1}, "winograd"),
                                (16, {}, "winograd"), (16, {"pad": 2}, "winograd"), (16, {"pad": 3}, "im2col"),
                                (16, {"stride": 2}, "im2col"), (16, {"kernel_size": 5}, "im2col")]:
         layer = Convolution(c, 2, kwargs.pop("kernel_size", 3), **kwargs)
@@ -308,7 +308,7 @@ def test_repr_and_summary_show_winograd():
     assert repr(Convolution(1, 2, 3, pad=1, algorithm="winograd")) == \
         "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1, winograd)"
     assert repr(Convolution(1, 2, 3, pad=1)) == "Convolution(1 -> 2, kernel=3x3, stride=1, pad=1)"
-    assert repr(Convolution(4, 2, 3)) == "Convolution(4 -> 2, kernel=3x3, stride=1, pad=0, winograd)"  # auto
+    assert repr(Convolution(3, 2, 3)) == "Convolution(3 -> 2, kernel=3x3, stride=1, pad=0, winograd)"  # auto
     net = Sequential([Convolution(1, 2, 3, pad=1), Convolution(2, 2, 3, stride=2)], input_shape=(1, 6, 6), rng=0)
     set_algorithm(net, "winograd")
     text = net.summary()
