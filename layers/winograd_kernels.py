@@ -25,6 +25,14 @@ from .compiled import compiled, inlined
 
 
 @inlined
+def _tile_origin(p, th, tw):
+    """Sample, row and column of the top-left output of tile ``p`` (module docstring)."""
+    i, k = divmod(p, th * tw)
+    a, b = divmod(k, tw)
+    return i, 2 * a, 2 * b
+
+
+@inlined
 def _bt_d_b(d, i, r, q, v, p):
     """``V = B^T d B`` of the 4x4 tile of ``d`` at sample ``i``, row ``r``, column ``q``,
     every channel, into ``v[:, p]``."""
@@ -56,22 +64,18 @@ def input_transform(x, top, th, tw, v):
     n, h, w, cn = x.shape
     edge = np.zeros((1, 4, 4, cn), dtype=v.dtype)  # a border tile, zeros outside the image
     zero = edge[0, 0, 0, 0]
-    p = 0
-    for i in range(n):
-        for a in range(th):
-            r = 2 * a - top
-            for b in range(tw):
-                q = 2 * b - top
-                if r >= 0 and q >= 0 and r + 4 <= h and q + 4 <= w:
-                    _bt_d_b(x, i, r, q, v, p)
-                else:
-                    for k in range(4):
-                        for j in range(4):
-                            inside = 0 <= r + k < h and 0 <= q + j < w
-                            for c in range(cn):
-                                edge[0, k, j, c] = x[i, r + k, q + j, c] if inside else zero
-                    _bt_d_b(edge, 0, 0, 0, v, p)
-                p += 1
+    for p in range(n * th * tw):
+        i, r, q = _tile_origin(p, th, tw)
+        r, q = r - top, q - top
+        if r >= 0 and q >= 0 and r + 4 <= h and q + 4 <= w:
+            _bt_d_b(x, i, r, q, v, p)
+        else:
+            for k in range(4):
+                for j in range(4):
+                    inside = 0 <= r + k < h and 0 <= q + j < w
+                    for c in range(cn):
+                        edge[0, k, j, c] = x[i, r + k, q + j, c] if inside else zero
+            _bt_d_b(edge, 0, 0, 0, v, p)
 
 
 @inlined
@@ -100,29 +104,24 @@ def output_transform(m, bias, y):
     """
     n, oh, ow, fn = y.shape
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    p = 0
-    for i in range(n):
-        for a in range(th):
-            r = 2 * a
-            for b in range(tw):
-                q = 2 * b
-                lower, right = r + 1 < oh, q + 1 < ow
-                if lower and right:  # (the loop without tests vectorises better)
-                    for f in range(fn):
-                        y00, y01, y10, y11 = _at_m_a(m, p, f)
-                        y[i, r, q, f] = y00 + bias[f]
-                        y[i, r, q + 1, f] = y01 + bias[f]
-                        y[i, r + 1, q, f] = y10 + bias[f]
-                        y[i, r + 1, q + 1, f] = y11 + bias[f]
-                else:  # a tile over the last row or column of an odd-sized output
-                    for f in range(fn):
-                        y00, y01, y10, y11 = _at_m_a(m, p, f)
-                        y[i, r, q, f] = y00 + bias[f]
-                        if right:
-                            y[i, r, q + 1, f] = y01 + bias[f]
-                        if lower:
-                            y[i, r + 1, q, f] = y10 + bias[f]
-                p += 1
+    for p in range(n * th * tw):
+        i, r, q = _tile_origin(p, th, tw)
+        lower, right = r + 1 < oh, q + 1 < ow
+        if lower and right:  # (the loop without tests vectorises better)
+            for f in range(fn):
+                y00, y01, y10, y11 = _at_m_a(m, p, f)
+                y[i, r, q, f] = y00 + bias[f]
+                y[i, r, q + 1, f] = y01 + bias[f]
+                y[i, r + 1, q, f] = y10 + bias[f]
+                y[i, r + 1, q + 1, f] = y11 + bias[f]
+        else:  # a tile over the last row or column of an odd-sized output
+            for f in range(fn):
+                y00, y01, y10, y11 = _at_m_a(m, p, f)
+                y[i, r, q, f] = y00 + bias[f]
+                if right:
+                    y[i, r, q + 1, f] = y01 + bias[f]
+                if lower:
+                    y[i, r + 1, q, f] = y10 + bias[f]
 
 
 @inlined
@@ -151,22 +150,16 @@ def output_grad_transform(dy, dm):
     n, oh, ow, fn = dy.shape
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     zero = np.zeros(1, dtype=dm.dtype)[0]
-    p = 0
-    for i in range(n):
-        for a in range(th):
-            r = 2 * a
-            for b in range(tw):
-                q = 2 * b
-                lower, right = r + 1 < oh, q + 1 < ow
-                if lower and right:
-                    for f in range(fn):
-                        _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f], dy[i, r + 1, q, f], dy[i, r + 1, q + 1, f],
-                                 dm, p, f)
-                else:
-                    for f in range(fn):
-                        _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f] if right else zero,
-                                 dy[i, r + 1, q, f] if lower else zero, zero, dm, p, f)
-                p += 1
+    for p in range(n * th * tw):
+        i, r, q = _tile_origin(p, th, tw)
+        lower, right = r + 1 < oh, q + 1 < ow
+        if lower and right:
+            for f in range(fn):
+                _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f], dy[i, r + 1, q, f], dy[i, r + 1, q + 1, f], dm, p, f)
+        else:
+            for f in range(fn):
+                _a_dy_at(dy[i, r, q, f], dy[i, r, q + 1, f] if right else zero,
+                         dy[i, r + 1, q, f] if lower else zero, zero, dm, p, f)
 
 
 def stack(count, rows, cols, dtype):
