@@ -154,7 +154,7 @@ class WinogradConv:
             v = self.kept[i] if self.kept is not None else plan.transform(self.x_cl, i)
             dm = kernels.stack(plan.alpha ** 2, v.shape[1], fn, gdtype)
             if self.tile == 2:
-                kernels.output_grad_transform(d, dm)
+                kernels.output_grad_transform(d.astype(gdtype, copy=False), dm)
             else:
                 output_grad_transform(tiles_of(plan.padded_output(d), self.tile), self.at, dm)
             np.matmul(v.transpose(0, 2, 1), dm, out=parts[i])
@@ -248,8 +248,8 @@ class _Plan:
         """``V = B^T d B`` of chunk ``i``'s tiles: (alpha^2, n*TH*TW, C)."""
         s = self.chunks[i]
         v = self.tiles(s, self.c)
-        if self.tile == 2:
-            kernels.input_transform(src[s], self.top, self.th, self.tw, v)
+        if self.tile == 2:  # (the additions in the plan's dtype: a float32 input to a float64 layer is cast first)
+            kernels.input_transform(src[s].astype(self.dtype, copy=False), self.top, self.th, self.tw, v)
         else:
             xp = self.padded_input(src, s)
             input_transform(windows(xp, self.alpha, self.alpha, self.th, self.tw, self.tile), self.bt, v)

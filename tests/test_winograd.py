@@ -405,3 +405,16 @@ def test_stack_keeps_its_matrices_contiguous_and_off_4k_strides(count, rows, col
     a = stack(count, rows, cols, dtype)
     assert a.shape == (count, rows, cols) and a.dtype == dtype and a[0].flags.c_contiguous
     assert a.strides[0] % 4096 != 0 and a.strides[0] % 64 == 0 and a.strides[0] >= rows * cols * a.itemsize
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_a_float32_input_to_a_float64_layer_is_transformed_in_float64(pad):
+    """The tiles are cast to the layer's dtype before any addition, as if the input were float64."""
+    rng = np.random.default_rng(11)
+    x, dout_shape = rng.standard_normal((2, 3, 7, 6)).astype(np.float32), (2, 4, 5 + 2 * pad, 4 + 2 * pad)
+    layer = Convolution(rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4), pad=pad, algorithm="winograd")
+    wide = Convolution(layer.W, layer.b, pad=pad, algorithm="winograd")
+    dout = rng.standard_normal(dout_shape).astype(np.float32)
+    np.testing.assert_array_equal(layer.forward(x), wide.forward(x.astype(np.float64)))
+    np.testing.assert_array_equal(layer.backward(dout), wide.backward(dout.astype(np.float64)))
+    np.testing.assert_array_equal(layer.dW, wide.dW)
