@@ -26,28 +26,35 @@ _lock = threading.Lock()
 
 
 class _Deferred:
-    """A function to be compiled with numba ``options`` when one of its module's is first called."""
+    """A function to be compiled with numba ``options`` when one of its module's is first
+    called; then ``dispatcher``, which calls made through this object go to."""
 
     def __init__(self, function, options):
         self.function, self.options = function, options
+        self.dispatcher = None
         functools.update_wrapper(self, function)
 
     def __call__(self, *args):
-        return _compile_module(self.function.__module__)[self.function.__name__](*args)
+        if self.dispatcher is None:
+            _compile_module(self.function.__module__)
+            if self.dispatcher is None:
+                raise TypeError(f"compiled: {self.function.__qualname__} must be a module-level function "
+                                "of its module (its compiled copy is cached by module and name)")
+        return self.dispatcher(*args)
 
 
 def _compile_module(name):
-    """Replace every deferred function of module ``name`` by its numba dispatcher; return
-    the module's namespace."""
+    """Replace every deferred function of module ``name`` by its numba dispatcher, in the
+    module's namespace and as the deferred object's ``dispatcher``."""
     namespace = vars(sys.modules[name])
     with _lock:
-        deferred = {key: value for key, value in namespace.items() if isinstance(value, _Deferred)}
+        deferred = {key: value for key, value in namespace.items()
+                    if isinstance(value, _Deferred) and value.dispatcher is None}
         if deferred:
             import numba
 
             for key, value in deferred.items():
-                namespace[key] = numba.njit(**value.options)(value.function)
-    return namespace
+                value.dispatcher = namespace[key] = numba.njit(**value.options)(value.function)
 
 
 def compiled(function):

@@ -443,7 +443,7 @@ def main(argv=None):
             if args.quick:
                 x, t = x[:6000], t[:6000]
             runs = [(name, algorithm) for name in args.config
-                    for algorithm in (args.conv_algorithm if name == "deep" else [None])]
+                    for algorithm in (args.conv_algorithm if name == "deep" else ["auto"])]
             for name, algorithm in runs:
                 for threads in args.threads:
                     with threadpool_limits(limits=threads or None, user_api="blas"):
@@ -452,7 +452,7 @@ def main(argv=None):
                             r = bench_model(dtype, repeats, args.seed, args.quick, args.layers)
                         else:
                             r = bench(name, dtype, x, t, repeats, args.batch_size, args.seed, args.layers,
-                                      algorithm or "auto")
+                                      algorithm)
                         r["threads"] = blas_threads()
                     results.append(r)
                     print(f"  {name:<11} {dtype_name} {r['threads']} thread(s): epoch "

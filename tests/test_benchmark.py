@@ -3,9 +3,9 @@ import json
 import numpy as np
 
 from bprop.datasets import MiniBatchIterator, load_mnist
+from bprop.layers.winograd import step_products
 from bprop.networks import MultiLayerNet
 from bprop.optim import SGD
-from bprop.layers.winograd import step_products
 import benchmark
 
 

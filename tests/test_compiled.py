@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bprop.layers import embedding, lstm
+from bprop.layers.compiled import compiled
 
 
 def test_importing_the_library_leaves_numba_unimported():
@@ -69,3 +70,29 @@ def test_add_rows_is_np_add_at(dtype):
     np.add.at(expected, ids, rows)
     embedding.add_rows(got, ids, rows)
     np.testing.assert_array_equal(got, expected)
+
+
+def _double(a):
+    for i in range(a.shape[0]):
+        a[i] *= 2.0
+
+
+_double = compiled(_double)
+_KEPT = [_double]  # a reference taken before the first call, as ``from module import f`` takes one
+
+
+def test_a_kept_reference_calls_the_compiled_function_after_the_first_call():
+    kept = _KEPT[0]
+    a = np.arange(3.0)
+    kept(a)
+    kept(a)
+    np.testing.assert_array_equal(a, [0.0, 4.0, 8.0])
+    assert kept.dispatcher is _double and _double.py_func is kept.function  # the module's name rebound too
+
+
+def test_a_compiled_function_outside_its_modules_namespace_is_a_clear_error():
+    def local(a):
+        a[0] = 1.0
+
+    with pytest.raises(TypeError, match="compiled: .*local must be a module-level function"):
+        compiled(local)(np.zeros(1))
